@@ -1,0 +1,313 @@
+"""Static inspection of an uploaded model file, before Keras ever sees it.
+
+Nothing here imports Keras or TensorFlow: a refused file costs milliseconds and runs nothing.
+Accepts a `.keras` zip (config.json + metadata.json + model.weights.h5 + assets/) or a legacy
+HDF5 `.h5` with a `model_config` attribute, and walks the model config recursively against
+the allowlist in `model_allowlist`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import stat
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import h5py
+
+from components import model_allowlist as allow
+from components.errors import BadModelFileError, UnsafeModelError
+
+MiB = 1024 * 1024
+MAX_FILE_BYTES = 256 * MiB  # the upload cap; matches .streamlit/config.toml
+MAX_MEMBERS = 64  # a .keras file has 3 members plus a few vocabulary assets
+MAX_UNPACKED_BYTES = 1024 * MiB  # declared uncompressed size of all members together
+MAX_RATIO = 100  # compression ratio above which a member (> 1 MiB) counts as a bomb
+MAX_CONFIG_BYTES = 8 * MiB
+MAX_DEPTH = 100  # nesting of the config JSON; real models stay far below
+MAX_WEIGHT_BYTES = 1024 * MiB  # declared size of all HDF5 datasets together
+
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+
+
+@dataclass(frozen=True)
+class ScanReport:
+    """What the static pass learned: the file format, its parsed config, classes it names."""
+
+    fmt: str  # "keras" or "h5"
+    config: dict[str, Any]
+    classes: Counter = field(default_factory=Counter)
+
+
+def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
+    """Inspect ``data`` statically; raise `UnsafeModelError` / `BadModelFileError` if refused."""
+    if not data:
+        raise BadModelFileError(f"{filename} is empty")
+    if len(data) > MAX_FILE_BYTES:
+        raise UnsafeModelError(
+            f"{filename} is {len(data) / MiB:.0f} MiB; the limit is {MAX_FILE_BYTES // MiB} MiB"
+        )
+    if data.startswith(ZIP_MAGIC):
+        config = _scan_keras_zip(data)
+        fmt = "keras"
+    elif data.startswith(HDF5_MAGIC):
+        config = _scan_h5_model(data)
+        fmt = "h5"
+    else:
+        raise BadModelFileError(f"{filename} is {_describe(data)}, not a Keras model "
+                                "(expected a .keras zip archive or a legacy .h5 HDF5 file)")
+    return ScanReport(fmt=fmt, config=config, classes=check_config(config))
+
+
+def _describe(data: bytes) -> str:
+    """Name what a non-model file looks like, for the error message."""
+    if data.startswith(b"PK\x05\x06"):
+        return "an empty zip archive"
+    head = data[:512]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data of an unknown format"
+    return "a text file" if text.isprintable() or text.strip().isprintable() else "unknown data"
+
+
+# ---------------------------------------------------------------- .keras (zip)
+
+
+def _scan_keras_zip(data: bytes) -> dict[str, Any]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise BadModelFileError(f"the .keras archive is truncated or corrupt ({err})") from None
+    _check_members(infos)
+    names = {i.filename for i in infos}
+    if "saved_model.pb" in {posixpath.basename(n) for n in names}:
+        raise UnsafeModelError("this is a zipped TensorFlow SavedModel, not a .keras file; "
+                               "SavedModels can hold arbitrary graph ops and are not accepted")
+    if "config.json" not in names:
+        raise BadModelFileError("the archive has no config.json, so it is not a .keras model")
+    config = _parse_json(_read_member(zf, "config.json", MAX_CONFIG_BYTES), "config.json")
+    if "model.weights.h5" in names:
+        _check_h5_structure(_read_member(zf, "model.weights.h5", MAX_FILE_BYTES))
+    return config
+
+
+def _check_members(infos: list[zipfile.ZipInfo]) -> None:
+    if len(infos) > MAX_MEMBERS:
+        raise UnsafeModelError(f"the archive has {len(infos)} members; at most {MAX_MEMBERS} "
+                               "are allowed in a .keras file")
+    seen: set[str] = set()
+    for info in infos:
+        _check_member_name(info)
+        if info.filename in seen:
+            raise UnsafeModelError(f"the archive lists member '{info.filename}' twice")
+        seen.add(info.filename)
+        _check_member_size(info)
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise UnsafeModelError(f"the archive unpacks to {total / MiB:.0f} MiB; the limit is "
+                               f"{MAX_UNPACKED_BYTES // MiB} MiB")
+
+
+def _check_member_name(info: zipfile.ZipInfo) -> None:
+    name = info.filename
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeModelError(f"archive member '{name}' has an absolute path")
+    if ".." in name.replace("\\", "/").split("/") or "\\" in name or "\x00" in name:
+        raise UnsafeModelError(f"archive member '{name}' points outside the archive ('..')")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise UnsafeModelError(f"archive member '{name}' is a symbolic link")
+    if info.flag_bits & 0x1:
+        raise UnsafeModelError(f"archive member '{name}' is encrypted")
+    if name not in KERAS_MEMBERS and not name.startswith("assets/") and name != "assets":
+        raise UnsafeModelError(f"unexpected archive member '{name}': a .keras file holds only "
+                               "config.json, metadata.json, model.weights.h5 and assets/")
+
+
+def _check_member_size(info: zipfile.ZipInfo) -> None:
+    if info.file_size > MiB and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        ratio = info.file_size / max(info.compress_size, 1)
+        raise UnsafeModelError(f"archive member '{info.filename}' expands {ratio:.0f}x "
+                               f"(limit {MAX_RATIO}x): this looks like a zip bomb")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read at most ``limit`` bytes, whatever the header claims (headers can lie)."""
+    try:
+        with zf.open(name) as fh:
+            blob = fh.read(limit + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise BadModelFileError(
+            f"archive member '{name}' is truncated or corrupt ({err})") from None
+    if len(blob) > limit:
+        raise UnsafeModelError(f"archive member '{name}' is over {limit // MiB} MiB")
+    return blob
+
+
+def _parse_json(blob: bytes | str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(blob)
+    except RecursionError:
+        raise UnsafeModelError(f"{what} is nested too deeply to be a model config") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise BadModelFileError(f"{what} is not valid JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise BadModelFileError(f"{what} is not a JSON object")
+    return value
+
+
+# ---------------------------------------------------------------- HDF5
+
+
+def _scan_h5_model(data: bytes) -> dict[str, Any]:
+    with _open_h5(data) as f:
+        _check_h5_tree(f)
+        raw = f.attrs.get("model_config")
+    if raw is None:
+        raise BadModelFileError("the HDF5 file has no model_config: it holds weights only, "
+                                "not a whole model")
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UnsafeModelError(f"model_config is over {MAX_CONFIG_BYTES // MiB} MiB")
+    return _parse_json(raw, "model_config")
+
+
+def _check_h5_structure(data: bytes) -> None:
+    with _open_h5(data) as f:
+        _check_h5_tree(f)
+
+
+def _open_h5(data: bytes) -> h5py.File:
+    try:
+        return h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError) as err:
+        raise BadModelFileError(f"the HDF5 data is truncated or corrupt ({err})") from None
+
+
+def _check_h5_tree(root: h5py.Group) -> None:
+    """Refuse links and external/virtual storage; cap the declared size of all datasets."""
+    total = 0
+    stack, seen = [root], set()
+    try:
+        while stack:
+            group = stack.pop()
+            for name in group:
+                obj = _hard_member(group, name)
+                if obj.id in seen:
+                    continue
+                seen.add(obj.id)
+                if isinstance(obj, h5py.Group):
+                    stack.append(obj)
+                else:
+                    total += _dataset_bytes(obj)
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise BadModelFileError(f"the HDF5 data is truncated or corrupt ({err})") from None
+    if total > MAX_WEIGHT_BYTES:
+        raise UnsafeModelError(f"the weights declare {total / MiB:,.0f} MiB; the limit is "
+                               f"{MAX_WEIGHT_BYTES // MiB} MiB")
+
+
+def _hard_member(group: h5py.Group, name: str) -> h5py.Group | h5py.Dataset:
+    link = group.get(name, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        raise UnsafeModelError(f"HDF5 entry '{name}' is a link to another file")
+    if isinstance(link, h5py.SoftLink):
+        raise UnsafeModelError(f"HDF5 entry '{name}' is a soft link")
+    return group[name]
+
+
+def _dataset_bytes(dset: h5py.Dataset) -> int:
+    if dset.is_virtual:
+        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' is virtual (maps other files)")
+    if dset.external:
+        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' stores its data in an external file")
+    size = int(dset.dtype.itemsize)
+    for dim in dset.shape or ():
+        size *= int(dim)
+    if size > MAX_WEIGHT_BYTES:
+        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' declares {size / MiB:,.0f} MiB; "
+                               f"the limit is {MAX_WEIGHT_BYTES // MiB} MiB")
+    return size
+
+
+# ---------------------------------------------------------------- the config
+
+
+def check_config(config: dict[str, Any]) -> Counter:
+    """Walk a model config; return class-name counts or raise `UnsafeModelError`.
+
+    ``compile_config`` is skipped: with ``compile=False`` Keras never deserialises it.
+    """
+    counts: Counter = Counter()
+    stack: list[tuple[Any, str | None, int]] = [(config, None, 0)]
+    while stack:
+        node, key, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise UnsafeModelError(f"the model config is nested over {MAX_DEPTH} levels deep")
+        if isinstance(node, dict):
+            if "class_name" in node:
+                counts[_check_object(node)] += 1
+            stack.extend((v, k, depth + 1) for k, v in node.items() if k != "compile_config")
+            _check_values(node)
+        elif isinstance(node, list):
+            stack.extend((v, key, depth + 1) for v in node)
+    return counts
+
+
+def _check_object(node: dict[str, Any]) -> str:
+    cls = node.get("class_name")
+    name = _layer_name(node)
+    if not isinstance(cls, str):
+        raise UnsafeModelError(f"the config has a class_name that is not a string: {cls!r}")
+    module = node.get("module")
+    if module is not None and not (module == "keras" or str(module).startswith("keras.")):
+        raise UnsafeModelError(f"{cls}{name} comes from module '{module}', which is not keras")
+    registered = node.get("registered_name")
+    if registered not in (None, cls):
+        raise UnsafeModelError(f"{cls}{name} is registered as custom object '{registered}'")
+    if cls in allow.REFUSED_LAYERS:
+        raise UnsafeModelError(f"layer{name} is refused: {allow.REFUSED_LAYERS[cls]}")
+    if cls == "function":
+        _check_function(node)
+    elif cls not in allow.ALLOWED_CLASSES:
+        raise UnsafeModelError(
+            f"class '{cls}'{name} is not a built-in Keras layer on the allowlist")
+    return cls
+
+
+def _layer_name(node: dict[str, Any]) -> str:
+    cfg = node.get("config")
+    name = cfg.get("name") if isinstance(cfg, dict) else None
+    return f" '{name}'" if isinstance(name, str) else ""
+
+
+def _check_function(node: dict[str, Any]) -> None:
+    """Built-in activations may be serialised as {"class_name": "function", "config": name}."""
+    module, fn = node.get("module"), node.get("config")
+    if module != "keras.activations" or fn not in allow.ACTIVATIONS:
+        raise UnsafeModelError(f"the config references function {fn!r} from {module!r}, "
+                               "which is not a built-in Keras activation")
+
+
+def _check_values(cfg: dict[str, Any]) -> None:
+    """Values that Keras resolves by name, reads from disk, or allocates by size."""
+    for key, value in cfg.items():
+        if key in allow.ACTIVATION_KEYS and isinstance(value, str):
+            if value not in allow.ACTIVATIONS:
+                raise UnsafeModelError(f"activation '{value}' is not a built-in Keras activation")
+        elif key == "vocabulary" and isinstance(value, str):
+            raise UnsafeModelError(f"a lookup layer reads its vocabulary from path '{value}'; "
+                                   "only inline vocabularies are accepted")
+        elif key in allow.SIZE_KEYS and isinstance(value, int) and value > allow.MAX_SIZE_VALUE:
+            raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
+                                   f"{allow.MAX_SIZE_VALUE:,} for one layer dimension")
+        elif key == "safe_mode" or key == "enable_unsafe_deserialization":
+            raise UnsafeModelError(f"the config tries to set '{key}'")

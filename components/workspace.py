@@ -1,0 +1,48 @@
+"""The loaded model and dataset of one session, assembled from plain values.
+
+`components/ui` caches these functions on content digests; the CLI calls them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.data_checks import Check, Dataset, InputSpec, fit_dataset
+from components.data_io import read_data_bytes
+from components.introspection import ModelSummary, summarize
+from components.model_io import LoadedModel, load_model_bytes
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    """A loaded model with its summary; ``feature_names`` come from the sample's metadata."""
+
+    loaded: LoadedModel
+    summary: ModelSummary
+    feature_names: tuple[str, ...] | None = None
+
+    @property
+    def input_spec(self) -> InputSpec:
+        return InputSpec(shape=tuple(self.summary.inputs[0][1:]),
+                         dtype=self.summary.input_dtypes[0],
+                         feature_names=self.feature_names)
+
+
+def open_model(data: bytes, filename: str,
+               feature_names: tuple[str, ...] | None = None) -> ModelBundle:
+    """Scan, load and summarise a model file (raises `GlassboxError` if refused)."""
+    loaded = load_model_bytes(data, filename)
+    return ModelBundle(loaded, summarize(loaded.model, loaded.sha256), feature_names)
+
+
+def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
+                 label: str | None = None) -> Dataset:
+    """Read a data file and check it against the model's (first) input."""
+    dataset = fit_dataset(read_data_bytes(data, filename), bundle.input_spec, label)
+    n_inputs = len(bundle.summary.inputs)
+    if n_inputs > 1:
+        note = Check("error", f"the model has {n_inputs} inputs; Glassbox reads data for "
+                              "single-input models only")
+        return Dataset(**{**dataset.__dict__, "x": None,
+                          "checks": (*dataset.checks, note)})
+    return dataset
