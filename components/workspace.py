@@ -46,3 +46,19 @@ def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
         return Dataset(**{**dataset.__dict__, "x": None,
                           "checks": (*dataset.checks, note)})
     return dataset
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """What one session has open: a model (or why not), a dataset (or why not), the task.
+
+    Errors are one-line messages for the UI; ``source`` is a sample key or a file name.
+    """
+
+    source: str
+    bundle: ModelBundle | None = None
+    model_error: str | None = None
+    dataset: Dataset | None = None
+    data_error: str | None = None
+    task: str | None = None
+    history_path: str | None = None

@@ -1,0 +1,45 @@
+# Glassbox: `make run` serves the app, `make test` runs the whole suite. Both set up .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+
+.PHONY: run test lint samples browser-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamps re-run the install whenever a requirements file changes.
+$(VENV)/.deps-run: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.deps-run
+
+run: $(VENV)/.deps-run
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+# The browser tests drive Debian's chromium; install it when we may (root), never a download
+# of Playwright's own browser.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	fi
+
+test: $(VENV)/.deps-dev browser-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.deps-dev
+	$(BIN)/ruff check .
+
+samples: $(VENV)/.deps-run
+	$(BIN)/python sample_models/build.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

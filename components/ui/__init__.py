@@ -1,0 +1,1 @@
+"""The only Streamlit-aware part of components: cached loaders and shared widgets."""

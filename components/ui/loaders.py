@@ -1,0 +1,46 @@
+"""Cached loaders keyed on content digests, never on objects.
+
+Failures are cached too (as their message), so a rerun never re-parses a refused file.
+Uploaded models live in a session-scoped cache: another session never receives them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.data_checks import Dataset
+from components.errors import GlassboxError
+from components.samples import get_sample
+from components.workspace import ModelBundle, open_dataset, open_model
+
+Outcome = tuple[ModelBundle | None, str | None]
+
+
+def _attempt(fn, *args) -> tuple[object | None, str | None]:
+    try:
+        return fn(*args), None
+    except GlassboxError as err:
+        return None, str(err)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the sample model…")
+def sample_bundle(key: str) -> Outcome:
+    """A bundled sample, shared by all sessions (the files are the app's own)."""
+    sample = get_sample(key)
+    return _attempt(open_model, sample.model_path.read_bytes(), sample.model_path.name,
+                    sample.feature_names)
+
+
+@st.cache_resource(max_entries=2, scope="session",
+                   show_spinner="Checking the file, then loading it in safe mode…")
+def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
+    """An uploaded model, keyed by the SHA-256 of its bytes, private to this session."""
+    return _attempt(open_model, _data, filename)
+
+
+@st.cache_data(max_entries=16, show_spinner="Reading and checking the dataset…")
+def dataset_for(data_sha256: str, filename: str, model_sha256: str,
+                feature_names: tuple[str, ...] | None, label: str | None,
+                _data: bytes, _bundle: ModelBundle) -> tuple[Dataset | None, str | None]:
+    """The dataset checked against the model; keyed on both digests and the label choice."""
+    return _attempt(open_dataset, _data, filename, _bundle, label)

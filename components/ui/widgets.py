@@ -1,0 +1,29 @@
+"""Small display helpers shared by pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import streamlit as st
+
+from components.data_checks import Check
+
+_SHOW = {"ok": st.success, "warning": st.warning, "error": st.error}
+_ICON = {"ok": "✅", "warning": "⚠️", "error": "⛔"}
+
+
+def facts_row(facts: dict[str, str]) -> None:
+    """Headline facts as metrics, one column each."""
+    for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+        column.metric(label, value)
+
+
+def details_line(details: dict[str, str]) -> None:
+    """Longer facts on one caption line, as plain text (values may quote user data)."""
+    st.text("   ·   ".join(f"{label}: {value}" for label, value in details.items()))
+
+
+def checks_list(checks: Iterable[Check]) -> None:
+    """One coloured line per check, as plain text (messages quote user data)."""
+    for check in checks:
+        _SHOW[check.level](check.message, icon=_ICON[check.level])

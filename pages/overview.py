@@ -1,0 +1,42 @@
+"""Model & data: the loaded model's summary and the dataset with its checks."""
+
+import streamlit as st
+
+from components.overview import build_overview
+from components.ui.state import current_workspace
+from components.ui.widgets import checks_list, details_line, facts_row
+
+workspace = current_workspace()
+if workspace is None or workspace.bundle is None:
+    st.title("Glassbox")
+    if workspace is not None and workspace.model_error:
+        st.error(f"Model refused: {workspace.model_error}")
+    st.info("Pick a sample model in the sidebar, or upload your own .keras / .h5 file.")
+    st.stop()
+
+bundle = workspace.bundle
+view = build_overview(bundle.summary, workspace.task, workspace.dataset)
+
+st.title(bundle.summary.name)
+st.caption(f"{workspace.source} · SHA-256 {bundle.loaded.sha256}")
+details_line(view.details)
+facts_row(view.facts)
+
+st.subheader("Layers")
+st.dataframe(view.layers, hide_index=True, width="stretch")
+st.download_button("Download the layer table (CSV)", view.layers.to_csv(index=False),
+                   file_name=f"{bundle.summary.name}-layers.csv", mime="text/csv")
+
+st.subheader("Dataset")
+if workspace.data_error:
+    st.error(workspace.data_error)
+elif workspace.dataset is None:
+    st.info("Upload a dataset in the sidebar to check it against the model.")
+else:
+    details_line(view.data_details)
+    facts_row(view.data_facts)
+    checks_list(workspace.dataset.checks)
+    if view.thumbnails is not None:
+        st.image(list(view.thumbnails), caption=view.captions, width=72)
+    elif view.table is not None:
+        st.dataframe(view.table, width="stretch")

@@ -1,0 +1,156 @@
+"""Page tests: the whole app (router, sidebar, overview page) driven through AppTest."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from apptest_support import new_app
+from components.model_io import load_model_path
+from components.samples import list_samples
+
+SAMPLES = [s.key for s in list_samples()]
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def expected():
+    """Each sample's name and parameter count straight from Keras, independent of the app."""
+    out = {}
+    for sample in list_samples():
+        model = load_model_path(sample.model_path).model
+        out[sample.key] = (model.name, model.count_params(), len(model.layers))
+    return out
+
+
+@pytest.fixture(scope="module")
+def session():
+    """One simulated session reused across the sample tests (TF loads once)."""
+    at = new_app()
+    at.run()
+    return at
+
+
+def test_default_page_shows_a_sample_at_once(session):
+    assert not session.exception
+    assert session.selectbox(key="model_choice").value == SAMPLES[0] == "wine_classifier"
+    assert session.title[0].value == "wine_classifier"
+
+
+@pytest.mark.parametrize("key", SAMPLES)
+def test_every_sample_renders_summary_and_data(session, expected, key):
+    session.selectbox(key="model_choice").select(key).run()
+    assert not session.exception
+    name, params, _ = expected[key]
+    assert session.title[0].value == name
+    metrics = _metrics(session)
+    assert metrics["Parameters"] == f"{params:,}"
+    assert metrics["Usable"] == "yes"
+    assert _errors(session) == []
+    layer_table = session.dataframe[0].value
+    assert layer_table["Params"][layer_table["Inside"] == ""].sum() == params
+    assert len(session.success) >= 2  # label and feature checks passed
+
+
+def test_image_sample_shows_thumbnails(session):
+    session.selectbox(key="model_choice").select("digits_cnn").run()
+    assert not session.exception
+    images = session.get("image")
+    assert len(images) == 1 and len(images[0].value) == 24
+    assert images[0].captions[0].startswith("#0 · label ")
+
+
+def test_task_override_changes_the_shown_task(session):
+    session.selectbox(key="model_choice").select("diabetes_regression").run()
+    assert "Task: Regression (linear output)" in session.text[0].value
+    task_box = next(s for s in session.selectbox if s.label == "Task")
+    task_box.select("binary").run()
+    assert "Task: Binary classification (one sigmoid unit)" in session.text[0].value
+
+
+def test_upload_a_good_model_then_a_mismatched_dataset():
+    at = new_app()
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    sample = next(s for s in list_samples() if s.key == "wine_classifier")
+    at.file_uploader(key="model_file").upload("mine.keras", sample.model_path.read_bytes()).run()
+    assert not at.exception
+    assert at.title[0].value == "wine_classifier"
+    csv = sample.data_path.read_text().splitlines()
+    dropped = "\n".join(",".join(line.split(",")[1:]) for line in csv)  # without 'alcohol'
+    at.file_uploader(key="data_file").upload("short.csv", dropped.encode()).run()
+    assert not at.exception
+    assert _metrics(at)["Usable"] == "no: see the checks"
+    assert any("expects 13 feature columns, the file has 12" in e for e in _errors(at))
+
+
+def _lambda_archive() -> bytes:
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": "evil", "layers": [
+        {"module": "keras.layers", "class_name": "Lambda",
+         "config": {"name": "payload", "function": {"class_name": "__lambda__", "config": {
+             "code": "ZXZpbA==", "defaults": None, "closure": None}}}}]}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("config.json", json.dumps(config))
+        zf.writestr("metadata.json", "{}")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("filename", "content", "expected_text"), [
+    ("evil.keras", _lambda_archive(), "Lambda layer holds Python code"),
+    ("notes.keras", b"just some notes, not a model\n", "is a text file, not a Keras model"),
+    ("noise.h5", bytes(range(256)) * 8, "not a Keras model"),
+])
+def test_hostile_upload_shows_one_line_and_app_lives_on(filename, content, expected_text):
+    at = new_app()
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    at.file_uploader(key="model_file").upload(filename, content).run()
+    assert not at.exception
+    errors = _errors(at)
+    assert errors and all("\n" not in e for e in errors)
+    assert any(expected_text in e for e in errors), errors
+    # the session goes on: pick a sample again and it renders
+    at.selectbox(key="model_choice").select("digits_cnn").run()
+    assert not at.exception and at.title[0].value == "digits_cnn"
+
+
+def test_uploads_are_isolated_between_sessions():
+    alice, bob = new_app(), new_app()
+    alice.run()
+    bob.run()
+    alice.selectbox(key="model_choice").select("__upload__").run()
+    digits = next(s for s in list_samples() if s.key == "digits_cnn")
+    alice.file_uploader(key="model_file").upload("alice.keras",
+                                                 digits.model_path.read_bytes()).run()
+    assert alice.title[0].value == "digits_cnn"
+    bob.selectbox(key="model_choice").select("__upload__").run()
+    assert bob.title[0].value == "Glassbox"  # nothing uploaded in Bob's session
+    assert not any(t.value == "digits_cnn" for t in bob.title)
+
+
+def test_selection_persists_across_page_runs():
+    at = new_app()
+    at.run()
+    at.selectbox(key="model_choice").select("sentiment_text").run()
+    at.switch_page("pages/overview.py").run()
+    assert not at.exception
+    assert at.title[0].value == "sentiment_text"
+
+
+def test_query_param_preselects_a_sample():
+    at = new_app()
+    at.query_params["sample"] = "digits_cnn"
+    at.run()
+    assert at.selectbox(key="model_choice").value == "digits_cnn"
+    assert at.title[0].value == "digits_cnn"
