@@ -89,7 +89,7 @@ def build_digits() -> None:
         keras.layers.Dense(10, activation="softmax", name="digit"),
     ], name="digits_cnn")
     hist = _fit(model, x.astype("float32"), y, "sparse_categorical_crossentropy",
-                ["accuracy"], 25)
+                ["accuracy"], 4)
     out_dir = _save("digits_cnn", model, hist, {
         "title": "Handwritten digits CNN", "kind": "image", "task": "multiclass",
         "description": "16x16 greyscale digits (sklearn's digits, upscaled) -> 0-9.",
