@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from components.data_checks import Check, Dataset, InputSpec, fit_dataset
 from components.data_io import read_data_bytes
 from components.introspection import ModelSummary, summarize
 from components.model_io import LoadedModel, load_model_bytes
+from components.samples import Sample
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,7 @@ def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
     if n_inputs > 1:
         note = Check("error", f"the model has {n_inputs} inputs; Glassbox reads data for "
                               "single-input models only")
-        return Dataset(**{**dataset.__dict__, "x": None,
-                          "checks": (*dataset.checks, note)})
+        return replace(dataset, x=None, checks=(*dataset.checks, note))
     return dataset
 
 
@@ -52,7 +52,8 @@ def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
 class Workspace:
     """What one session has open: a model (or why not), a dataset (or why not), the task.
 
-    Errors are one-line messages for the UI; ``source`` is a sample key or a file name.
+    Errors are one-line messages for the UI; ``source`` is a sample key or a file name;
+    ``sample`` is set when the model is a bundled sample.
     """
 
     source: str
@@ -61,4 +62,4 @@ class Workspace:
     dataset: Dataset | None = None
     data_error: str | None = None
     task: str | None = None
-    history_path: str | None = None
+    sample: Sample | None = None

@@ -154,3 +154,13 @@ def test_query_param_preselects_a_sample():
     at.run()
     assert at.selectbox(key="model_choice").value == "digits_cnn"
     assert at.title[0].value == "digits_cnn"
+
+
+def test_choosing_another_label_column_rechecks_the_data(session):
+    session.selectbox(key="model_choice").select("diabetes_regression").run()
+    label_box = next(s for s in session.selectbox if s.label == "Label column")
+    assert label_box.value == "auto"
+    label_box.select("s6").run()
+    assert not session.exception
+    assert _metrics(session)["Label"] == "s6"
+    assert any("missing 's6'; unexpected 'target'" in e for e in _errors(session)), _errors(session)

@@ -6,8 +6,11 @@ pages. Returns a `Workspace`; nothing here computes beyond calling the cached lo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
+from components.data_checks import Dataset
 from components.data_io import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
 from components.model_io import sha256_hex
 from components.samples import Sample, get_sample, list_samples
@@ -46,8 +49,7 @@ def _model_choice() -> str:
 def _sample_model(sample: Sample) -> Workspace:
     st.caption(sample.description)
     bundle, error = sample_bundle(sample.key)
-    return Workspace(source=sample.key, bundle=bundle, model_error=error,
-                     history_path=str(sample.history_path))
+    return Workspace(source=sample.key, bundle=bundle, model_error=error, sample=sample)
 
 
 def _uploaded_model() -> Workspace:
@@ -63,35 +65,33 @@ def _uploaded_model() -> Workspace:
 
 def _with_data(ws: Workspace) -> Workspace:
     st.subheader("Dataset")
-    upload = st.file_uploader("Dataset (replaces the sample's)" if ws.source != UPLOAD
-                              and ws.history_path else "Dataset", type=DATA_TYPES,
-                              key="data_file")
+    upload = st.file_uploader("Dataset (replaces the sample's)" if ws.sample else "Dataset",
+                              type=DATA_TYPES, key="data_file")
     if upload is not None:
         data, name = upload.getvalue(), upload.name
-    elif ws.history_path:  # a sample: its own dataset
-        sample = get_sample(ws.source)
-        data, name = sample.data_path.read_bytes(), sample.data_path.name
+    elif ws.sample is not None:
+        data, name = ws.sample.data_path.read_bytes(), ws.sample.data_path.name
     else:
         return ws
-    dataset, error = _checked(data, name, ws.bundle, label=None)
-    label = _label_choice(dataset)
+    digest = sha256_hex(data)
+    dataset, error = _checked(digest, data, name, ws.bundle, label=None)
+    label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
-        dataset, error = _checked(data, name, ws.bundle, label=label)
-    return Workspace(**{**ws.__dict__, "dataset": dataset, "data_error": error})
+        dataset, error = _checked(digest, data, name, ws.bundle, label=label)
+    return replace(ws, dataset=dataset, data_error=error)
 
 
-def _checked(data: bytes, name: str, bundle: ModelBundle, label: str | None):
-    return dataset_for(sha256_hex(data), name, bundle.loaded.sha256, bundle.feature_names,
-                       label, data, bundle)
+def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None):
+    return dataset_for(digest, name, bundle.loaded.sha256, bundle.feature_names, label, data,
+                       bundle)
 
 
-def _label_choice(dataset) -> str | None:
+def _label_choice(dataset: Dataset | None, key: str) -> str | None:
     """Offer the table's columns as label; None keeps auto-detection."""
     if dataset is None or dataset.preview is None:
         return None
-    columns = [AUTO, *dataset.preview.columns]
     detected = dataset.label_name or "none found"
-    picked = st.selectbox("Label column", columns, key=f"label_{hash(tuple(columns))}",
+    picked = st.selectbox("Label column", [AUTO, *dataset.preview.columns], key=key,
                           format_func=lambda c: f"Auto ({detected})" if c == AUTO else c)
     return None if picked == AUTO else picked
 
@@ -103,7 +103,7 @@ def _with_task(ws: Workspace) -> Workspace:
         "Task", options, key=f"task_{ws.bundle.loaded.sha256[:16]}",
         format_func=lambda t: f"Auto: {TASK_LABELS[detected]}" if t == AUTO else TASK_LABELS[t],
         help="Detected from the output layer; override it if the guess is wrong.")
-    return Workspace(**{**ws.__dict__, "task": resolve_task(detected, picked)})
+    return replace(ws, task=resolve_task(detected, picked))
 
 
 def _show_status(ws: Workspace) -> None:
