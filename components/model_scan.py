@@ -20,7 +20,7 @@ from typing import Any
 import h5py
 
 from components import model_allowlist as allow
-from components.errors import BadModelFileError, UnsafeModelError
+from components.errors import BadModelFileError, GlassboxError, UnsafeModelError
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 256 * MiB  # the upload cap; matches .streamlit/config.toml
@@ -74,7 +74,8 @@ def _describe(data: bytes) -> str:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
         return "binary data of an unknown format"
-    return "a text file" if text.isprintable() or text.strip().isprintable() else "unknown data"
+    printable = all(ch.isprintable() or ch in "\r\n\t" for ch in text)
+    return "a text file" if printable else "unknown data"
 
 
 # ---------------------------------------------------------------- .keras (zip)
@@ -86,11 +87,11 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as err:
         raise BadModelFileError(f"the .keras archive is truncated or corrupt ({err})") from None
-    _check_members(infos)
     names = {i.filename for i in infos}
     if "saved_model.pb" in {posixpath.basename(n) for n in names}:
         raise UnsafeModelError("this is a zipped TensorFlow SavedModel, not a .keras file; "
                                "SavedModels can hold arbitrary graph ops and are not accepted")
+    _check_members(infos)
     if "config.json" not in names:
         raise BadModelFileError("the archive has no config.json, so it is not a .keras model")
     config = _parse_json(_read_member(zf, "config.json", MAX_CONFIG_BYTES), "config.json")
@@ -208,6 +209,8 @@ def _check_h5_tree(root: h5py.Group) -> None:
                     stack.append(obj)
                 else:
                     total += _dataset_bytes(obj)
+    except GlassboxError:
+        raise  # our own verdicts are ValueErrors too; keep their message
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         raise BadModelFileError(f"the HDF5 data is truncated or corrupt ({err})") from None
     if total > MAX_WEIGHT_BYTES:
