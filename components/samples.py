@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -55,6 +56,16 @@ def get_sample(key: str) -> Sample:
             return sample
     known = ", ".join(s.key for s in list_samples())
     raise GlassboxError(f"no sample model '{key}'; known samples: {known}")
+
+
+def sample_for_digest(sha256: str) -> Sample | None:
+    """The bundled sample whose model file has this SHA-256, if any (content, not file name)."""
+    return _by_digest().get(sha256)
+
+
+@cache
+def _by_digest() -> dict[str, Sample]:
+    return {hashlib.sha256(s.model_path.read_bytes()).hexdigest(): s for s in list_samples()}
 
 
 def _read(meta_path: Path) -> Sample:

@@ -11,7 +11,7 @@ from components.data_checks import Check, Dataset, InputSpec, fit_dataset
 from components.data_io import read_data_bytes
 from components.introspection import ModelSummary, summarize
 from components.model_io import LoadedModel, load_model_bytes
-from components.samples import Sample
+from components.samples import Sample, sample_for_digest
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,13 @@ class ModelBundle:
 
 def open_model(data: bytes, filename: str,
                feature_names: tuple[str, ...] | None = None) -> ModelBundle:
-    """Scan, load and summarise a model file (raises `GlassboxError` if refused)."""
+    """Scan, load and summarise a model file (raises `GlassboxError` if refused).
+
+    A file whose bytes are a bundled sample's gets that sample's feature names.
+    """
     loaded = load_model_bytes(data, filename)
+    if feature_names is None and (known := sample_for_digest(loaded.sha256)) is not None:
+        feature_names = known.feature_names
     return ModelBundle(loaded, summarize(loaded.model, loaded.sha256), feature_names)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -54,7 +55,8 @@ def time_distributed_lambda_model(canary: Path, tmp: Path) -> bytes:
 
 
 def plain_model(tmp: Path, suffix: str = ".keras") -> bytes:
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")],
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax",
+                                                                    name="head")],
                              name="plain")
     return _save(model, tmp, suffix)
 
@@ -98,7 +100,8 @@ def zip_with(members: dict[str, bytes], symlink: str | None = None,
 
 def duplicate_members(config: bytes) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
+        warnings.simplefilter("ignore", UserWarning)  # the duplicate is the point
         zf.writestr("config.json", config)
         zf.writestr("config.json", config)
     return out.getvalue()

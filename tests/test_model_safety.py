@@ -90,7 +90,7 @@ EXPECTED = {
     "module_os": (UnsafeModelError, "comes from module 'os', which is not keras"),
     "module_builtins": (UnsafeModelError, "comes from module 'builtins'"),
     "custom_registered": (UnsafeModelError, "registered as custom object 'my_pkg>Sneaky'"),
-    "unknown_class": (UnsafeModelError, "class 'Sneaky' 'dense' is not a built-in Keras layer"),
+    "unknown_class": (UnsafeModelError, "class 'Sneaky' 'head' is not a built-in Keras layer"),
     "tfsm_layer": (UnsafeModelError, "TFSMLayer loads a TensorFlow SavedModel"),
     "torch_wrapper": (UnsafeModelError, "TorchModuleWrapper holds a pickled PyTorch module"),
     "vocabulary_path": (UnsafeModelError, "reads its vocabulary from path '/etc/passwd'"),
