@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.data_io import LABEL_NAMES, RawData
-from components.errors import DataError
+from components.errors import DataError, quote_names
 
 TEXT_NAMES = ("text", "review", "sentence", "document", "content", "message")
 MAX_LISTED = 5  # rows named in one message; the rest are counted
@@ -98,7 +98,7 @@ def _label_column(table: pd.DataFrame, label: str | None, filename: str) -> str 
     if label:
         if label not in table.columns:
             raise DataError(f"{filename}: label column '{label}' not found; columns are "
-                            f"{_quote(table.columns)}")
+                            f"{quote_names(table.columns)}")
         return label
     lowered = {c.lower(): c for c in table.columns}
     return next((lowered[n] for n in LABEL_NAMES if n in lowered), None)
@@ -137,13 +137,13 @@ def _order_columns(features: pd.DataFrame, spec: InputSpec, expected: int | None
     if not names:
         if expected is not None and len(have) != expected:
             return None, [Check("error", f"the model expects {expected} feature columns, the "
-                                         f"file has {len(have)}: {_quote(have)}")]
+                                         f"file has {len(have)}: {quote_names(have)}")]
         return have, []
     missing = [n for n in names if n not in have]
     extra = [c for c in have if c not in names]
     if missing or extra:
-        parts = [f"missing {_quote(missing)}"] if missing else []
-        parts += [f"unexpected {_quote(extra)}"] if extra else []
+        parts = [f"missing {quote_names(missing)}"] if missing else []
+        parts += [f"unexpected {quote_names(extra)}"] if extra else []
         return None, [Check("error", f"expected {len(names)} feature columns, got {len(have)}: "
                                      + "; ".join(parts))]
     if have != names:
@@ -179,7 +179,7 @@ def _fit_text(features: pd.DataFrame, spec: InputSpec):
     if col is None:
         return None, list(features.columns), [Check(
             "error", "cannot tell which column holds the text; expected one text column named "
-                     f"{_quote(TEXT_NAMES[:3])}, found {_quote(features.columns)}")]
+                     f"{quote_names(TEXT_NAMES[:3])}, found {quote_names(features.columns)}")]
     texts = features[col]
     checks = []
     if texts.isna().any():
@@ -286,7 +286,3 @@ def _list(idx) -> str:
 
 def _fmt(shape) -> str:
     return "x".join("?" if d is None else str(d) for d in shape)
-
-
-def _quote(names) -> str:
-    return ", ".join(f"'{n}'" for n in names)

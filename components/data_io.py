@@ -15,7 +15,7 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
-from components.errors import DataError
+from components.errors import DataError, first_line, quote_names
 
 MiB = 1024 * 1024
 MAX_DATA_BYTES = 256 * MiB
@@ -80,7 +80,7 @@ def _read_csv(data: bytes, name: str) -> RawData:
     except pd.errors.EmptyDataError:
         raise DataError(f"{name} has no rows or columns") from None
     except (pd.errors.ParserError, ValueError) as err:
-        raise DataError(f"{name} is not a well-formed CSV: {_one_line(err)}") from None
+        raise DataError(f"{name} is not a well-formed CSV: {first_line(err)}") from None
     return _checked_table(table, name)
 
 
@@ -96,7 +96,7 @@ def _read_parquet(data: bytes, name: str) -> RawData:
     try:
         table = pd.read_parquet(io.BytesIO(data))
     except Exception as err:  # pyarrow raises many types; the user needs one sentence
-        raise DataError(f"{name} is not a readable Parquet file: {_one_line(err)}") from None
+        raise DataError(f"{name} is not a readable Parquet file: {first_line(err)}") from None
     return _checked_table(table, name)
 
 
@@ -111,7 +111,7 @@ def _checked_table(table: pd.DataFrame, name: str) -> RawData:
 def _check_unique(columns: list[str], name: str) -> None:
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
-        raise DataError(f"{name} has duplicate column names: {_quote(dupes)}")
+        raise DataError(f"{name} has duplicate column names: {quote_names(dupes)}")
 
 
 # ---------------------------------------------------------------- arrays
@@ -129,7 +129,7 @@ def _load_npy(fh: io.BufferedIOBase, name: str, available: int) -> np.ndarray:
                        else np.lib.format.read_array_header_2_0)
         shape, _, dtype = read_header(fh)
     except (ValueError, OSError, SyntaxError) as err:
-        raise DataError(f"{name} is not a valid .npy array: {_one_line(err)}") from None
+        raise DataError(f"{name} is not a valid .npy array: {first_line(err)}") from None
     if dtype.hasobject:
         raise DataError(f"{name} holds Python objects (dtype {dtype}); only numeric arrays "
                         "are accepted, since loading objects could run code")
@@ -141,7 +141,7 @@ def _load_npy(fh: io.BufferedIOBase, name: str, available: int) -> np.ndarray:
     try:
         return np.load(fh, allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{name} is truncated or corrupt: {_one_line(err)}") from None
+        raise DataError(f"{name} is truncated or corrupt: {first_line(err)}") from None
 
 
 def _read_npz(data: bytes, name: str) -> RawData:
@@ -168,8 +168,8 @@ def _read_npz(data: bytes, name: str) -> RawData:
 def _split_npz(arrays: dict[str, np.ndarray], name: str) -> RawData:
     x_key = next((k for k in IMAGE_KEYS if k in arrays), None)
     if x_key is None:
-        raise DataError(f"{name} has arrays {_quote(sorted(arrays))}; name the inputs "
-                        f"one of {_quote(IMAGE_KEYS[:4])}")
+        raise DataError(f"{name} has arrays {quote_names(sorted(arrays))}; name the inputs "
+                        f"one of {quote_names(IMAGE_KEYS[:4])}")
     y_key = next((k for k in LABEL_KEYS if k in arrays and k != x_key), None)
     return RawData(filename=name, array=arrays[x_key],
                    labels=None if y_key is None else arrays[y_key])
@@ -191,16 +191,7 @@ def _read_image(data: bytes, name: str) -> RawData:
         raise DataError(f"{name} declares over {MAX_IMAGE_PIXELS:,} pixels (a decompression "
                         "bomb?)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise DataError(f"{name} is not a readable PNG/JPEG image: {_one_line(err)}") from None
+        raise DataError(f"{name} is not a readable PNG/JPEG image: {first_line(err)}") from None
     if pixels.ndim == 2:
         pixels = pixels[..., None]
     return RawData(filename=name, array=pixels[None, ...])
-
-
-def _one_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return (lines[0] if lines else type(err).__name__)[:200]
-
-
-def _quote(names) -> str:
-    return ", ".join(f"'{n}'" for n in names)

@@ -18,3 +18,14 @@ class BadModelFileError(GlassboxError):
 
 class DataError(GlassboxError):
     """The dataset cannot be read or does not fit the model."""
+
+
+def first_line(err: BaseException, limit: int = 300) -> str:
+    """The first line of a library's exception text, for quoting inside our one-liners."""
+    lines = str(err).strip().splitlines()
+    return (lines[0] if lines else type(err).__name__)[:limit]
+
+
+def quote_names(names) -> str:
+    """'a', 'b', 'c': how messages list column, member or array names."""
+    return ", ".join(f"'{n}'" for n in names)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.errors import BadModelFileError, GlassboxError
+from components.errors import BadModelFileError, GlassboxError, first_line
 from components.model_scan import ScanReport, scan_model_bytes
 
 SUFFIX = {"keras": ".keras", "h5": ".h5"}
@@ -69,12 +69,7 @@ def _keras_load(data: bytes, report: ScanReport) -> Any:
         try:
             model = keras.saving.load_model(path, safe_mode=True, compile=False)
         except Exception as err:  # Keras raises many types; the user needs one sentence.
-            raise BadModelFileError(f"Keras could not load the model: {_first_line(err)}") from None
+            raise BadModelFileError(f"Keras could not load the model: {first_line(err)}") from None
     if not isinstance(model, keras.Model):
         raise BadModelFileError(f"the file holds a {type(model).__name__}, not a Keras model")
     return model
-
-
-def _first_line(err: Exception) -> str:
-    text = str(err).strip().splitlines()
-    return (text[0] if text else type(err).__name__)[:300]

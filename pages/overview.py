@@ -3,22 +3,23 @@
 import streamlit as st
 
 from components.overview import build_overview
+from components.text_safety import escape_markdown
 from components.ui.state import current_workspace
-from components.ui.widgets import checks_list, details_line, facts_row
+from components.ui.widgets import checks_list, details_line, facts_row, refusal
 
 workspace = current_workspace()
 if workspace is None or workspace.bundle is None:
     st.title("Glassbox")
     if workspace is not None and workspace.model_error:
-        st.error(f"Model refused: {workspace.model_error}")
+        refusal("Model", workspace.model_error)
     st.info("Pick a sample model in the sidebar, or upload your own .keras / .h5 file.")
     st.stop()
 
 bundle = workspace.bundle
 view = build_overview(bundle.summary, workspace.task, workspace.dataset)
 
-st.title(bundle.summary.name)
-st.caption(f"{workspace.source} · SHA-256 {bundle.loaded.sha256}")
+st.title(escape_markdown(bundle.summary.name))
+st.caption(f"{escape_markdown(workspace.source)} · SHA-256 {bundle.loaded.sha256}")
 details_line(view.details)
 facts_row(view.facts)
 
@@ -29,7 +30,7 @@ st.download_button("Download the layer table (CSV)", view.layers.to_csv(index=Fa
 
 st.subheader("Dataset")
 if workspace.data_error:
-    st.error(workspace.data_error)
+    refusal("Dataset", workspace.data_error)
 elif workspace.dataset is None:
     st.info("Upload a dataset in the sidebar to check it against the model.")
 else:
@@ -37,6 +38,7 @@ else:
     facts_row(view.data_facts)
     checks_list(workspace.dataset.checks)
     if view.thumbnails is not None:
-        st.image(list(view.thumbnails), caption=view.captions, width=72)
+        st.image(list(view.thumbnails), width=72,
+                 caption=[escape_markdown(c) for c in view.captions])
     elif view.table is not None:
         st.dataframe(view.table, width="stretch")

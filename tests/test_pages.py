@@ -11,6 +11,7 @@ import pytest
 from apptest_support import new_app
 from components.model_io import load_model_path
 from components.samples import list_samples
+from components.text_safety import escape_markdown
 
 SAMPLES = [s.key for s in list_samples()]
 
@@ -20,7 +21,12 @@ def _metrics(at) -> dict[str, str]:
 
 
 def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    """Error lines as the user reads them (the app escapes Markdown in user data)."""
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def _title(at) -> str:
+    return at.title[0].value
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,7 @@ def session():
 def test_default_page_shows_a_sample_at_once(session):
     assert not session.exception
     assert session.selectbox(key="model_choice").value == SAMPLES[0] == "wine_classifier"
-    assert session.title[0].value == "wine_classifier"
+    assert _title(session) == escape_markdown("wine_classifier")
 
 
 @pytest.mark.parametrize("key", SAMPLES)
@@ -52,7 +58,7 @@ def test_every_sample_renders_summary_and_data(session, expected, key):
     session.selectbox(key="model_choice").select(key).run()
     assert not session.exception
     name, params, _ = expected[key]
-    assert session.title[0].value == name
+    assert _title(session) == escape_markdown(name)
     metrics = _metrics(session)
     assert metrics["Parameters"] == f"{params:,}"
     assert metrics["Usable"] == "yes"
@@ -67,7 +73,7 @@ def test_image_sample_shows_thumbnails(session):
     assert not session.exception
     images = session.get("image")
     assert len(images) == 1 and len(images[0].value) == 24
-    assert images[0].captions[0].startswith("#0 · label ")
+    assert images[0].captions[0].startswith(r"\#0 · label ")
 
 
 def test_task_override_changes_the_shown_task(session):
@@ -85,7 +91,7 @@ def test_upload_a_good_model_then_a_mismatched_dataset():
     sample = next(s for s in list_samples() if s.key == "wine_classifier")
     at.file_uploader(key="model_file").upload("mine.keras", sample.model_path.read_bytes()).run()
     assert not at.exception
-    assert at.title[0].value == "wine_classifier"
+    assert _title(at) == escape_markdown("wine_classifier")
     csv = sample.data_path.read_text().splitlines()
     dropped = "\n".join(",".join(line.split(",")[1:]) for line in csv)  # without 'alcohol'
     at.file_uploader(key="data_file").upload("short.csv", dropped.encode()).run()
@@ -123,7 +129,7 @@ def test_hostile_upload_shows_one_line_and_app_lives_on(filename, content, expec
     assert any(expected_text in e for e in errors), errors
     # the session goes on: pick a sample again and it renders
     at.selectbox(key="model_choice").select("digits_cnn").run()
-    assert not at.exception and at.title[0].value == "digits_cnn"
+    assert not at.exception and _title(at) == escape_markdown("digits_cnn")
 
 
 def test_uploads_are_isolated_between_sessions():
@@ -134,10 +140,10 @@ def test_uploads_are_isolated_between_sessions():
     digits = next(s for s in list_samples() if s.key == "digits_cnn")
     alice.file_uploader(key="model_file").upload("alice.keras",
                                                  digits.model_path.read_bytes()).run()
-    assert alice.title[0].value == "digits_cnn"
+    assert _title(alice) == escape_markdown("digits_cnn")
     bob.selectbox(key="model_choice").select("__upload__").run()
-    assert bob.title[0].value == "Glassbox"  # nothing uploaded in Bob's session
-    assert not any(t.value == "digits_cnn" for t in bob.title)
+    assert _title(bob) == "Glassbox"  # nothing uploaded in Bob's session
+    assert not any("digits" in t.value for t in bob.title)
 
 
 def test_selection_persists_across_page_runs():
@@ -146,7 +152,7 @@ def test_selection_persists_across_page_runs():
     at.selectbox(key="model_choice").select("sentiment_text").run()
     at.switch_page("pages/overview.py").run()
     assert not at.exception
-    assert at.title[0].value == "sentiment_text"
+    assert _title(at) == escape_markdown("sentiment_text")
 
 
 def test_query_param_preselects_a_sample():
@@ -154,7 +160,7 @@ def test_query_param_preselects_a_sample():
     at.query_params["sample"] = "digits_cnn"
     at.run()
     assert at.selectbox(key="model_choice").value == "digits_cnn"
-    assert at.title[0].value == "digits_cnn"
+    assert _title(at) == escape_markdown("digits_cnn")
 
 
 def test_choosing_another_label_column_rechecks_the_data(session):
@@ -165,3 +171,18 @@ def test_choosing_another_label_column_rechecks_the_data(session):
     assert not session.exception
     assert _metrics(session)["Label"] == "s6"
     assert any("missing 's6'; unexpected 'target'" in e for e in _errors(session)), _errors(session)
+
+
+def test_markup_in_user_data_is_shown_as_text(session):
+    """A column named like a Markdown image must not make the browser fetch anything."""
+    session.selectbox(key="model_choice").select("wine_classifier").run()
+    sample = next(s for s in list_samples() if s.key == "wine_classifier")
+    hostile = "![t](http://127.0.0.1:9/track.png)<script>x</script>"
+    lines = sample.data_path.read_text().splitlines()
+    lines[0] = lines[0].replace("magnesium", f'"{hostile}"')
+    session.file_uploader(key="data_file").upload("x.csv", "\n".join(lines).encode()).run()
+    assert not session.exception
+    raw = [e.value for e in session.error]
+    assert any(escape_markdown(hostile) in e for e in raw), raw
+    assert not any("![t](" in e for e in raw)
+    session.file_uploader(key="data_file").set_value(None).run()

@@ -16,6 +16,7 @@ from components.model_io import sha256_hex
 from components.samples import Sample, get_sample, list_samples
 from components.task import TASK_LABELS, TASKS, resolve_task
 from components.ui.loaders import dataset_for, sample_bundle, uploaded_bundle
+from components.ui.widgets import refusal
 from components.workspace import ModelBundle, Workspace
 
 UPLOAD = "__upload__"
@@ -108,6 +109,6 @@ def _with_task(ws: Workspace) -> Workspace:
 
 def _show_status(ws: Workspace) -> None:
     if ws.model_error:
-        st.error(f"Model refused: {ws.model_error}")
+        refusal("Model", ws.model_error)
     if ws.data_error:
-        st.error(f"Dataset refused: {ws.data_error}")
+        refusal("Dataset", ws.data_error)

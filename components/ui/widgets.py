@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import streamlit as st
 
 from components.data_checks import Check
+from components.text_safety import escape_markdown
 
 _SHOW = {"ok": st.success, "warning": st.warning, "error": st.error}
 _ICON = {"ok": "✅", "warning": "⚠️", "error": "⛔"}
@@ -26,4 +27,9 @@ def details_line(details: dict[str, str]) -> None:
 def checks_list(checks: Iterable[Check]) -> None:
     """One coloured line per check, as plain text (messages quote user data)."""
     for check in checks:
-        _SHOW[check.level](check.message, icon=_ICON[check.level])
+        _SHOW[check.level](escape_markdown(check.message), icon=_ICON[check.level])
+
+
+def refusal(what: str, message: str) -> None:
+    """A refused input: one red line, the message shown literally."""
+    st.error(f"{what} refused: {escape_markdown(message)}", icon=_ICON["error"])
