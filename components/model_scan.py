@@ -312,5 +312,5 @@ def _check_values(cfg: dict[str, Any]) -> None:
         elif key in allow.SIZE_KEYS and isinstance(value, int) and value > allow.MAX_SIZE_VALUE:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
                                    f"{allow.MAX_SIZE_VALUE:,} for one layer dimension")
-        elif key == "safe_mode" or key == "enable_unsafe_deserialization":
+        elif key == "safe_mode" or key.startswith("enable_unsafe"):
             raise UnsafeModelError(f"the config tries to set '{key}'")

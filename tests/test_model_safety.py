@@ -47,6 +47,8 @@ def corpus(tmp_path_factory):
             units=10**9)), "m.keras"),
         "custom_activation": (H.rewrite_zip(plain, lambda c: H.first_layer(c)["config"].update(
             activation="my_pkg>evil")), "m.keras"),
+        "unsafe_switch": (H.rewrite_zip(plain, lambda c: c["config"].update(
+            enable_unsafe_deserialization=True)), "m.keras"),
         "deep_json": (H.zip_with({"config.json": H.deep_json()}), "m.keras"),
         "bad_json": (H.zip_with({"config.json": b"{not json"}), "m.keras"),
         "no_config": (H.zip_with({"metadata.json": b"{}"}), "m.keras"),
@@ -96,6 +98,7 @@ EXPECTED = {
     "vocabulary_path": (UnsafeModelError, "reads its vocabulary from path '/etc/passwd'"),
     "huge_units": (UnsafeModelError, "'units': 1,000,000,000 is over the limit"),
     "custom_activation": (UnsafeModelError, "activation 'my_pkg>evil' is not a built-in"),
+    "unsafe_switch": (UnsafeModelError, "tries to set 'enable_unsafe_deserialization'"),
     "deep_json": (UnsafeModelError, "nested too deeply"),
     "bad_json": (BadModelFileError, "config.json is not valid JSON"),
     "no_config": (BadModelFileError, "has no config.json"),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.data_checks import Dataset
 from components.errors import GlassboxError
+from components.model_io import sha256_hex
 from components.samples import get_sample
 from components.workspace import ModelBundle, open_dataset, open_model
 
@@ -44,3 +45,17 @@ def dataset_for(data_sha256: str, filename: str, model_sha256: str,
                 _data: bytes, _bundle: ModelBundle) -> tuple[Dataset | None, str | None]:
     """The dataset checked against the model; keyed on both digests and the label choice."""
     return _attempt(open_dataset, _data, filename, _bundle, label)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def upload_digest(file_id: str, _data: bytes) -> str:
+    """SHA-256 of an upload, hashed once: ``file_id`` is unique to each upload in Streamlit."""
+    return sha256_hex(_data)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def sample_data(key: str) -> tuple[bytes, str, str]:
+    """A sample's dataset: (bytes, file name, SHA-256), read from disk once."""
+    path = get_sample(key).data_path
+    data = path.read_bytes()
+    return data, path.name, sha256_hex(data)

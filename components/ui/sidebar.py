@@ -12,10 +12,15 @@ import streamlit as st
 
 from components.data_checks import Dataset
 from components.data_io import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
-from components.model_io import sha256_hex
 from components.samples import Sample, get_sample, list_samples
 from components.task import TASK_LABELS, TASKS, resolve_task
-from components.ui.loaders import dataset_for, sample_bundle, uploaded_bundle
+from components.ui.loaders import (
+    dataset_for,
+    sample_bundle,
+    sample_data,
+    upload_digest,
+    uploaded_bundle,
+)
 from components.ui.widgets import refusal
 from components.workspace import ModelBundle, Workspace
 
@@ -60,7 +65,7 @@ def _uploaded_model() -> Workspace:
     if upload is None:
         return Workspace(source=UPLOAD)
     data = upload.getvalue()
-    bundle, error = uploaded_bundle(sha256_hex(data), upload.name, data)
+    bundle, error = uploaded_bundle(upload_digest(upload.file_id, data), upload.name, data)
     return Workspace(source=upload.name, bundle=bundle, model_error=error)
 
 
@@ -70,11 +75,11 @@ def _with_data(ws: Workspace) -> Workspace:
                               type=DATA_TYPES, key="data_file")
     if upload is not None:
         data, name = upload.getvalue(), upload.name
+        digest = upload_digest(upload.file_id, data)
     elif ws.sample is not None:
-        data, name = ws.sample.data_path.read_bytes(), ws.sample.data_path.name
+        data, name, digest = sample_data(ws.sample.key)
     else:
         return ws
-    digest = sha256_hex(data)
     dataset, error = _checked(digest, data, name, ws.bundle, label=None)
     label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
