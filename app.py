@@ -1,4 +1,9 @@
-"""Glassbox: open up a Keras model in the browser. Router only: config, pages, sidebar."""
+"""Glassbox: open up a Keras model in the browser. Router only: config, pages, sidebar.
+
+The page files live in views/, not pages/: a folder named pages/ beside the entry script
+switches Streamlit into its legacy multipage mode, in which a first request to a deep link
+(/architecture) runs that page alone, without this router and its sidebar.
+"""
 
 import streamlit as st
 
@@ -8,7 +13,9 @@ from components.ui.state import publish
 st.set_page_config(page_title="Glassbox", page_icon="🔍", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Model & data", icon="📋", default=True),
+    st.Page("views/overview.py", title="Model & data", icon="📋", default=True),
+    st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
+    st.Page("views/weights.py", title="Weights", icon="🎚️"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -155,7 +155,7 @@ def _order_columns(features: pd.DataFrame, spec: InputSpec, expected: int | None
 def _numeric_checks(frame: pd.DataFrame) -> list[Check]:
     checks = []
     for col in frame.columns:
-        values = pd.to_numeric(frame[col], errors="coerce")
+        values = _to_numeric(frame[col])
         bad = values.isna() & frame[col].notna()
         if bad.any():
             first = frame[col][bad].iloc[0]
@@ -164,11 +164,19 @@ def _numeric_checks(frame: pd.DataFrame) -> list[Check]:
         if frame[col].isna().any():
             checks.append(Check("error", f"column '{col}': missing values at row "
                                          f"{_rows(frame[col].isna())}"))
-        inf = np.isinf(values.to_numpy(dtype="float64", na_value=0.0))
+        with np.errstate(over="ignore"):  # the model reads float32: 1e39 is inf there
+            inf = np.isinf(values.to_numpy(dtype="float64", na_value=0.0).astype("float32"))
         if inf.any():
             checks.append(Check("error", f"column '{col}': infinite values at row "
                                          f"{_rows(pd.Series(inf))}"))
     return checks
+
+
+def _to_numeric(column: pd.Series) -> pd.Series:
+    try:
+        return pd.to_numeric(column, errors="coerce")
+    except OverflowError:  # a Python int beyond float range; read as text it becomes inf
+        return pd.to_numeric(column.astype(str), errors="coerce")
 
 
 # ---------------------------------------------------------------- text
@@ -206,6 +214,8 @@ def _text_column(features: pd.DataFrame, spec: InputSpec) -> str | None:
 
 
 def _fit_images(raw: RawData, spec: InputSpec) -> Dataset:
+    if raw.array.ndim == 0 or raw.array.shape[0] == 0:
+        raise DataError(f"{raw.filename} holds no images (array shape {raw.array.shape})")
     arr, checks = _conform_image_shape(raw.array, spec)
     labels = raw.labels
     if labels is not None and len(labels) != len(arr):

@@ -81,6 +81,9 @@ def _read_csv(data: bytes, name: str) -> RawData:
         raise DataError(f"{name} has no rows or columns") from None
     except (pd.errors.ParserError, ValueError) as err:
         raise DataError(f"{name} is not a well-formed CSV: {first_line(err)}") from None
+    if not isinstance(table.index, pd.RangeIndex):  # pandas made the surplus fields an index
+        raise DataError(f"{name}: the data rows have more fields than the header's "
+                        f"{len(table.columns)} columns")
     return _checked_table(table, name)
 
 
@@ -152,12 +155,17 @@ def _read_npz(data: bytes, name: str) -> RawData:
         raise DataError(f"{name} is not a valid .npz archive (truncated or corrupt)") from None
     if len(infos) > 16:
         raise DataError(f"{name} has {len(infos)} arrays; at most 16 are accepted")
-    arrays = {}
     for info in infos:
         if info.file_size > MAX_ARRAY_BYTES:
             raise DataError(f"{name}: array '{info.filename}' unpacks to "
                             f"{info.file_size / MiB:,.0f} MiB; the limit is "
                             f"{MAX_ARRAY_BYTES // MiB} MiB")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_ARRAY_BYTES:
+        raise DataError(f"{name}: the arrays unpack to {total / MiB:,.0f} MiB together; the "
+                        f"limit is {MAX_ARRAY_BYTES // MiB} MiB")
+    arrays = {}
+    for info in infos:
         with zf.open(info) as fh:
             blob = io.BytesIO(fh.read(MAX_ARRAY_BYTES + 1))
         arrays[info.filename.removesuffix(".npy")] = _load_npy(blob, f"{name}:{info.filename}",
@@ -184,6 +192,8 @@ def _read_image(data: bytes, name: str) -> RawData:
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS  # bigger raises DecompressionBombError
     try:
         with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > MAX_IMAGE_PIXELS:  # Pillow only warns up to 2x
+                raise Image.DecompressionBombError(name)
             img.load()
             # Greyscale stays one channel; everything else (palette, alpha, CMYK) becomes RGB.
             pixels = np.asarray(img.convert("L" if img.mode in ("1", "L", "I", "F") else "RGB"))

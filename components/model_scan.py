@@ -100,13 +100,27 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
     return config
 
 
-def _check_members(infos: list[zipfile.ZipInfo]) -> None:
+def check_archive_members(infos: list[zipfile.ZipInfo]) -> None:
+    """The .keras archive rules minus its member-name list, for other zipped uploads.
+
+    Count cap, no absolute/'..'/symlinked/encrypted/duplicate members, bomb ratio, total size.
+    """
+    _check_members(infos, keras_names=False)
+
+
+def read_archive_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """Read one member, at most ``limit`` bytes whatever its header claims."""
+    return _read_member(zf, name, limit)
+
+
+def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> None:
     if len(infos) > MAX_MEMBERS:
+        where = "a .keras file" if keras_names else "an uploaded archive"
         raise UnsafeModelError(f"the archive has {len(infos)} members; at most {MAX_MEMBERS} "
-                               "are allowed in a .keras file")
+                               f"are allowed in {where}")
     seen: set[str] = set()
     for info in infos:
-        _check_member_name(info)
+        _check_member_name(info, keras_names)
         if info.filename in seen:
             raise UnsafeModelError(f"the archive lists member '{info.filename}' twice")
         seen.add(info.filename)
@@ -117,7 +131,7 @@ def _check_members(infos: list[zipfile.ZipInfo]) -> None:
                                f"{MAX_UNPACKED_BYTES // MiB} MiB")
 
 
-def _check_member_name(info: zipfile.ZipInfo) -> None:
+def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
     name = info.filename
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
         raise UnsafeModelError(f"archive member '{name}' has an absolute path")
@@ -127,7 +141,8 @@ def _check_member_name(info: zipfile.ZipInfo) -> None:
         raise UnsafeModelError(f"archive member '{name}' is a symbolic link")
     if info.flag_bits & 0x1:
         raise UnsafeModelError(f"archive member '{name}' is encrypted")
-    if name not in KERAS_MEMBERS and not name.startswith("assets/") and name != "assets":
+    if keras_names and name not in KERAS_MEMBERS and not name.startswith("assets/") \
+            and name != "assets":
         raise UnsafeModelError(f"unexpected archive member '{name}': a .keras file holds only "
                                "config.json, metadata.json, model.weights.h5 and assets/")
 
@@ -176,6 +191,8 @@ def _scan_h5_model(data: bytes) -> dict[str, Any]:
                                 "not a whole model")
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
+    if not isinstance(raw, str):
+        raise BadModelFileError("the HDF5 model_config attribute is not text")
     if len(raw) > MAX_CONFIG_BYTES:
         raise UnsafeModelError(f"model_config is over {MAX_CONFIG_BYTES // MiB} MiB")
     return _parse_json(raw, "model_config")
@@ -207,8 +224,9 @@ def _check_h5_tree(root: h5py.Group) -> None:
                 seen.add(obj.id)
                 if isinstance(obj, h5py.Group):
                     stack.append(obj)
-                else:
+                elif isinstance(obj, h5py.Dataset):
                     total += _dataset_bytes(obj)
+                # anything else is a committed (named) datatype: it holds no data
     except GlassboxError:
         raise  # our own verdicts are ValueErrors too; keep their message
     except (OSError, ValueError, KeyError, RuntimeError) as err:
@@ -295,7 +313,7 @@ def _layer_name(node: dict[str, Any]) -> str:
 def _check_function(node: dict[str, Any]) -> None:
     """Built-in activations may be serialised as {"class_name": "function", "config": name}."""
     module, fn = node.get("module"), node.get("config")
-    if module != "keras.activations" or fn not in allow.ACTIVATIONS:
+    if module != "keras.activations" or not isinstance(fn, str) or fn not in allow.ACTIVATIONS:
         raise UnsafeModelError(f"the config references function {fn!r} from {module!r}, "
                                "which is not a built-in Keras activation")
 
@@ -306,6 +324,10 @@ def _check_values(cfg: dict[str, Any]) -> None:
         if key in allow.ACTIVATION_KEYS and isinstance(value, str):
             if value not in allow.ACTIVATIONS:
                 raise UnsafeModelError(f"activation '{value}' is not a built-in Keras activation")
+        elif key in allow.ACTIVATION_KEYS and isinstance(value, dict) and "class_name" not in value:
+            # Keras writes a lambda activation as its bare bytecode: {"value": [...]}
+            raise UnsafeModelError(f"'{key}' holds serialised Python code (a lambda), not a "
+                                   "built-in Keras activation")
         elif key == "vocabulary" and isinstance(value, str):
             raise UnsafeModelError(f"a lookup layer reads its vocabulary from path '{value}'; "
                                    "only inline vocabularies are accepted")

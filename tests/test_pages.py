@@ -150,7 +150,7 @@ def test_selection_persists_across_page_runs():
     at = new_app()
     at.run()
     at.selectbox(key="model_choice").select("sentiment_text").run()
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("views/overview.py").run()
     assert not at.exception
     assert _title(at) == escape_markdown("sentiment_text")
 

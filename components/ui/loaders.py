@@ -6,12 +6,16 @@ Uploaded models live in a session-scoped cache: another session never receives t
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from components.architecture import ArchitectureView, architecture_view
 from components.data_checks import Dataset
 from components.errors import GlassboxError
 from components.model_io import sha256_hex
 from components.samples import get_sample
+from components.weights import weighted_layers
+from components.weights_view import WeightsView, all_layers_table, weights_view
 from components.workspace import ModelBundle, open_dataset, open_model
 
 Outcome = tuple[ModelBundle | None, str | None]
@@ -59,3 +63,27 @@ def sample_data(key: str) -> tuple[bytes, str, str]:
     path = get_sample(key).data_path
     data = path.read_bytes()
     return data, path.name, sha256_hex(data)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing the layer graph…")
+def architecture_for(model_sha256: str, expanded: tuple[str, ...], query: str, color_by: str,
+                     selected: str | None, _model) -> ArchitectureView:
+    """The architecture view for one model and one set of display choices."""
+    return architecture_view(_model, expanded=expanded, query=query, color_by=color_by,
+                             selected=selected)
+
+
+@st.cache_data(max_entries=64, show_spinner="Reading the weights…")
+def weights_for(model_sha256: str, node_id: str, feature_names: tuple[str, ...] | None,
+                channel: str | int, _model) -> WeightsView:
+    return weights_view(_model, node_id, feature_names=feature_names, channel=channel)
+
+
+@st.cache_data(max_entries=16, show_spinner="Summarising every layer's weights…")
+def weight_table_for(model_sha256: str, _model) -> pd.DataFrame:
+    return all_layers_table(_model)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def weighted_layers_for(model_sha256: str, _model) -> list[str]:
+    return weighted_layers(_model)

@@ -4,17 +4,10 @@ import streamlit as st
 
 from components.overview import build_overview
 from components.text_safety import escape_markdown
-from components.ui.state import current_workspace
+from components.ui.state import require_model
 from components.ui.widgets import checks_list, details_line, facts_row, refusal
 
-workspace = current_workspace()
-if workspace is None or workspace.bundle is None:
-    st.title("Glassbox")
-    if workspace is not None and workspace.model_error:
-        refusal("Model", workspace.model_error)
-    st.info("Pick a sample model in the sidebar, or upload your own .keras / .h5 file.")
-    st.stop()
-
+workspace = require_model()
 bundle = workspace.bundle
 view = build_overview(bundle.summary, workspace.task, workspace.dataset)
 
