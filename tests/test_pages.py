@@ -186,3 +186,63 @@ def test_markup_in_user_data_is_shown_as_text(session):
     assert any(escape_markdown(hostile) in e for e in raw), raw
     assert not any("![t](" in e for e in raw)
     session.file_uploader(key="data_file").set_value(None).run()
+
+
+MODEL_PAGES = ["views/architecture.py", "views/weights.py"]
+
+
+@pytest.mark.parametrize("key", SAMPLES)
+def test_model_view_pages_render_every_sample(session, key):
+    session.selectbox(key="model_choice").select(key).run()
+    for page in MODEL_PAGES:
+        session.switch_page(page).run()
+        assert not session.exception, (key, page)
+        assert len(session.get("plotly_chart")) >= 1
+    session.switch_page("views/overview.py").run()
+
+
+def test_architecture_details_follow_the_layer_picker(session):
+    session.selectbox(key="model_choice").select("wine_classifier").run()
+    session.switch_page("views/architecture.py").run()
+    picker = next(s for s in session.selectbox if s.label == "Layer details")
+    picker.select("encoder/dense").run()
+    assert not session.exception
+    assert _metrics(session)["Parameters"] == "224"  # 13 x 16 + 16
+    assert session.json[0].value  # the layer's config
+    session.switch_page("views/overview.py").run()
+
+
+def test_weights_page_opens_the_linked_layer(session):
+    session.selectbox(key="model_choice").select("digits_cnn").run()
+    session.query_params["layer"] = "conv2"
+    session.switch_page("views/weights.py").run()
+    assert not session.exception
+    assert next(s for s in session.selectbox if s.label == "Layer").value == "conv2"
+    assert len(session.dataframe) == 2  # this layer's statistics, then all layers
+    del session.query_params["layer"]
+    session.switch_page("views/overview.py").run()
+
+
+def test_uploaded_branched_model_with_a_nested_submodel(tmp_path):
+    import keras
+
+    a, b = keras.Input((4,), name="a"), keras.Input((6,), name="b")
+    block = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5, name="inner_dense")],
+                             name="block")
+    merged = keras.layers.Concatenate(name="cat")([block(a), keras.layers.Dense(3, name="side")(b)])
+    model = keras.Model([a, b], keras.layers.Dense(2, activation="softmax", name="out")(merged),
+                        name="branchy")
+    path = tmp_path / "branchy.keras"
+    model.save(path)
+    at = new_app()
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    at.file_uploader(key="model_file").upload("branchy.keras", path.read_bytes()).run()
+    assert _title(at) == "branchy"
+    at.switch_page("views/architecture.py").run()
+    assert not at.exception
+    layers = next(s for s in at.selectbox if s.label == "Layer details").options
+    assert {"a", "b", "block/inner_dense", "side", "cat", "out"} <= set(layers)
+    at.switch_page("views/weights.py").run()
+    assert not at.exception
+    assert "block/inner_dense" in next(s for s in at.selectbox if s.label == "Layer").options

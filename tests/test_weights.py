@@ -1,0 +1,128 @@
+"""Weights: exact statistics and figures on tiny models whose weights are set in the test."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from components import plots_model as plots
+from components.model_io import load_model_path
+from components.samples import get_sample
+from components.weights import dead_inputs, input_reader, vocabulary, weight_summary
+from components.weights_view import weights_view
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Dense 3 -> 2 with known weights (first input ignored), then BatchNorm."""
+    model = keras.Sequential([keras.Input((3,), name="x"), keras.layers.Dense(2, name="d"),
+                              keras.layers.BatchNormalization(name="bn")], name="tiny")
+    kernel = np.array([[0.0, 0.0], [1.0, -2.0], [3.0, 0.0005]], dtype="float32")
+    model.get_layer("d").set_weights([kernel, np.array([0.5, -0.5], dtype="float32")])
+    return model, kernel
+
+
+def test_summary_statistics_are_exact(tiny):
+    model, kernel = tiny
+    table = weight_summary(model)
+    row = table[(table.layer == "d") & (table.weight == "kernel")].iloc[0]
+    assert row["shape"] == "3x2" and row["count"] == 6
+    assert row["mean"] == pytest.approx(kernel.mean())
+    assert row["std"] == pytest.approx(kernel.std())
+    assert (row["min"], row["max"]) == (-2.0, 3.0)
+    assert row["l2_norm"] == pytest.approx(np.sqrt(1 + 4 + 9 + 0.0005**2))
+    # near zero: |w| < 0.1 % of max |w| = 0.003 -> the two zeros and 0.0005
+    assert row["near_zero_share"] == pytest.approx(3 / 6)
+    assert row["dead_inputs"] == 1  # input 0's outgoing weights are all zero
+    assert set(table.weight[table.layer == "bn"]) == {"gamma", "beta", "moving_mean",
+                                                      "moving_variance"}
+
+
+def test_dead_inputs_of_conv_kernels():
+    kernel = np.ones((3, 3, 4, 5))
+    kernel[:, :, 2, :] = 0
+    assert dead_inputs(kernel) == 1
+    assert dead_inputs(np.ones(4)) is None
+
+
+def test_heatmap_has_the_kernel_shape_and_centres_at_zero(tiny):
+    _, kernel = tiny
+    fig = plots.weight_heatmap(kernel, layer="d", row_labels=["a", "b", "c"])
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == kernel.shape == (3, 2)
+    assert heat.zmid == 0 and heat.zmin == -3.0 and heat.zmax == 3.0
+    assert list(heat.y) == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="needs a 2-D array"):
+        plots.weight_heatmap(np.ones(3), layer="d")
+
+
+def test_large_kernels_are_block_averaged_with_a_note():
+    matrix = np.arange(400 * 10, dtype="float64").reshape(400, 10)
+    shown, note = plots.downsample(matrix, max_side=200)
+    assert shown.shape == (200, 10)
+    np.testing.assert_allclose(shown[0], matrix[:2].mean(axis=0))
+    assert note == "400x10 shown as 200x10: each cell is the mean of a 2x1 block"
+    fig = plots.weight_heatmap(matrix, layer="big", row_labels=[str(i) for i in range(400)])
+    assert "each cell is the mean" in fig.layout.title.text
+    assert fig.data[0].y is None  # labels dropped once rows are merged
+
+
+def test_conv_grid_one_heatmap_per_filter_and_channel_choice():
+    kernel = np.random.default_rng(0).normal(size=(3, 3, 2, 5))
+    grid = plots.conv_filter_grid(kernel, layer="c")
+    assert len(grid.data) == 5
+    np.testing.assert_allclose(grid.data[4].z, kernel[:, :, :, 4].mean(axis=2))
+    one = plots.conv_filter_grid(kernel, layer="c", channel=1)
+    np.testing.assert_allclose(one.data[0].z, kernel[:, :, 1, 0])
+    capped = plots.conv_filter_grid(np.ones((3, 3, 1, 70)), layer="c")
+    assert len(capped.data) == 64 and "first 64 of 70" in capped.layout.title.text
+    with pytest.raises(ValueError, match="channel must be 'mean' or 0..1"):
+        plots.conv_filter_grid(kernel, layer="c", channel=7)
+
+
+def test_histogram_samples_huge_tensors_and_says_so():
+    fig = plots.weight_histogram(np.zeros(1_500_000, "float32"), title="big")
+    assert len(fig.data[0].x) == 1_000_000
+    assert "random sample of 1,000,000 of 1,500,000" in fig.layout.title.text
+
+
+def test_batchnorm_vectors_become_bars(tiny):
+    model, _ = tiny
+    view = weights_view(model, "bn")
+    bars = view.figures[0]
+    assert [a.text for a in bars.layout.annotations] == ["gamma", "beta", "moving_mean",
+                                                         "moving_variance"]
+    assert len(bars.data) == 4 and all(len(t.y) == 2 for t in bars.data)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return {key: load_model_path(get_sample(key).model_path).model
+            for key in ("wine_classifier", "digits_cnn", "sentiment_text")}
+
+
+def test_first_dense_reading_the_columns_gets_feature_names(samples):
+    wine = samples["wine_classifier"]
+    names = get_sample("wine_classifier").feature_names
+    assert input_reader(wine, len(names)) == "encoder/dense"
+    view = weights_view(wine, "encoder/dense", feature_names=names)
+    assert list(view.figures[0].data[0].y) == list(names)
+    later = weights_view(wine, "cultivar", feature_names=names)
+    assert later.figures[0].data[0].y is None
+
+
+def test_embedding_projection_uses_the_vocabulary(samples):
+    text = samples["sentiment_text"]
+    vocab = vocabulary(text)
+    assert vocab[:2] == ["", "[UNK]"] and len(vocab) <= 200
+    view = weights_view(text, "embed")
+    heat, projection = view.figures[0], view.figures[1]
+    assert np.asarray(heat.data[0].z).shape == (200, 8)
+    assert len(projection.data[0].x) == 200
+    assert list(projection.data[0].hovertext[:3]) == vocab[:3]
+
+
+def test_conv_layer_view_offers_its_channels(samples):
+    view = weights_view(samples["digits_cnn"], "conv2")
+    assert view.in_channels == 8 and len(view.figures[0].data) == 16
