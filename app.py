@@ -16,6 +16,7 @@ PAGES = [
     st.Page("views/overview.py", title="Model & data", icon="📋", default=True),
     st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
     st.Page("views/weights.py", title="Weights", icon="🎚️"),
+    st.Page("views/metrics.py", title="Metrics", icon="📈"),
 ]
 
 navigation = st.navigation(PAGES)

@@ -66,5 +66,6 @@ class Workspace:
     model_error: str | None = None
     dataset: Dataset | None = None
     data_error: str | None = None
+    data_sha256: str | None = None
     task: str | None = None
     sample: Sample | None = None

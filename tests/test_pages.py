@@ -246,3 +246,31 @@ def test_uploaded_branched_model_with_a_nested_submodel(tmp_path):
     at.switch_page("views/weights.py").run()
     assert not at.exception
     assert "block/inner_dense" in next(s for s in at.selectbox if s.label == "Layer").options
+
+
+@pytest.mark.parametrize("key", SAMPLES)
+def test_metrics_page_scores_every_sample(session, key):
+    session.selectbox(key="model_choice").select(key).run()
+    session.switch_page("views/metrics.py").run()
+    assert not session.exception
+    metrics = _metrics(session)
+    if key == "diabetes_regression":
+        assert set(metrics) >= {"mae", "rmse", "r2"}
+    else:
+        assert 0.9 < float(metrics["accuracy"]) <= 1.0
+        assert len(session.get("plotly_chart")) >= 4  # curves, confusion, ROC, PR
+    session.switch_page("views/overview.py").run()
+
+
+def test_metrics_page_reads_an_uploaded_history(session):
+    session.selectbox(key="model_choice").select("wine_classifier").run()
+    session.switch_page("views/metrics.py").run()
+    history = json.dumps({"loss": [1.0, 0.5, 0.4], "val_loss": [1.1, 0.6, 0.7]}).encode()
+    uploader = next(u for u in session.file_uploader if u.key.startswith("history_"))
+    uploader.upload("run.json", history).run()
+    assert not session.exception
+    assert any("3 epochs from" in c.value for c in session.caption)
+    uploader = next(u for u in session.file_uploader if u.key.startswith("history_"))
+    uploader.set_value(("bad.json", b"[1, 2", "application/json")).run()
+    assert any(e.startswith("History refused:") for e in _errors(session))
+    session.switch_page("views/overview.py").run()

@@ -12,7 +12,11 @@ import streamlit as st
 from components.architecture import ArchitectureView, architecture_view
 from components.data_checks import Dataset
 from components.errors import GlassboxError
+from components.evaluation import Evaluation
+from components.history import TrainingHistory, read_history_bytes
+from components.metrics_view import evaluate_dataset
 from components.model_io import sha256_hex
+from components.predict import PredictFn, make_predict_fn
 from components.samples import get_sample
 from components.weights import weighted_layers
 from components.weights_view import WeightsView, all_layers_table, weights_view
@@ -87,3 +91,24 @@ def weight_table_for(model_sha256: str, _model) -> pd.DataFrame:
 @st.cache_data(max_entries=16, show_spinner=False)
 def weighted_layers_for(model_sha256: str, _model) -> list[str]:
     return weighted_layers(_model)
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring the model on every row of the dataset…")
+def evaluation_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
+                   class_names: tuple[str, ...] | None, _model, _dataset
+                   ) -> tuple[Evaluation | None, str | None]:
+    """Run once per (model, data, task, label) content: reruns and page switches reuse it."""
+    return _attempt(evaluate_dataset, predictor(model_sha256, _model), _dataset, task,
+                    class_names)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def predictor(model_sha256: str, _model) -> PredictFn:
+    """The model's one compiled, batched predict function, traced once per model."""
+    return make_predict_fn(_model)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def history_for(digest: str, filename: str, _data: bytes
+                ) -> tuple[TrainingHistory | None, str | None]:
+    return _attempt(read_history_bytes, _data, filename)

@@ -84,7 +84,7 @@ def _with_data(ws: Workspace) -> Workspace:
     label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
         dataset, error = _checked(digest, data, name, ws.bundle, label=label)
-    return replace(ws, dataset=dataset, data_error=error)
+    return replace(ws, dataset=dataset, data_error=error, data_sha256=digest)
 
 
 def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None):

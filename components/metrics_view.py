@@ -1,0 +1,19 @@
+"""What the metrics page computes: the model scored on the loaded dataset."""
+
+from __future__ import annotations
+
+from components.data_checks import Dataset
+from components.errors import DataError
+from components.evaluation import Evaluation, evaluate
+from components.predict import PredictFn
+
+
+def evaluate_dataset(predict: PredictFn, dataset: Dataset, task: str,
+                     class_names: tuple[str, ...] | None = None) -> Evaluation:
+    """Predict every row through the model's compiled, batched path; score against labels."""
+    if dataset.x is None:
+        raise DataError("the dataset did not pass its checks; see the Model & data page")
+    if dataset.labels is None:
+        raise DataError("the dataset has no label column, so there is nothing to score against")
+    scores = predict(dataset.x)
+    return evaluate(dataset.labels, scores, task, class_names)
