@@ -148,8 +148,9 @@ def _single_label(y: np.ndarray, scores: np.ndarray, task: str, class_names) -> 
                              index=pd.Index(names, name="class"))
     summary = _classification_summary(y_true, y_pred)
     if len(np.unique(y_true)) == n:  # AUC needs every class among the labels
+        # two classes (a sigmoid, or a 2-way softmax): scikit-learn wants the positive column
         summary["roc_auc"] = float(
-            skm.roc_auc_score(y_true, probs[:, 1]) if task == "binary"
+            skm.roc_auc_score(y_true, probs[:, 1]) if n == 2
             else skm.roc_auc_score(y_true, probs, multi_class="ovr", average="macro"))
     # The binary view draws the positive class only; its negative is the same curve mirrored.
     curve_classes = [1] if task == "binary" else labels

@@ -77,7 +77,9 @@ def confusion_matrix_figure(counts, class_names: Sequence[str], normalize: bool)
     names = [str(n) for n in class_names]
     fig = go.Figure(go.Scatter(
         x=pred_idx, y=true_idx, mode="markers+text",
-        customdata=np.column_stack([true_idx, pred_idx]),
+        # plain lists: a numpy array travels as a typed array and comes back from a click
+        # as {"0": t, "1": p}
+        customdata=np.column_stack([true_idx, pred_idx]).tolist(),
         text=[f"{v:.2f}" if normalize else f"{int(v)}" for v in flat],
         textfont={"color": ["white" if v > top / 2 else "black" for v in flat]},
         hovertext=[f"true {names[t]}, predicted {names[p]}: {counts[t, p]} "

@@ -62,3 +62,17 @@ def test_clicking_a_graph_node_shows_that_layers_details(server, browser, tmp_pa
     page.get_by_role("link", name="See this layer's weights →").wait_for(timeout=30_000)
     page.screenshot(path=str(tmp_path / "architecture.png"), full_page=True)
     page.close()
+
+
+def test_clicking_a_confusion_cell_lists_its_rows(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    page.goto(f"{server}/metrics?sample=wine_classifier")
+    page.get_by_role("heading", name="Evaluation on the dataset").wait_for(timeout=90_000)
+    page.get_by_text("Click a cell to list its rows.").wait_for(timeout=60_000)
+    # the confusion matrix is the second chart; its 3x3 cells are points, row-major from
+    # (true 0, predicted 0): the first point is the diagonal cell of class_0
+    chart = page.locator(".js-plotly-plot").nth(1)
+    chart.locator(".scatterlayer .trace .points path.point").first.click(force=True)
+    page.get_by_text("Rows with true class_0, predicted class_0").wait_for(timeout=30_000)
+    page.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
+    page.close()

@@ -4,6 +4,7 @@ import streamlit as st
 
 from components import plots_metrics as plots
 from components.evaluation import cell_samples
+from components.metrics_view import clicked_cell
 from components.model_io import sha256_hex
 from components.text_safety import escape_markdown
 from components.ui.loaders import evaluation_for, history_for
@@ -64,9 +65,9 @@ if evaluation.confusion is not None:
     event = st.plotly_chart(
         plots.confusion_matrix_figure(evaluation.confusion, evaluation.class_names, normalise),
         on_select="rerun", selection_mode="points", key=cm_key)
-    points = event.selection.points if event else []
-    if points:
-        true_idx, pred_idx = points[0]["customdata"]
+    cell = clicked_cell(event.selection.points if event else None)
+    if cell is not None:
+        true_idx, pred_idx = cell
         names = evaluation.class_names
         st.markdown(f"**Rows with true {escape_markdown(names[true_idx])}, predicted "
                     f"{escape_markdown(names[pred_idx])}**: pick one on the explanation page")
