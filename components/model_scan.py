@@ -331,8 +331,25 @@ def _check_values(cfg: dict[str, Any]) -> None:
         elif key == "vocabulary" and isinstance(value, str):
             raise UnsafeModelError(f"a lookup layer reads its vocabulary from path '{value}'; "
                                    "only inline vocabularies are accepted")
+        elif key == "input_dim" and _embedding_elements(cfg) > MAX_WEIGHT_BYTES // 4:
+            rows, cols = cfg["input_dim"], cfg["output_dim"]
+            raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
+                                   f"{rows * cols * 4 / MiB:,.0f} MiB; the limit is "
+                                   f"{MAX_WEIGHT_BYTES // MiB} MiB")
         elif key in allow.SIZE_KEYS and isinstance(value, int) and value > allow.MAX_SIZE_VALUE:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
                                    f"{allow.MAX_SIZE_VALUE:,} for one layer dimension")
         elif key == "safe_mode" or key.startswith("enable_unsafe"):
             raise UnsafeModelError(f"the config tries to set '{key}'")
+
+
+def _embedding_elements(cfg: dict[str, Any]) -> int:
+    """Cells of the table an Embedding-like config declares (input_dim x output_dim), else 0.
+
+    Keras allocates it while building, before any weight is read, so the HDF5 size check
+    alone cannot stop it. Other layers' sizes depend on their inputs' shapes.
+    """
+    rows, cols = cfg.get("input_dim"), cfg.get("output_dim")
+    if isinstance(rows, int) and isinstance(cols, int):
+        return rows * cols
+    return 0

@@ -1,0 +1,50 @@
+"""Shared set-up: quiet TensorFlow, an importable repo root, and the samples loaded once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# Before anything imports TensorFlow (collection imports the test modules).
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+for _path in (ROOT, TESTS):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import pytest  # noqa: E402
+
+from components.samples import get_sample, list_samples  # noqa: E402
+
+SAMPLE_KEYS = ("wine_classifier", "digits_cnn", "sentiment_text", "diabetes_regression")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict:
+    """key -> Sample, for the four bundled samples."""
+    return {s.key: s for s in list_samples()}
+
+
+@pytest.fixture(scope="session")
+def loaded_samples() -> dict:
+    """key -> LoadedModel: each sample loaded once per session (importing TF on first use)."""
+    from components.model_io import load_model_path
+
+    return {key: load_model_path(get_sample(key).model_path) for key in SAMPLE_KEYS}
+
+
+@pytest.fixture(scope="session")
+def sample_bundles() -> dict:
+    """key -> ModelBundle as the app builds it (feature names found by the file's digest)."""
+    from components.workspace import open_model
+
+    return {key: open_model(get_sample(key).model_path.read_bytes(), "upload.keras")
+            for key in SAMPLE_KEYS}

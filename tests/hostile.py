@@ -1,0 +1,446 @@
+"""Build hostile and broken model files as bytes, at test time (no binaries are committed).
+
+`build_corpus(tmp, canary)` returns ``name -> (bytes, filename)`` for every case. Models that
+carry code write ``canary`` when that code runs, so a test can prove that loading ran nothing.
+Building such a model calls its code once: the caller removes the canary after building.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import struct
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+MiB = 1024 * 1024
+PLAIN_HEAD = "head"  # the Dense layer of `plain_model`, the one the config edits replace
+
+
+# ---------------------------------------------------------------- models carrying code
+
+
+def canary_fn(canary: Path) -> Callable:
+    """A function that writes ``canary`` whenever it is called, then returns its input.
+
+    A ``lambda`` expression with the path in its closure: Keras saves a lambda's bytecode and
+    closure, so the code travels inside the file (a named function would be saved by name).
+    """
+    target = str(canary)
+    return lambda t: (open(target, "w").write("code ran"), t)[1]  # noqa: SIM115
+
+
+def canary_lambda(canary: Path, name: str = "canary_lambda") -> keras.layers.Lambda:
+    """A Lambda layer whose code writes ``canary`` whenever Keras calls it."""
+    return keras.layers.Lambda(canary_fn(canary), name=name)
+
+
+@keras.saving.register_keras_serializable(package="glassbox_test")
+class CanaryLayer(keras.layers.Layer):
+    """A registered custom layer: Keras' safe mode lets it load, and its call writes a file."""
+
+    def __init__(self, canary: str, **kwargs):
+        super().__init__(**kwargs)
+        self.canary = canary
+
+    def call(self, inputs):
+        with open(self.canary, "w") as fh:
+            fh.write("custom code ran")
+        return inputs
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "canary": self.canary}
+
+
+def save(model: keras.Model, tmp: Path, suffix: str = ".keras") -> bytes:
+    path = tmp / f"model{suffix}"
+    path.unlink(missing_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns about lambdas and legacy .h5: the point
+        model.save(path)
+    return path.read_bytes()
+
+
+def plain_model() -> keras.Model:
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax",
+                                                                   name=PLAIN_HEAD)],
+                            name="plain")
+
+
+def lambda_model(canary: Path) -> keras.Model:
+    return keras.Sequential([keras.Input((4,)), canary_lambda(canary),
+                             keras.layers.Dense(2, name="after")], name="with_lambda")
+
+
+def nested_lambda_model(canary: Path) -> keras.Model:
+    """A Lambda inside a Sequential submodel that is one layer of a Functional model."""
+    inner = keras.Sequential([keras.Input((4,)), canary_lambda(canary, "nested_lambda")],
+                             name="inner")
+    inp = keras.Input((4,))
+    return keras.Model(inp, keras.layers.Dense(2)(inner(inp)), name="outer")
+
+
+def time_distributed_lambda_model(canary: Path) -> keras.Model:
+    inp = keras.Input((3, 4))
+    out = keras.layers.TimeDistributed(canary_lambda(canary, "wrapped_lambda"), name="td")(inp)
+    return keras.Model(inp, out, name="td_model")
+
+
+def lambda_activation_model(canary: Path) -> keras.Model:
+    """No Lambda layer at all: the code hides in a Dense layer's ``activation``."""
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(
+        2, activation=canary_fn(canary), name="sneaky_dense")])
+
+
+def lambda_standardize_model(canary: Path) -> keras.Model:
+    """A TextVectorization whose ``standardize`` callable is a lambda."""
+    vectorize = keras.layers.TextVectorization(
+        standardize=canary_fn(canary), vocabulary=["good", "bad"], name="vectorize")
+    return keras.Sequential([keras.Input((1,), dtype="string"), vectorize])
+
+
+def custom_layer_model(canary: Path) -> keras.Model:
+    return keras.Sequential([keras.Input((4,)), CanaryLayer(str(canary), name="custom")])
+
+
+def string_lookup_model() -> keras.Model:
+    return keras.Sequential([keras.Input((1,), dtype="string"),
+                             keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")])
+
+
+# ---------------------------------------------------------------- .keras archives
+
+
+def rewrite_zip(data: bytes, edit: Callable[[dict], object] | None = None, *,
+                config_bytes: bytes | None = None,
+                replace: dict[str, bytes] | None = None) -> bytes:
+    """Copy a .keras archive: edit its config in place (or replace it), swap members."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            blob = src.read(info.filename)
+            if info.filename == "config.json":
+                if config_bytes is not None:
+                    blob = config_bytes
+                elif edit is not None:
+                    config = json.loads(blob)
+                    edit(config)
+                    blob = json.dumps(config).encode()
+            blob = (replace or {}).get(info.filename, blob)
+            dst.writestr(info.filename, blob)
+    return out.getvalue()
+
+
+def layer(config: dict, name: str) -> dict:
+    """The layer dict called ``name`` in a Sequential or Functional config."""
+    return next(item for item in config["config"]["layers"] if item["config"].get("name") == name)
+
+
+def replace_head(new: dict) -> Callable[[dict], None]:
+    """An edit that swaps the plain model's Dense head for the layer dict ``new``."""
+    def edit(config: dict) -> None:
+        layers = config["config"]["layers"]
+        layers[layers.index(layer(config, PLAIN_HEAD))] = new
+    return edit
+
+
+def edit_head(**changes) -> Callable[[dict], None]:
+    """An edit that updates the head layer dict's own keys (module, class_name, ...)."""
+    return lambda config: layer(config, PLAIN_HEAD).update(changes)
+
+
+def edit_head_config(**changes) -> Callable[[dict], None]:
+    """An edit that updates the head layer's ``config`` (units, activation, ...)."""
+    return lambda config: layer(config, PLAIN_HEAD)["config"].update(changes)
+
+
+def zip_of(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
+    """A zip of ``members`` (names kept verbatim); ``symlink`` marks one as a symbolic link."""
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
+        warnings.simplefilter("ignore", UserWarning)  # duplicate names, when asked for
+        for name, blob in members.items():
+            info = zipfile.ZipInfo(name)
+            if name == symlink:
+                info.external_attr = 0o120777 << 16
+            zf.writestr(info, blob)
+    return out.getvalue()
+
+
+def zip_with_duplicate(name: str, blob: bytes) -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
+        warnings.simplefilter("ignore", UserWarning)  # the duplicate is the point
+        zf.writestr(name, blob)
+        zf.writestr(name, blob)
+    return out.getvalue()
+
+
+def zip_bomb(member: str, mebibytes: int, fill: bytes = b" ") -> bytes:
+    """A .keras-shaped zip whose ``member`` inflates to ``mebibytes`` MiB of ``fill``.
+
+    Written streaming, one MiB at a time, so building it never holds the whole payload.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        if member != "config.json":
+            zf.writestr("config.json", b"{}")
+        chunk = fill * MiB
+        with zf.open(member, "w") as fh:
+            for _ in range(mebibytes):
+                fh.write(chunk)
+    return out.getvalue()
+
+
+def patch_central_directory(data: bytes, name: str, *, size: int | None = None,
+                            flag_bits: int | None = None) -> bytes:
+    """Rewrite one member's central-directory entry: its declared sizes or its flag bits.
+
+    Headers can lie; the scanner must judge what they declare before reading anything.
+    """
+    buf = bytearray(data)
+    end = data.rindex(b"PK\x05\x06")
+    count = struct.unpack_from("<H", data, end + 10)[0]
+    pos = struct.unpack_from("<I", data, end + 16)[0]
+    for _ in range(count):
+        assert data[pos:pos + 4] == b"PK\x01\x02"
+        n_name, n_extra, n_comment = struct.unpack_from("<HHH", data, pos + 28)
+        if data[pos + 46:pos + 46 + n_name].decode() == name:
+            if flag_bits is not None:
+                struct.pack_into("<H", buf, pos + 8, flag_bits)
+            if size is not None:
+                struct.pack_into("<II", buf, pos + 20, size, size)  # compressed, uncompressed
+            return bytes(buf)
+        pos += 46 + n_name + n_extra + n_comment
+    raise KeyError(name)
+
+
+def deep_json(depth: int) -> bytes:
+    """A JSON object nested ``depth`` levels: {"a": {"a": ... 1 ...}}."""
+    return ('{"a": ' * depth + "1" + "}" * depth).encode()
+
+
+def random_bytes(n: int = 4096) -> bytes:
+    blob = random.Random(1234).randbytes(n)
+    assert not blob.startswith((b"PK", b"\x89HDF"))
+    return blob
+
+
+# ---------------------------------------------------------------- HDF5
+
+
+def h5_bytes(tmp: Path, build: Callable[[h5py.File], None], *, base: bytes | None = None,
+             config: dict | None = None) -> bytes:
+    """An HDF5 file: a copy of ``base`` (or a new file), ``model_config`` set, then ``build``."""
+    path = tmp / "crafted.h5"
+    path.unlink(missing_ok=True)
+    if base is not None:
+        path.write_bytes(base)
+    with h5py.File(path, "a" if base is not None else "w") as f:
+        if config is not None:
+            f.attrs["model_config"] = json.dumps(config)
+        build(f)
+    return path.read_bytes()
+
+
+def h5_config(data: bytes) -> dict:
+    with h5py.File(io.BytesIO(data), "r") as f:
+        return json.loads(f.attrs["model_config"])
+
+
+def weights_member(keras_bytes: bytes) -> bytes:
+    return zipfile.ZipFile(io.BytesIO(keras_bytes)).read("model.weights.h5")
+
+
+def nothing(f: h5py.File) -> None:
+    """Leave the file as it is."""
+
+
+def only_weights(f: h5py.File) -> None:
+    f.create_dataset("dense/kernel", data=np.ones((4, 3), "f4"))
+
+
+def external_link(f: h5py.File) -> None:
+    f["leak"] = h5py.ExternalLink("/etc/passwd", "/")
+
+
+def soft_link(f: h5py.File) -> None:
+    f.create_dataset("real", data=np.zeros(3, "f4"))
+    f["alias"] = h5py.SoftLink("/real")
+
+
+def external_storage(tmp: Path) -> Callable[[h5py.File], None]:
+    def build(f: h5py.File) -> None:
+        raw = tmp / "outside.bin"
+        raw.write_bytes(bytes(64))
+        f.create_dataset("outside", shape=(16,), dtype="f4",
+                         external=[(str(raw), 0, h5py.h5f.UNLIMITED)])
+    return build
+
+
+def virtual_dataset(tmp: Path) -> Callable[[h5py.File], None]:
+    def build(f: h5py.File) -> None:
+        src = tmp / "source.h5"
+        with h5py.File(src, "w") as s:
+            s.create_dataset("data", data=np.arange(4.0))
+        layout = h5py.VirtualLayout(shape=(4,), dtype="f8")
+        layout[:] = h5py.VirtualSource(str(src), "data", shape=(4,))
+        f.create_virtual_dataset("mapped", layout)
+    return build
+
+
+def huge_dataset(f: h5py.File) -> None:
+    """Declares 10^6 x 10^6 float32 (~3.6 TiB); no chunk is ever written, the file stays small."""
+    f.create_dataset("huge", shape=(10**6, 10**6), dtype="f4", chunks=(1, 1024))
+
+
+def many_large_datasets(f: h5py.File) -> None:
+    """Three datasets of 400 MiB each: every one under the limit, together over it."""
+    for i in range(3):
+        f.create_dataset(f"part{i}", shape=(100, MiB), dtype="f4", chunks=(1, 1024))
+
+
+def committed_datatype(f: h5py.File) -> None:
+    """A named datatype: legal HDF5 that holds no data (Keras never writes one)."""
+    f["named_type"] = np.dtype("f4")
+
+
+# ---------------------------------------------------------------- the corpus
+
+
+def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
+    """Every hostile or broken model file: ``name -> (bytes, upload filename)``."""
+    plain = save(plain_model(), tmp)
+    plain_h5 = save(plain_model(), tmp, ".h5")
+    lam = lambda_model(canary)
+    lambda_keras = save(lam, tmp)
+    custom = save(custom_layer_model(canary), tmp)
+    lambda_h5 = save(lam, tmp, ".h5")
+    plain_cfg = h5_config(plain_h5)
+
+    def crafted_lambda_config(config: dict) -> None:
+        layer(config, PLAIN_HEAD).update(class_name="Lambda", config={
+            "name": "crafted", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda",
+            "output_shape": None, "arguments": {}})
+
+    lambda_h5_cfg = json.loads(json.dumps(plain_cfg))
+    crafted_lambda_config(lambda_h5_cfg)
+    weights_with_link = h5_bytes(tmp, external_link, base=weights_member(plain))
+
+    keras_files = {
+        # code
+        "lambda_keras": lambda_keras,
+        "lambda_nested": save(nested_lambda_model(canary), tmp),
+        "lambda_time_distributed": save(time_distributed_lambda_model(canary), tmp),
+        "lambda_activation": save(lambda_activation_model(canary), tmp),
+        "lambda_standardize": save(lambda_standardize_model(canary), tmp),
+        "custom_registered": custom,
+        "custom_registered_keras_module": rewrite_zip(custom, lambda c: layer(c, "custom").update(
+            module="keras.layers")),
+        "module_os": rewrite_zip(plain, edit_head(module="os", class_name="system")),
+        "module_builtins": rewrite_zip(plain, edit_head(module="builtins", class_name="eval")),
+        "unknown_class": rewrite_zip(plain, edit_head(class_name="Sneaky")),
+        "tfsm_layer": rewrite_zip(plain, replace_head({
+            "module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
+            "config": {"name": "saved", "filepath": "/tmp/savedmodel",
+                       "call_endpoint": "serve"}})),
+        "torch_wrapper": rewrite_zip(plain, replace_head({
+            "module": "keras.layers", "class_name": "TorchModuleWrapper", "registered_name": None,
+            "config": {"name": "torch", "module": "gASVAAAAAAAAAAAu"}})),
+        "jax_layer": rewrite_zip(plain, edit_head(class_name="JaxLayer")),
+        "custom_activation": rewrite_zip(plain, edit_head_config(activation="evil_pkg>run")),
+        "function_from_builtins": rewrite_zip(plain, edit_head_config(activation={
+            "module": "builtins", "class_name": "function", "config": "exec",
+            "registered_name": None})),
+        "function_unhashable": rewrite_zip(plain, edit_head_config(activation={
+            "module": "keras.activations", "class_name": "function", "config": ["relu"],
+            "registered_name": None})),
+        "class_name_not_string": rewrite_zip(plain, edit_head(class_name=["Dense"])),
+        "safe_mode_key": rewrite_zip(plain, lambda c: c["config"].update(safe_mode=False)),
+        # files and resources
+        "vocabulary_path": rewrite_zip(save(string_lookup_model(), tmp),
+                                       lambda c: layer(c, "lookup")["config"].update(
+                                           vocabulary="/etc/passwd")),
+        "huge_units": rewrite_zip(plain, edit_head_config(units=10**9)),
+        "huge_embedding": rewrite_zip(plain, replace_head({
+            "module": "keras.layers", "class_name": "Embedding", "registered_name": None,
+            "config": {"name": "emb", "input_dim": 20_000, "output_dim": 20_000}})),
+        "deep_json": rewrite_zip(plain, config_bytes=deep_json(10_000)),
+        "deep_config": rewrite_zip(plain, config_bytes=deep_json(150)),
+        "bad_json": rewrite_zip(plain, config_bytes=b'{"class_name": "Sequential", '),
+        "config_not_object": rewrite_zip(plain, config_bytes=b"[1, 2, 3]"),
+        "big_config": zip_of({"config.json": json.dumps(
+            {"pad": random.Random(7).randbytes(5 * MiB).hex()}).encode()}),
+        "weights_external_link": rewrite_zip(plain, replace={
+            "model.weights.h5": weights_with_link}),
+        "weights_truncated": rewrite_zip(plain, replace={
+            "model.weights.h5": weights_member(plain)[:800]}),
+        # not a model
+        "truncated": plain[: len(plain) // 2],
+        "random_bytes": random_bytes(),
+        "text_file": b"name,value\nalpha,1\nbeta,2\n",
+        "empty": b"",
+        "empty_zip": zip_of({}),
+        "no_config": zip_of({"metadata.json": b"{}"}),
+        # archive tricks
+        "zip_bomb_config": zip_bomb("config.json", 64),
+        "zip_bomb_asset": zip_bomb("assets/padding.bin", 64, fill=b"\0"),
+        "declared_total": patch_central_directory(patch_central_directory(
+            patch_central_directory(zip_of({"config.json": b"{}", "assets/a": b"a",
+                                            "assets/b": b"b", "assets/c": b"c"}),
+                                    "assets/a", size=400 * MiB),
+            "assets/b", size=400 * MiB), "assets/c", size=400 * MiB),
+        "dotdot_member": zip_of({"config.json": b"{}", "../evil": b"x"}),
+        "dotdot_inside": zip_of({"config.json": b"{}", "assets/../../evil": b"x"}),
+        "absolute_member": zip_of({"config.json": b"{}", "/etc/x": b"x"}),
+        "symlink_member": zip_of({"config.json": b"{}", "assets/link": b"/etc/passwd"},
+                                 symlink="assets/link"),
+        "encrypted_member": patch_central_directory(
+            zip_of({"config.json": b"{}", "assets/secret": b"x"}), "assets/secret", flag_bits=1),
+        "duplicate_member": zip_with_duplicate("config.json", b"{}"),
+        "too_many_members": zip_of({"config.json": b"{}"}
+                                   | {f"assets/{i:03}": b"" for i in range(64)}),
+        "unexpected_member": zip_of({"config.json": b"{}", "evil.py": b"import os"}),
+        "saved_model": zip_of({"saved_model.pb": b"\x08\x01", "variables/variables.index": b""}),
+    }
+    h5_files = {
+        "lambda_h5": lambda_h5,
+        "h5_crafted_lambda": h5_bytes(tmp, nothing, base=plain_h5, config=lambda_h5_cfg),
+        "h5_weights_only": h5_bytes(tmp, only_weights),
+        "h5_config_not_text": h5_bytes(tmp, lambda f: f.attrs.create("model_config", 5)),
+        "h5_external_link": h5_bytes(tmp, external_link, base=plain_h5),
+        "h5_soft_link": h5_bytes(tmp, soft_link, base=plain_h5),
+        "h5_external_storage": h5_bytes(tmp, external_storage(tmp), base=plain_h5),
+        "h5_virtual": h5_bytes(tmp, virtual_dataset(tmp), base=plain_h5),
+        "h5_huge_dataset": h5_bytes(tmp, huge_dataset, config=plain_cfg),
+        "h5_total_too_big": h5_bytes(tmp, many_large_datasets, config=plain_cfg),
+        "h5_truncated": plain_h5[:1500],
+    }
+    assert h5_config(lambda_h5)["config"]["layers"][1]["class_name"] == "Lambda"
+    corpus = {name: (blob, "model.keras") for name, blob in keras_files.items()}
+    corpus |= {name: (blob, "model.h5") for name, blob in h5_files.items()}
+    corpus["wrong_suffix"] = (plain, "model.pkl")
+    return corpus
+
+
+def build_accepted(tmp: Path) -> dict[str, tuple[bytes, str]]:
+    """Controls that must load: the untouched models and a harmless HDF5 oddity."""
+    plain = save(plain_model(), tmp)
+    plain_h5 = save(plain_model(), tmp, ".h5")
+    return {
+        "plain_keras": (plain, "model.keras"),
+        "plain_h5": (plain_h5, "model.h5"),
+        "plain_rezipped": (rewrite_zip(plain, lambda config: None), "model.keras"),
+        "h5_committed_datatype": (h5_bytes(tmp, committed_datatype, base=plain_h5), "model.h5"),
+        "keras_weights_committed_datatype": (rewrite_zip(plain, replace={
+            "model.weights.h5": h5_bytes(tmp, committed_datatype, base=weights_member(plain))}),
+            "model.keras"),
+    }
