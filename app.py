@@ -17,6 +17,7 @@ PAGES = [
     st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
     st.Page("views/weights.py", title="Weights", icon="🎚️"),
     st.Page("views/metrics.py", title="Metrics", icon="📈"),
+    st.Page("views/explain.py", title="Explain", icon="💡"),
 ]
 
 navigation = st.navigation(PAGES)

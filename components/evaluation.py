@@ -131,6 +131,48 @@ def cell_samples(evaluation: Evaluation, true_class: int, pred_class: int) -> pd
     return table.sort_values("confidence", ascending=False, kind="stable").reset_index(drop=True)
 
 
+# ---------------------------------------------------------------- shared with other pages
+# Thin public names for the pieces `evaluate` uses, so the sample picker reads scores and
+# labels exactly as the metrics page does.
+
+
+def class_probabilities(scores, task: str) -> np.ndarray:
+    """Class probabilities (N, k) float64, as `evaluate` reads the model output ``scores``.
+
+    binary: (N, 2) [negative, positive] from one sigmoid unit or a 2-way softmax; multiclass:
+    rows summing to 1 (logits go through softmax); multilabel: one probability per label
+    (logits go through a sigmoid). Regression has no classes: ValueError.
+    """
+    scores = np.asarray(scores, dtype="float64")
+    scores = scores.reshape(len(scores), -1) if scores.ndim != 2 else scores
+    if task == "binary":
+        return _binary_probs(scores)
+    if task == "multiclass":
+        return _multiclass_probs(scores)
+    if task == "multilabel":
+        return _as_probability(scores)
+    raise ValueError(f"task {task!r} has no class probabilities; expected binary, multiclass "
+                     "or multilabel")
+
+
+def resolve_class_names(class_names, n: int) -> tuple[str, ...]:
+    """``class_names`` as n strings; "0".."n-1" when None. A count mismatch is a DataError."""
+    return _names(class_names, n)
+
+
+def class_indices(labels, class_names: tuple[str, ...]) -> np.ndarray:
+    """Labels (N,) as class indices: names map through ``class_names``, numbers are indices.
+
+    An empty label or one the model cannot predict raises `DataError` naming it.
+    """
+    return _class_indices(np.asarray(labels), tuple(class_names))
+
+
+def multilabel_targets(labels) -> np.ndarray:
+    """0/1 label rows (N, k) as ints; anything else raises `DataError` naming the value."""
+    return _zero_one(np.asarray(labels))
+
+
 # ---------------------------------------------------------------- binary / multiclass
 
 

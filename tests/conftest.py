@@ -48,3 +48,19 @@ def sample_bundles() -> dict:
 
     return {key: open_model(get_sample(key).model_path.read_bytes(), "upload.keras")
             for key in SAMPLE_KEYS}
+
+
+@pytest.fixture(scope="session")
+def sample_subjects(sample_bundles) -> dict:
+    """key -> (Subject of the sample's row 3, ModelBundle): what the explain page builds."""
+    from components.explain_view import subject_for
+    from components.predict import make_predict_fn
+    from components.workspace import open_dataset
+
+    out = {}
+    for key, bundle in sample_bundles.items():
+        sample = get_sample(key)
+        dataset = open_dataset(sample.data_path.read_bytes(), sample.data_path.name, bundle)
+        model = bundle.loaded.model
+        out[key] = (subject_for(model, dataset, 3, make_predict_fn(model), sample.task), bundle)
+    return out

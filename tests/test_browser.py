@@ -76,3 +76,23 @@ def test_clicking_a_confusion_cell_lists_its_rows(server, browser):
     page.get_by_text("Rows with true class_0, predicted class_0").wait_for(timeout=30_000)
     page.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
     page.close()
+
+
+def test_clicking_a_map_point_explains_that_sample(server, browser, tmp_path):
+    import re
+
+    page = browser.new_page(viewport={"width": 1500, "height": 2400})
+    page.goto(f"{server}/explain?sample=wine_classifier")
+    page.get_by_role("heading", name="Explain a prediction").wait_for(timeout=120_000)
+    page.get_by_text("Row 0:").first.wait_for(timeout=120_000)  # the status: panels are done
+    # the map is the first chart; its first trace holds the samples predicted class_0
+    chart = page.locator(".js-plotly-plot").first
+    chart.locator(".scatterlayer .trace").first.locator("path.point").nth(7).click(force=True)
+    status = page.get_by_text(re.compile(r"^Row [1-9]\d*: 6 of 6 methods"))
+    status.wait_for(timeout=120_000)
+    row = int(re.match(r"Row (\d+)", status.inner_text()).group(1))
+    assert f"row={row}" in page.url
+    page.get_by_text(f"Row {row}", exact=False).first.wait_for()
+    assert page.locator(".js-plotly-plot").count() >= 1 + 6 + 1
+    page.screenshot(path=str(tmp_path / "explain.png"), full_page=True)
+    page.close()

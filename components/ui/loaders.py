@@ -6,16 +6,22 @@ Uploaded models live in a session-scoped cache: another session never receives t
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from components.architecture import ArchitectureView, architecture_view
 from components.data_checks import Dataset
-from components.errors import GlassboxError
+from components.errors import GlassboxError, first_line
 from components.evaluation import Evaluation
+from components.explain_view import explain_one
+from components.explainers.base import Attribution, Subject
 from components.history import TrainingHistory, read_history_bytes
 from components.metrics_view import evaluate_dataset
 from components.model_io import sha256_hex
+from components.picker import Predictions, map_coordinates, predictions, sample_table
 from components.predict import PredictFn, make_predict_fn
 from components.samples import get_sample
 from components.weights import weighted_layers
@@ -112,3 +118,43 @@ def predictor(model_sha256: str, _model) -> PredictFn:
 def history_for(digest: str, filename: str, _data: bytes
                 ) -> tuple[TrainingHistory | None, str | None]:
     return _attempt(read_history_bytes, _data, filename)
+
+
+@st.cache_data(max_entries=16, show_spinner="Predicting every row…")
+def predictions_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
+                    class_names: tuple[str, ...] | None, _model, _dataset
+                    ) -> tuple[Predictions | None, str | None]:
+    """Each row's prediction, confidence and correctness, once per content and task."""
+    scores = predictor(model_sha256, _model)(_dataset.x)
+    return _attempt(predictions, scores, _dataset.labels, task, class_names)
+
+
+@st.cache_data(max_entries=16, show_spinner="Projecting the dataset to 2-D…")
+def map_for(model_sha256: str, data_sha256: str, space: str, _model, _dataset
+            ) -> tuple[np.ndarray | None, str | None]:
+    """The 2-D map of the dataset (PCA of inputs or of penultimate activations)."""
+    try:
+        return map_coordinates(_model, _dataset, space, 0), None
+    except ValueError as err:  # GlassboxError included: e.g. a model with no hidden layer
+        return None, first_line(err)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def attribution_for(model_sha256: str, data_sha256: str, row: int, method: str, target: int,
+                    seed: int, params_json: str, task: str, _subject: Subject
+                    ) -> tuple[Attribution | None, str | None]:
+    """One method on one sample, keyed on (model, data, row, method, target, seed, params)."""
+    try:
+        return explain_one(_subject, method, target, seed, json.loads(params_json)), None
+    except GlassboxError as err:
+        return None, str(err)
+    except Exception as err:  # one method failing must not take the other panels down
+        return None, f"could not compute ({type(err).__name__}: {first_line(err)})"
+
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
+                     _pred: Predictions, _dataset) -> pd.DataFrame:
+    """The picker's table (thumbnails encoded once per content, not per rerun)."""
+    return sample_table(_pred, _dataset)

@@ -21,6 +21,7 @@ from components.ui.loaders import (
     upload_digest,
     uploaded_bundle,
 )
+from components.ui.selection import keep_in_url
 from components.ui.widgets import refusal
 from components.workspace import ModelBundle, Workspace
 
@@ -39,6 +40,7 @@ def sidebar_ui() -> Workspace:
             workspace = _with_data(workspace)
             workspace = _with_task(workspace)
         _show_status(workspace)
+    keep_in_url()
     return workspace
 
 
@@ -48,8 +50,14 @@ def _model_choice() -> str:
     titles = {s.key: f"Sample: {s.title}" for s in samples} | {UPLOAD: "Upload my own model…"}
     wanted = st.query_params.get("sample")
     index = keys.index(wanted) if wanted in keys else 0
-    return st.selectbox("Model", keys, index=index, format_func=titles.__getitem__,
-                        key="model_choice")
+    choice = st.selectbox("Model", keys, index=index, format_func=titles.__getitem__,
+                          key="model_choice")
+    # The URL names the sample (an upload cannot be linked to), so a link reopens it.
+    if choice == UPLOAD:
+        st.query_params.pop("sample", None)
+    elif wanted != choice:
+        st.query_params["sample"] = choice
+    return choice
 
 
 def _sample_model(sample: Sample) -> Workspace:

@@ -1,0 +1,322 @@
+"""The explanation page's widgets: pick a sample, choose methods, show the panels.
+
+Each function draws one block and returns plain values; computing goes through the cached
+loaders, so a rerun or a page switch never recomputes an attribution.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from components import plots_explain as plots
+from components.agreement import Agreement, agreement, attributions_frame, method_label
+from components.data_checks import Dataset
+from components.explain_view import Explanation, explanation_json
+from components.explainers import REGISTRY
+from components.explainers.base import Attribution, Subject
+from components.explainers.targets import target_choices
+from components.picker import Predictions, clicked_row, filter_table, map_colors
+from components.plots_picker import sample_map
+from components.text_safety import escape_markdown
+from components.ui.loaders import attribution_for, map_for, sample_table_for
+from components.ui.selection import select_row
+from components.ui.widgets import refusal
+
+PANELS_PER_ROW = {"tabular": 3, "image": 4, "text": 1}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user asked for: methods, target, seed and each method's parameters."""
+
+    methods: list[str]
+    target: int
+    seed: int
+    top_k: int = 8
+    opacity: float = 0.6
+    mode: str = "signed"
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- picking a sample
+
+
+def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: str,
+                 task: str, scope: str) -> None:
+    """Filters, then the sample table; selecting a row selects that sample."""
+    classify = pred.truth is not None and pred.correct is not None
+    cols = st.columns([1, 2, 2, 1])
+    wrong = cols[0].toggle("Misclassified only", disabled=not classify, key=f"wrong_{scope}")
+    classes = cols[1].multiselect("Predicted class", list(pred.class_names),
+                                  key=f"classes_{scope}") if pred.class_names else None
+    conf = cols[2].slider("Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"conf_{scope}",
+                          disabled=not pred.class_names)
+    table = sample_table_for(model_sha, data_sha, task, dataset.label_name, pred, dataset)
+    sort_options = ["row", *[c for c in ("confidence", "abs error") if c in table.columns]]
+    sort_by = cols[3].selectbox("Sort by", sort_options, key=f"sort_{scope}")
+    shown = filter_table(table, misclassified_only=wrong, classes=classes or None,
+                         confidence=conf if pred.class_names else None,
+                         sort_by=None if sort_by == "row" else sort_by)
+    key = f"table_{scope}"
+
+    def picked() -> None:
+        rows = st.session_state[key].selection.rows
+        if rows:
+            select_row(scope, int(shown.index[rows[0]]))
+
+    st.dataframe(shown, key=key, on_select=picked, selection_mode="single-row", height=300,
+                 width="stretch", column_config=_column_config(shown))
+    st.caption(f"{len(shown):,} of {len(table):,} rows · select a row to explain it")
+
+
+def _column_config(table) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    if "thumbnail" in table.columns:
+        config["thumbnail"] = st.column_config.ImageColumn("image", width="small")
+    if "confidence" in table.columns:
+        config["confidence"] = st.column_config.ProgressColumn("confidence", min_value=0.0,
+                                                               max_value=1.0, format="%.3f")
+    return config
+
+
+def map_picker(pred: Predictions, dataset: Dataset, model, model_sha: str, data_sha: str,
+               scope: str, row: int) -> None:
+    """The 2-D map of the dataset; clicking a point selects that sample."""
+    cols = st.columns(2)
+    spaces = ["activations"] if dataset.kind == "text" else ["inputs", "activations"]
+    space = cols[0].radio("Map of", spaces, horizontal=True, key=f"space_{scope}",
+                          format_func={"inputs": "inputs (PCA)",
+                                       "activations": "penultimate layer (PCA)"}.__getitem__)
+    color_options = ["prediction"]
+    if pred.task != "regression":
+        color_options.append("confidence")
+    if pred.has_labels:
+        color_options.insert(1, "error")
+    color_by = cols[1].radio("Colour by", color_options, horizontal=True, key=f"color_{scope}")
+    coords, error = map_for(model_sha, data_sha, space, model, dataset)
+    if error:
+        refusal("Map", error)
+        return
+    key = f"map_{scope}"
+
+    def clicked() -> None:
+        picked = clicked_row(st.session_state[key].selection.points)
+        if picked is not None:
+            select_row(scope, picked)
+
+    table = sample_table_for(model_sha, data_sha, pred.task, dataset.label_name, pred, dataset)
+    figure = sample_map(coords, rows=np.arange(len(coords)), color=map_colors(pred, color_by),
+                        color_by=color_by, class_names=pred.class_names or (), selected=row,
+                        title=f"{len(coords):,} samples · click one to explain it", space=space,
+                        prediction=table["prediction"].to_numpy(),
+                        label=table["label"].to_numpy() if "label" in table else None)
+    st.plotly_chart(figure, key=key, on_select=clicked, selection_mode="points",
+                    width="stretch")
+
+
+def sample_header(subject: Subject, pred: Predictions, row: int) -> None:
+    """The selected sample as the model sees it, with its prediction and label."""
+    st.markdown(f"**Row {row}** · {escape_markdown(_verdict(pred, row))}")
+    if subject.kind == "image":
+        image = np.asarray(subject.sample, dtype=float)
+        image = (image - image.min()) / (np.ptp(image) or 1.0)
+        scale = max(1, 160 // max(image.shape[:2]))
+        big = np.kron(image, np.ones((scale, scale, 1)))
+        st.image(big if big.shape[-1] != 1 else big[..., 0], clamp=True)
+    elif subject.kind == "text":
+        st.text(str(subject.sample))
+    else:
+        names = subject.feature_names or [f"f{i}" for i in range(subject.sample.size)]
+        st.dataframe({n: [float(v)] for n, v in zip(names, subject.sample, strict=False)},
+                     hide_index=True)
+
+
+def _verdict(pred: Predictions, row: int) -> str:
+    text = f"predicted {_shown(pred, pred.predicted[row])}"
+    if not np.isnan(pred.confidence[row]):
+        text += f" (confidence {pred.confidence[row]:.3f})"
+    if pred.truth is not None:
+        text += f" · label {_shown(pred, pred.truth[row])}"
+        if pred.correct is not None:
+            text += " · correct" if pred.correct[row] else " · WRONG"
+    return text
+
+
+def _shown(pred: Predictions, value) -> str:
+    """A class name, a multi-label set of names, or a number; -1/NaN is a missing label."""
+    value = np.asarray(value)
+    if value.ndim:  # multi-label truth: a 0/1 row
+        names = pred.class_names or tuple(str(i) for i in range(value.size))
+        return ", ".join(n for n, v in zip(names, value, strict=False) if v) or "none"
+    number = float(value)
+    if np.isnan(number) or (pred.task != "regression" and number < 0):
+        return "missing"
+    if pred.class_names and number.is_integer() and int(number) < len(pred.class_names):
+        return pred.class_names[int(number)]
+    return f"{number:.4g}"
+
+
+# ---------------------------------------------------------------- choosing methods
+
+
+def settings_ui(subject: Subject, status: dict[str, str | None], prediction: np.ndarray,
+                default: int, class_names: tuple[str, ...] | None, scope: str) -> Settings:
+    """Methods (only those that apply), target, seed, display and per-method parameters."""
+    offered = [name for name, reason in status.items() if reason is None]
+    cols = st.columns([3, 2, 1])
+    methods = cols[0].multiselect("Methods", offered, default=offered, key=f"methods_{scope}",
+                                  format_func=lambda n: REGISTRY[n].label)
+    choices = target_choices(len(prediction), subject.task, class_names)
+    target = cols[1].selectbox("Explain the output", list(choices), index=default,
+                               key=f"target_{scope}", format_func=lambda t: _target_label(
+                                   choices[t], prediction[t], t == default))
+    seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"seed_{scope}"))
+    for name, reason in status.items():
+        if reason is not None:
+            st.caption(f"{REGISTRY[name].label} is not offered: {escape_markdown(reason)}")
+    extra = _display_ui(subject, scope)
+    return Settings(methods=methods, target=target, seed=seed,
+                    params=_params_ui(methods, subject, scope), **extra)
+
+
+def _target_label(name: str, score: float, predicted: bool) -> str:
+    return f"{name} ({score:.3g})" + (" · predicted" if predicted else "")
+
+
+def _display_ui(subject: Subject, scope: str) -> dict[str, Any]:
+    if subject.kind == "image":
+        cols = st.columns(2)
+        return {"opacity": cols[0].slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05,
+                                          key=f"opacity_{scope}"),
+                "mode": cols[1].radio("Heatmap", ["signed", "absolute"], horizontal=True,
+                                      key=f"mode_{scope}")}
+    n = subject.sample.size if subject.kind == "tabular" else 20
+    return {"top_k": st.slider("Top features", 1, max(2, min(n, 30)), min(8, n),
+                               key=f"topk_{scope}")}
+
+
+def _params_ui(methods: list[str], subject: Subject, scope: str) -> dict[str, dict[str, Any]]:
+    """A widget per parameter of each chosen method, typed from its default."""
+    params: dict[str, dict[str, Any]] = {}
+    with st.expander("Method settings"):
+        for name in methods:
+            explainer = REGISTRY[name]
+            choices = getattr(explainer, "choices", None)
+            options = choices(subject) if choices else {}
+            values = {p: _param_widget(explainer.label, p, d, options.get(p), f"{scope}_{name}")
+                      for p, d in explainer.defaults.items()}
+            params[name] = {p: v for p, v in values.items() if v != explainer.defaults[p]}
+    return params
+
+
+def _param_widget(label: str, name: str, default: Any, options: list | None, scope: str) -> Any:
+    text = f"{label}: {name}"
+    key = f"param_{scope}_{name}"
+    if options:
+        index = options.index(default) if default in options else 0
+        return st.selectbox(text, options, index=index, key=key)
+    if isinstance(default, bool):
+        return st.checkbox(text, value=default, key=key)
+    if isinstance(default, int):
+        return int(st.number_input(text, value=default, step=1, key=key))
+    if isinstance(default, float):
+        return float(st.number_input(text, value=default, format="%.4g", key=key))
+    if default is None:
+        return default
+    return st.text_input(text, value=str(default), key=key)
+
+
+# ---------------------------------------------------------------- computing and showing
+
+
+def compute_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str,
+               row: int) -> dict[str, Attribution]:
+    """Each chosen method through the cache, with progress; a failure is one line."""
+    done: dict[str, Attribution] = {}
+    with st.status(f"Explaining row {row}…", expanded=False) as status:
+        for name in settings.methods:
+            params = settings.params.get(name, {})
+            attr, error = attribution_for(model_sha, data_sha, row, name, settings.target,
+                                          settings.seed, json.dumps(params, sort_keys=True),
+                                          subject.task, subject)
+            if error:
+                refusal(REGISTRY[name].label, error)
+            else:
+                done[name] = attr
+                st.write(f"{REGISTRY[name].label}: {attr.seconds:.2f} s")
+        total = sum(a.seconds for a in done.values())
+        status.update(label=f"Row {row}: {len(done)} of {len(settings.methods)} methods, "
+                            f"{total:.2f} s of compute", state="complete")
+    return done
+
+
+def panels_ui(subject: Subject, attributions: dict[str, Attribution],
+              settings: Settings) -> None:
+    """One panel per method, side by side, with the same scale semantics in each."""
+    order = plots.feature_order(attributions, settings.top_k) \
+        if subject.kind == "tabular" else None
+    per_row = PANELS_PER_ROW[subject.kind]
+    names = list(attributions)
+    for start in range(0, len(names), per_row):
+        for column, name in zip(st.columns(per_row), names[start:start + per_row],
+                                strict=False):
+            with column:
+                _panel(subject, attributions[name], settings, order)
+
+
+def _panel(subject: Subject, attr: Attribution, settings: Settings, order) -> None:
+    title = REGISTRY[attr.method].label
+    if subject.kind == "tabular":
+        figure = plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
+    elif subject.kind == "image":
+        figure = plots.image_overlay(np.asarray(subject.sample), attr.values,
+                                     opacity=settings.opacity, mode=settings.mode, title=title)
+    else:
+        figure = plots.token_heatmap(attr.feature_names or (), attr.values, title=title)
+    st.plotly_chart(figure, width="stretch", key=f"panel_{attr.method}")
+    st.caption(escape_markdown(_panel_caption(attr)))
+
+
+def _panel_caption(attr: Attribution) -> str:
+    parts = [f"{attr.seconds:.2f} s"]
+    if attr.base_value is not None:
+        parts.append(f"base value {attr.base_value:.4g}")
+    if "completeness_error" in attr.extras:
+        parts.append(f"completeness error {100 * attr.extras['completeness_error']:.2f} %")
+    shown = {k: v for k, v in attr.params.items() if k != "seed"}
+    parts += [f"{k} {v}" for k, v in shown.items()]
+    return " · ".join(parts)
+
+
+def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
+    """Pairwise rank correlation and top-k overlap, and a plain sentence on (dis)agreement."""
+    st.subheader("Do the methods agree?")
+    result = agreement(attributions, top_k)
+    for flag in result.flags:
+        worrying = any(w in flag for w in ("disagree", "opposite", "cannot", "needs"))
+        (st.warning if worrying else st.success)(escape_markdown(flag))
+    if len(attributions) < 2:
+        return result
+    left, right = st.columns(2)
+    left.plotly_chart(plots.agreement_heatmap(result.spearman, "Spearman rank correlation"),
+                      width="stretch", key="agreement_heatmap")
+    right.markdown(f"**Top-{result.top_k} overlap** (share of top features in common)")
+    overlap = result.overlap.rename(index=method_label, columns=method_label)
+    right.dataframe(overlap.round(2), width="stretch")
+    return result
+
+
+def downloads_ui(sha: str, row: int, subject: Subject, explanation: Explanation,
+                 features: list[str] | None) -> None:
+    frame = attributions_frame(explanation.attributions, features)
+    payload = explanation_json(sha, row, subject, explanation)
+    cols = st.columns(2)
+    cols[0].download_button("Download attributions (CSV)", frame.to_csv(index=False),
+                            file_name=f"row{row}-attributions.csv", mime="text/csv")
+    cols[1].download_button("Download attributions (JSON)", json.dumps(payload, indent=1),
+                            file_name=f"row{row}-attributions.json", mime="application/json")

@@ -1,0 +1,115 @@
+"""The explain page through AppTest: every sample, the URL's row, caching, an upload."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+
+from apptest_support import new_app
+from components.explainers import REGISTRY
+
+PAGE = "views/explain.py"
+APPLICABLE = {
+    "wine_classifier": 6, "digits_cnn": 7, "sentiment_text": 6, "diabetes_regression": 6,
+}
+
+
+@pytest.fixture(scope="module")
+def session():
+    at = new_app(timeout=300)
+    at.run()
+    return at
+
+
+def _open(at, key: str):
+    at.selectbox(key="model_choice").select(key).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _methods(at):
+    return next(m for m in at.multiselect if m.label == "Methods")
+
+
+@pytest.mark.parametrize("key", list(APPLICABLE))
+def test_every_sample_shows_every_applicable_panel(session, key):
+    at = _open(session, key)
+    assert at.title[0].value == "Explain a prediction"
+    assert len(_methods(at).value) == APPLICABLE[key]
+    assert not at.error, [e.value for e in at.error]
+    # the map, one panel per method, the agreement heatmap
+    assert len(at.get("plotly_chart")) == 1 + APPLICABLE[key] + 1
+    assert at.markdown[0].value.startswith("**Row 0**")
+    assert len(at.get("download_button")) == 2
+
+
+def test_a_method_that_does_not_apply_says_why(session):
+    at = _open(session, "wine_classifier")
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Grad-CAM is not offered:") for c in captions), captions
+
+
+def test_the_url_row_opens_that_sample():
+    at = new_app(timeout=300)
+    at.query_params["sample"] = "sentiment_text"
+    at.query_params["row"] = "17"
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert at.markdown[0].value.startswith("**Row 17**")
+    text = pd.read_csv("sample_models/sentiment_text/data.csv")["text"][17]
+    assert any(t.value == text for t in at.text)
+    assert at.query_params["row"] == ["17"] or at.query_params["row"] == "17"
+
+
+def test_fewer_methods_fewer_panels_and_no_recomputation(session, monkeypatch):
+    at = _open(session, "digits_cnn")
+    calls = []
+    original = REGISTRY["saliency"].explain
+    monkeypatch.setattr(REGISTRY["saliency"], "explain",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
+    st.cache_data.clear()
+    _methods(at).set_value(["saliency", "gradcam"]).run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 1 + 2 + 1
+    at.switch_page("views/overview.py").run()
+    at.switch_page(PAGE).run()  # a page switch and back, then a plain rerun
+    at.run()
+    assert len(calls) == 1
+    _methods(at).set_value(list(_methods(at).options)).run()
+
+
+def test_another_target_is_explained_on_demand(session):
+    at = _open(session, "wine_classifier")
+    box = next(s for s in at.selectbox if s.label == "Explain the output")
+    predicted = box.value
+    assert "predicted" in box.options[predicted]
+    box.set_value((predicted + 1) % 3).run()
+    assert not at.exception and not at.error
+    assert len(at.get("plotly_chart")) == 1 + 6 + 1
+    box.set_value(predicted).run()
+
+
+def test_an_uploaded_tabular_model_and_csv_are_explained(tmp_path):
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4)).astype("float32")
+    frame = pd.DataFrame(x, columns=["a", "b", "c", "d"])
+    frame["label"] = (x[:, 0] > 0).astype(int)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")], name="mine")
+    path = tmp_path / "mine.keras"
+    model.save(path)
+    at = new_app(timeout=300)
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    at.file_uploader(key="model_file").upload("mine.keras", path.read_bytes()).run()
+    at.file_uploader(key="data_file").upload("mine.csv", frame.to_csv(index=False).encode()).run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert len(_methods(at).value) == 6
