@@ -36,8 +36,11 @@ _CAMS: weakref.WeakKeyDictionary[Any, dict[str, Callable]] = weakref.WeakKeyDict
 # Which subjects the gradient methods can explain
 
 
-def gradient_unavailable(subject: Subject, label: str) -> str | None:
-    """None if ``label``'s gradients can be taken for ``subject``, else one line why not."""
+def gradient_unavailable(subject: Subject, label: str, float_input: bool = True) -> str | None:
+    """None if ``label``'s gradients can be taken for ``subject``, else one line why not.
+
+    ``float_input``: the method differentiates w.r.t. the input itself (Grad-CAM does not).
+    """
     model = subject.model
     if model is None:
         return (f"{label} needs the Keras model itself: gradient methods cannot work from "
@@ -50,7 +53,7 @@ def gradient_unavailable(subject: Subject, label: str) -> str | None:
         return _text_unavailable(model, label)
     if "string" in dtype:
         return f"{label}: this model reads strings, but the sample is not text"
-    if "float" not in dtype:
+    if float_input and "float" not in dtype:
         return (f"{label} needs a float input to differentiate; this model's input is "
                 f"{dtype}")
     return None
@@ -62,12 +65,20 @@ def _text_unavailable(model: Any, label: str) -> str | None:
                 f"followed by TextVectorization and Embedding)")
     if vectorizer_of(model) is None:
         return f"{label} on text needs a TextVectorization layer inside the model"
-    if vectorizer_of(model).get_config().get("output_mode", "int") != "int":
+    config = vectorizer_of(model).get_config()
+    if config.get("output_mode", "int") != "int":
         return (f"{label} on text needs TextVectorization(output_mode='int') feeding an "
                 f"Embedding layer")
-    if _embedding_of(model) is None:
+    if config.get("ngrams"):
+        return (f"{label} on text needs one embedding position per token; this "
+                f"TextVectorization also emits n-grams")
+    embedding = _embedding_of(model)
+    if embedding is None:
         return (f"{label} on text needs an Embedding layer after the TextVectorization; "
                 f"this model has none")
+    if getattr(embedding, "mask_zero", False):
+        return (f"{label} on text cannot use Embedding(mask_zero=True): gradients taken at "
+                f"the embedding output would lose the padding mask")
     try:
         _plan(model)
     except Exception as exc:  # noqa: BLE001 - any build failure is a reason, on one line
@@ -111,6 +122,7 @@ class _Plan:
             if embedding is None:
                 raise ValueError("the text model has no Embedding layer")
             prefix, suffix = split_at(model, embedding)
+            _check_split(model, prefix, suffix)
             point = embedding.output
             self.embed = tf.function(lambda s: prefix(s),
                                      input_signature=[tf.TensorSpec([None], tf.string)],
@@ -177,6 +189,18 @@ def split_at(model: Any, layer: Any) -> tuple[Callable, Callable]:
     head = keras.Model(model.inputs, layer.output)
     tail = keras.Model(layer.output, _first(model.outputs))
     return (lambda x: head(x, training=False)), (lambda a: tail(a, training=False))
+
+
+def _check_split(model: Any, head: Callable, tail: Callable) -> None:
+    """ValueError unless tail(head(text)) gives the model's own output on a probe text."""
+    import tensorflow as tf
+
+    probe = tf.constant(["the film was good", ""], tf.string)
+    direct = np.asarray(_flat(_first(model(probe, training=False))))
+    split = np.asarray(_flat(_first(tail(head(probe)))))
+    if direct.shape != split.shape or not np.allclose(direct, split, rtol=1e-4, atol=1e-5):
+        raise ValueError("the layers after the Embedding do not reproduce the model's output "
+                         "from the embedding alone")
 
 
 def _plan(model: Any) -> _Plan:
@@ -274,7 +298,8 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
         raise ValueError(reason)
     model = subject.model
     if subject.kind == "text":
-        text = str(subject.sample)
+        sample = subject.sample
+        text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
         point = embed_texts(model, np.array([text], dtype=object))
         tokens = tokens_of(model, text)[:point.shape[1]]
         return GradientSpace(model, point, "text", tokens, tokens)

@@ -9,6 +9,7 @@ with this shape:
     defaults: dict            every parameter the method takes, with its default
     unavailable(subject)      None if the method applies, else one line saying why not
     explain(subject, target, seed, **params) -> Attribution
+    choices(subject) -> dict  (optional) the allowed values of a parameter, for the picker
 
 Nothing here imports TensorFlow, lime or shap: the registry must stay cheap to import.
 """

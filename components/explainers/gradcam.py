@@ -30,10 +30,14 @@ class GradCam(GradientExplainer):
     label = "Grad-CAM"
     defaults: dict[str, Any] = {"layer": None}
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's options: the convolution layers, last (the default) at the end."""
+        return {"layer": conv_layers(subject.model) if subject.model is not None else []}
+
     def unavailable(self, subject: Subject) -> str | None:
         if subject.kind != "image":
             return f"Grad-CAM applies to images only; this sample is {subject.kind}"
-        reason = gradient_unavailable(subject, self.label)
+        reason = gradient_unavailable(subject, self.label, float_input=False)
         if reason:
             return reason
         if len(np.shape(subject.x)) != 4:

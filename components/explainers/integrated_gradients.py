@@ -50,6 +50,10 @@ class IntegratedGradients(GradientExplainer):
     label = "Integrated Gradients"
     defaults: dict[str, Any] = {"steps": 64, "baseline": "zeros"}
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's baselines ("blur" is for images only)."""
+        return {"baseline": [b for b in BASELINES if b != "blur" or subject.kind == "image"]}
+
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
         p = merged_params(self.defaults, params, self.name)
@@ -64,7 +68,8 @@ class IntegratedGradients(GradientExplainer):
             error = gap / max(abs(f_x - f_base), 1e-12)
             values = finite(space.values(attr), self.name)
         extras: dict[str, Any] = {"baseline": p["baseline"], "completeness_error": error,
-                                  "completeness_gap": gap, "steps_used": used, "output": f_x, "baseline_output": f_base}
+                                  "completeness_gap": gap, "steps_used": used, "output": f_x,
+                                  "baseline_output": f_base}
         if space.kind == "text":
             extras["padding_attribution"] = space.padding_sum(attr)
         return Attribution(values=values, method=self.name, target=target,

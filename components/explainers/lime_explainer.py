@@ -57,6 +57,10 @@ class LimeExplainer:
         "fill": "zero",             # images: what a switched-off segment becomes
     }
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's options for the image fill."""
+        return {"fill": list(_masking.FILLS)}
+
     def unavailable(self, subject: Subject) -> str | None:
         return _masking.blackbox_unavailable(subject, self.label)
 

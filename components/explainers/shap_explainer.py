@@ -56,6 +56,10 @@ class ShapExplainer:
         "fill": "zero",             # images: what an absent segment becomes
     }
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's options for the image fill."""
+        return {"fill": list(_masking.FILLS)}
+
     def unavailable(self, subject: Subject) -> str | None:
         return _masking.blackbox_unavailable(subject, self.label)
 

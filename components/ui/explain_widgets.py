@@ -218,7 +218,8 @@ def _param_widget(label: str, name: str, default: Any, options: list | None, sco
     text = f"{label}: {name}"
     key = f"param_{scope}_{name}"
     if options:
-        index = options.index(default) if default in options else 0
+        # a None default means the method's own pick, which is the last option (Grad-CAM)
+        index = options.index(default) if default in options else len(options) - 1
         return st.selectbox(text, options, index=index, key=key)
     if isinstance(default, bool):
         return st.checkbox(text, value=default, key=key)
@@ -228,7 +229,19 @@ def _param_widget(label: str, name: str, default: Any, options: list | None, sco
         return float(st.number_input(text, value=default, format="%.4g", key=key))
     if default is None:
         return default
-    return st.text_input(text, value=str(default), key=key)
+    return _coerce(st.text_input(text, value=str(default), key=key,
+                                 help="a number, or one of the words the method knows"))
+
+
+def _coerce(text: str) -> Any:
+    """A typed-in setting as a number where it is one ("1000" -> 1000), else the text."""
+    text = text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
 
 
 # ---------------------------------------------------------------- computing and showing
@@ -286,8 +299,12 @@ def _panel_caption(attr: Attribution) -> str:
     parts = [f"{attr.seconds:.2f} s"]
     if attr.base_value is not None:
         parts.append(f"base value {attr.base_value:.4g}")
-    if "completeness_error" in attr.extras:
-        parts.append(f"completeness error {100 * attr.extras['completeness_error']:.2f} %")
+    extras = attr.extras
+    if "completeness_error" in extras:
+        # When f(x) and f(baseline) nearly coincide the relative error divides by ~0.
+        moved = abs(extras.get("output", 1.0) - extras.get("baseline_output", 0.0))
+        parts.append(f"completeness error {100 * extras['completeness_error']:.2f} %"
+                     if moved > 1e-3 else f"completeness gap {extras['completeness_gap']:.2g}")
     shown = {k: v for k, v in attr.params.items() if k != "seed"}
     parts += [f"{k} {v}" for k, v in shown.items()]
     return " · ".join(parts)
