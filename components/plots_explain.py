@@ -186,21 +186,23 @@ def image_overlay(image: np.ndarray, values: np.ndarray, *, opacity: float = 0.5
     scale = m if m > 0 and math.isfinite(m) else 1.0
     if mode == "signed":
         z, zmin, colorscale = values / scale, -1.0, DIVERGING
-        bar_title = "relative attribution,<br>±1 = this map's max |value|"
+        bar_title, ticks = "±1 = max", [-1, 0, 1]
     else:
         z, zmin, colorscale = np.abs(values) / scale, 0.0, SEQUENTIAL
-        bar_title = "relative |attribution|,<br>1 = this map's max"
+        bar_title, ticks = "1 = max", [0, 1]
     fig.add_trace(go.Heatmap(
         z=z, zmin=zmin, zmax=1.0,
         colorscale=colorscale, opacity=opacity, customdata=values,
-        colorbar={"title": {"text": bar_title}, "thickness": 12},
+        # a slim bar: the page explains the scale once, the image keeps the width
+        colorbar={"title": {"text": bar_title, "side": "right"}, "thickness": 8,
+                  "tickvals": ticks, "len": 0.9},
         hovertemplate=("row %{y}, col %{x}<br>relative %{z:.2f}<br>attribution "
                        "%{customdata:.4g}<extra></extra>")))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", scaleratio=1, constrain="domain")
-    fig.update_layout(title=escape(title), height=380, plot_bgcolor="white",
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_layout(title=escape(title), height=300, plot_bgcolor="white",
+                      margin={"l": 4, "r": 4, "t": 40, "b": 4})
     return fig
 
 

@@ -93,7 +93,7 @@ def test_another_target_is_explained_on_demand(session):
     box.set_value(predicted).run()
 
 
-def test_an_uploaded_tabular_model_and_csv_are_explained(tmp_path):
+def _tiny_tabular(tmp_path):
     import keras
 
     rng = np.random.default_rng(0)
@@ -102,14 +102,52 @@ def test_an_uploaded_tabular_model_and_csv_are_explained(tmp_path):
     frame["label"] = (x[:, 0] > 0).astype(int)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
                               keras.layers.Dense(2, activation="softmax")], name="mine")
-    path = tmp_path / "mine.keras"
+    return model, "mine.csv", frame.to_csv(index=False).encode()
+
+
+def _tiny_image(tmp_path):
+    import io
+
+    import keras
+
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 12, 12, 1)).astype("float32")
+    y = rng.integers(0, 3, size=40)
+    model = keras.Sequential([keras.Input((12, 12, 1)),
+                              keras.layers.Conv2D(4, 3, activation="relu", name="c1"),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")], name="tiny_cnn")
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=y)
+    return model, "images.npz", buffer.getvalue()
+
+
+def _tiny_text(tmp_path):
+    import keras
+
+    texts = ["good fine great", "bad awful poor", "fine and good", "poor and bad"] * 10
+    vec = keras.layers.TextVectorization(max_tokens=20, output_sequence_length=6)
+    vec.adapt(texts)
+    inp = keras.Input((), dtype="string", name="text")
+    hidden = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4)(vec(inp)))
+    model = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(hidden), name="tiny_text")
+    frame = pd.DataFrame({"text": texts, "label": [1, 0, 1, 0] * 10})
+    return model, "reviews.csv", frame.to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize("build, methods", [(_tiny_tabular, 6), (_tiny_image, 7),
+                                            (_tiny_text, 6)])
+def test_an_uploaded_model_and_dataset_are_explained(tmp_path, build, methods):
+    model, data_name, data = build(tmp_path)
+    path = tmp_path / "upload.keras"
     model.save(path)
     at = new_app(timeout=300)
     at.run()
     at.selectbox(key="model_choice").select("__upload__").run()
-    at.file_uploader(key="model_file").upload("mine.keras", path.read_bytes()).run()
-    at.file_uploader(key="data_file").upload("mine.csv", frame.to_csv(index=False).encode()).run()
+    at.file_uploader(key="model_file").upload("upload.keras", path.read_bytes()).run()
+    at.file_uploader(key="data_file").upload(data_name, data).run()
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
-    assert len(_methods(at).value) == 6
+    assert len(_methods(at).value) == methods
+    assert len(at.get("plotly_chart")) == 1 + methods + 1

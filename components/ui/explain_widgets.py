@@ -174,7 +174,7 @@ def settings_ui(subject: Subject, status: dict[str, str | None], prediction: np.
     choices = target_choices(len(prediction), subject.task, class_names)
     target = cols[1].selectbox("Explain the output", list(choices), index=default,
                                key=f"target_{scope}", format_func=lambda t: _target_label(
-                                   choices[t], prediction[t], t == default))
+                                   choices[t], prediction[t], t == default and len(choices) > 1))
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"seed_{scope}"))
     for name, reason in status.items():
         if reason is not None:
@@ -275,6 +275,9 @@ def panels_ui(subject: Subject, attributions: dict[str, Attribution],
         if subject.kind == "tabular" else None
     per_row = PANELS_PER_ROW[subject.kind]
     names = list(attributions)
+    if subject.kind == "image":
+        st.caption("Each map is scaled to its own largest |value|, so shapes compare across "
+                   "methods: red raises the explained output, blue lowers it.")
     for start in range(0, len(names), per_row):
         for column, name in zip(st.columns(per_row), names[start:start + per_row],
                                 strict=False):
@@ -306,7 +309,8 @@ def _panel_caption(attr: Attribution) -> str:
         parts.append(f"completeness error {100 * extras['completeness_error']:.2f} %"
                      if moved > 1e-3 else f"completeness gap {extras['completeness_gap']:.2g}")
     shown = {k: v for k, v in attr.params.items() if k != "seed"}
-    parts += [f"{k} {v}" for k, v in shown.items()]
+    parts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+              for k, v in shown.items()]
     return " · ".join(parts)
 
 
@@ -314,9 +318,12 @@ def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
     """Pairwise rank correlation and top-k overlap, and a plain sentence on (dis)agreement."""
     st.subheader("Do the methods agree?")
     result = agreement(attributions, top_k)
-    for flag in result.flags:
-        worrying = any(w in flag for w in ("disagree", "opposite", "cannot", "needs"))
-        (st.warning if worrying else st.success)(escape_markdown(flag))
+    for flag in result.flags[:2]:
+        _flag(flag)
+    if len(result.flags) > 2:  # the rest behind one click: a wall of warnings reads as noise
+        with st.expander(f"{len(result.flags) - 2} more notes on pairs of methods"):
+            for flag in result.flags[2:]:
+                _flag(flag)
     if len(attributions) < 2:
         return result
     left, right = st.columns(2)
@@ -326,6 +333,11 @@ def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
     overlap = result.overlap.rename(index=method_label, columns=method_label)
     right.dataframe(overlap.round(2), width="stretch")
     return result
+
+
+def _flag(flag: str) -> None:
+    worrying = any(word in flag for word in ("disagree", "opposite", "cannot", "needs"))
+    (st.warning if worrying else st.success)(escape_markdown(flag))
 
 
 def downloads_ui(sha: str, row: int, subject: Subject, explanation: Explanation,
