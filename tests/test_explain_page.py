@@ -63,6 +63,19 @@ def test_the_url_row_opens_that_sample():
     text = pd.read_csv("sample_models/sentiment_text/data.csv")["text"][17]
     assert any(t.value == text for t in at.text)
     assert at.query_params["row"] == ["17"] or at.query_params["row"] == "17"
+    at.switch_page("views/metrics.py").run()  # the row stays with the session and the URL
+    at.switch_page(PAGE).run()
+    assert at.markdown[0].value.startswith("**Row 17**")
+
+
+def test_a_link_with_another_row_selects_it(session):
+    at = _open(session, "wine_classifier")
+    at.query_params["row"] = "42"  # what "Explain row 42 →" on the metrics page does
+    at.run()
+    assert not at.exception
+    assert at.markdown[0].value.startswith("**Row 42**")
+    at.query_params["row"] = "0"
+    at.run()
 
 
 def test_fewer_methods_fewer_panels_and_no_recomputation(session, monkeypatch):

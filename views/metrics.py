@@ -70,8 +70,14 @@ if evaluation.confusion is not None:
         true_idx, pred_idx = cell
         names = evaluation.class_names
         st.markdown(f"**Rows with true {escape_markdown(names[true_idx])}, predicted "
-                    f"{escape_markdown(names[pred_idx])}**: pick one on the explanation page")
-        st.dataframe(cell_samples(evaluation, true_idx, pred_idx), hide_index=True)
+                    f"{escape_markdown(names[pred_idx])}**: select one to explain it")
+        rows = cell_samples(evaluation, true_idx, pred_idx)
+        picked = st.dataframe(rows, hide_index=True, on_select="rerun",
+                              selection_mode="single-row", key=f"cell_rows_{cm_key}")
+        if picked.selection.rows:
+            row = int(rows["row"].iloc[picked.selection.rows[0]])
+            st.page_link("views/explain.py", label=f"Explain row {row} →",
+                         query_params={"row": str(row)})
     else:
         st.caption("Click a cell to list its rows.")
 if evaluation.curves is not None:

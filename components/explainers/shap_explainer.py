@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -99,15 +100,22 @@ def _nsamples(value: Any, players: int) -> int:
     return _masking.check_count("nsamples", value, 10)
 
 
+_GLOBAL_RNG = threading.Lock()  # app sessions are threads: one seeded block at a time
+
+
 @contextlib.contextmanager
 def _numpy_seed(seed: int) -> Iterator[None]:
-    """numpy's global random state seeded for a block, then put back as it was."""
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        yield
-    finally:
-        np.random.set_state(state)
+    """numpy's global random state seeded for a block, then put back as it was.
+
+    Held under a lock, so two sessions explaining at once cannot reseed each other's draws.
+    """
+    with _GLOBAL_RNG:
+        state = np.random.get_state()
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(state)
 
 
 def _kernel_shap(f: Callable[[np.ndarray], np.ndarray], background: Any, x: np.ndarray,

@@ -18,17 +18,25 @@ def scope_of(model_sha256: str, data_sha256: str) -> str:
 
 
 def selected_row(scope: str, n_rows: int) -> int:
-    """The row selected for ``scope``: the session's, else the URL's on a first visit, else 0.
+    """The row selected for ``scope``, else row 0.
 
-    A different model or dataset starts again at row 0 rather than carrying a row number
+    The URL's row wins when it differs from the session's (a link was followed: another
+    page's "Explain row N" or an address typed in); otherwise the session's row holds. A
+    different model or dataset starts again at row 0 rather than carrying over a row number
     that means another sample there.
     """
     held = st.session_state.get(_KEY)
-    if held is not None and held[0] == scope and 0 <= held[1] < n_rows:
-        return held[1]
-    from_url = row_from_query(st.query_params.get("row"), n_rows) if held is None else None
-    row = from_url if from_url is not None else 0
-    select_row(scope, row)
+    from_url = row_from_query(st.query_params.get("row"), n_rows)
+    if held is not None and held[0] != scope:
+        row = 0
+    elif from_url is not None:
+        row = from_url
+    elif held is not None and 0 <= held[1] < n_rows:
+        row = held[1]
+    else:
+        row = 0
+    if held != (scope, row):
+        select_row(scope, row)
     return row
 
 
@@ -38,7 +46,11 @@ def select_row(scope: str, row: int) -> None:
 
 
 def keep_in_url() -> None:
-    """Write the session's selection back to the URL (page switches drop query params)."""
+    """Put the session's row back in the URL when a page switch dropped it.
+
+    A row already in the URL is left alone: it may come from a link the explain page has
+    yet to follow.
+    """
     held = st.session_state.get(_KEY)
-    if held is not None and st.query_params.get("row") != str(held[1]):
+    if held is not None and "row" not in st.query_params:
         st.query_params["row"] = str(held[1])
