@@ -7,8 +7,10 @@ switches Streamlit into its legacy multipage mode, in which a first request to a
 
 import streamlit as st
 
+from components.errors import GlassboxError
 from components.ui.sidebar import sidebar_ui
 from components.ui.state import publish
+from components.ui.widgets import refusal
 
 st.set_page_config(page_title="Glassbox", page_icon="🔍", layout="wide")
 
@@ -23,4 +25,7 @@ PAGES = [
 navigation = st.navigation(PAGES)
 st.sidebar.title("🔍 Glassbox")
 publish(sidebar_ui())
-navigation.run()
+try:
+    navigation.run()
+except GlassboxError as err:  # e.g. an uploaded model's worker ran out of time or memory
+    refusal("Model", str(err))

@@ -24,6 +24,7 @@ from components.errors import GlassboxError
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep stderr for our one error line
+    os.environ.setdefault("GLASSBOX_SPARE_WORKER", "0")  # one model per run: no spare worker
     try:
         payload = args.run(args)
     except GlassboxError as err:
@@ -78,14 +79,14 @@ def _read(path: str) -> bytes:
 def _inspect(args: argparse.Namespace) -> dict:
     from components.workspace import open_model
 
-    return open_model(_read(args.model), Path(args.model).name).summary.to_json()
+    return open_model(_read(args.model), Path(args.model).name, isolate=True).summary.to_json()
 
 
 def _check(args: argparse.Namespace) -> dict:
     from components.model_io import sha256_hex
     from components.workspace import open_dataset, open_model
 
-    bundle = open_model(_read(args.model), Path(args.model).name)
+    bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     data = _read(args.data)
     ds = open_dataset(data, Path(args.data).name, bundle, args.label)
     return {
@@ -101,9 +102,9 @@ def _check(args: argparse.Namespace) -> dict:
 
 
 def _explain(args: argparse.Namespace) -> dict:
-    from components.explain_view import check_methods, explain_sample, explanation_json, subject_for
+    from components.explain_view import check_methods, explanation_json, subject_for
     from components.explainers import REGISTRY
-    from components.predict import make_predict_fn
+    from components.model_ops import explain_all
     from components.task import resolve_task
     from components.workspace import open_dataset, open_model
 
@@ -111,7 +112,7 @@ def _explain(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if not out.parent.is_dir():
         raise GlassboxError(f"cannot write {args.out}: no such folder {out.parent}")
-    bundle = open_model(_read(args.model), Path(args.model).name)
+    bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     dataset = open_dataset(_read(args.data), Path(args.data).name, bundle, args.label)
     errors = [c.message for c in dataset.checks if c.level == "error"]
     if errors:
@@ -120,10 +121,10 @@ def _explain(args: argparse.Namespace) -> dict:
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:
         raise GlassboxError(str(err)) from None
-    model = bundle.loaded.model
-    subject = subject_for(model, dataset, args.row, make_predict_fn(model), task)
-    explanation = explain_sample(subject, methods, args.target, args.seed)
-    payload = explanation_json(bundle.loaded.sha256, args.row, subject, explanation)
+    subject = subject_for(None, dataset, args.row, None, task)
+    explanation, features = bundle.runner.run(explain_all, subject, methods, args.target,
+                                              args.seed)
+    payload = explanation_json(bundle.loaded.sha256, args.row, features, explanation)
     out.write_text(json.dumps(payload, indent=1))
     return {"out": str(out), "methods": list(payload["methods"]),
             "skipped": payload["skipped"], "target": payload["target"]}

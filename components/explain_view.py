@@ -122,9 +122,12 @@ def sample_features(subject: Subject) -> list[str] | None:
     return None if subject.feature_names is None else list(subject.feature_names)
 
 
-def explanation_json(sha256: str, row: int, subject: Subject,
+def explanation_json(sha256: str, row: int, features: list[str] | None,
                      explanation: Explanation) -> dict[str, Any]:
-    """The CLI's JSON contract for one explained row (see README, "Headless")."""
+    """The CLI's JSON contract for one explained row (see README, "Headless").
+
+    ``features`` is `sample_features` of the subject: names, tokens, or None for images.
+    """
     methods = {}
     for name, attr in explanation.attributions.items():
         entry = attr.to_json()
@@ -136,7 +139,7 @@ def explanation_json(sha256: str, row: int, subject: Subject,
         "row": row,
         "prediction": np.asarray(explanation.prediction, dtype=float).tolist(),
         "target": explanation.target,
-        "features": sample_features(subject),
+        "features": features,
         "methods": methods,
         "skipped": explanation.skipped,
         "agreement": explanation.agreement.pairs() if explanation.agreement else {},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +41,15 @@ def load_model_bytes(data: bytes, filename: str = "model.keras") -> LoadedModel:
 
     Raises `GlassboxError` (one-line message) for anything refused or unreadable.
     """
-    _check_suffix(filename)
-    report = scan_model_bytes(data, filename)
+    report = check_model_bytes(data, filename)
     model = _keras_load(data, report)
     return LoadedModel(sha256=sha256_hex(data), filename=filename, fmt=report.fmt, model=model)
+
+
+def check_model_bytes(data: bytes, filename: str) -> ScanReport:
+    """The static checks alone (name, then `scan_model_bytes`): no TensorFlow, no Keras."""
+    _check_suffix(filename)
+    return scan_model_bytes(data, filename)
 
 
 def load_model_path(path: str | os.PathLike[str]) -> LoadedModel:
@@ -59,6 +65,15 @@ def _check_suffix(filename: str) -> None:
         raise BadModelFileError(f"'{filename}' is not a .keras or .h5 file")
 
 
+def _load_failure(err: Exception) -> str:
+    """One sentence for a failed load; TensorFlow's out-of-memory text is long and cryptic."""
+    if (oom := re.search(r"OOM when allocating tensor with shape\[([\d,]+)\]", str(err))):
+        shape = " x ".join(f"{int(d):,}" for d in oom.group(1).split(","))
+        return (f"the model ran out of memory while loading: a weight of {shape} values "
+                "does not fit in the memory a model may use")
+    return f"Keras could not load the model: {first_line(err)}"
+
+
 def _keras_load(data: bytes, report: ScanReport) -> Any:
     import keras  # deferred: ~4 s of TensorFlow import, only once the file passed the scan
 
@@ -69,7 +84,7 @@ def _keras_load(data: bytes, report: ScanReport) -> Any:
         try:
             model = keras.saving.load_model(path, safe_mode=True, compile=False)
         except Exception as err:  # Keras raises many types; the user needs one sentence.
-            raise BadModelFileError(f"Keras could not load the model: {first_line(err)}") from None
+            raise BadModelFileError(_load_failure(err)) from None
     if not isinstance(model, keras.Model):
         raise BadModelFileError(f"the file holds a {type(model).__name__}, not a Keras model")
     return model

@@ -3,23 +3,22 @@
 import streamlit as st
 
 from components.architecture import clicked_node
-from components.layer_details import layer_details
 from components.overview import layer_table
 from components.text_safety import escape_markdown
-from components.ui.loaders import architecture_for
+from components.ui.loaders import architecture_for, layer_details_for
 from components.ui.state import require_model
 from components.ui.widgets import details_line, facts_row
 
 workspace = require_model()
 bundle = workspace.bundle
-model, sha = bundle.loaded.model, bundle.loaded.sha256
+runner, sha = bundle.runner, bundle.loaded.sha256
 graph_key = f"graph_{sha[:16]}"
 
 st.title("Architecture")
 st.caption(f"{escape_markdown(bundle.summary.name)} · {len(bundle.summary.layers)} layers · "
            f"{bundle.summary.total_params:,} parameters. Drag to pan, scroll to zoom, click a "
            "layer for its details.")
-base = architecture_for(sha, (), "", "type", None, model)
+base = architecture_for(sha, (), "", "type", None, runner)
 left, middle, right = st.columns([3, 3, 2])
 query = left.text_input("Find a layer", placeholder="name or type, e.g. conv")
 expanded = middle.multiselect(
@@ -28,7 +27,7 @@ expanded = middle.multiselect(
 color_by = right.radio("Colour by", ["type", "params"], horizontal=True)
 
 clicked = clicked_node(st.session_state.get(graph_key))
-view = architecture_for(sha, tuple(expanded), query, color_by, clicked, model)
+view = architecture_for(sha, tuple(expanded), query, color_by, clicked, runner)
 if query:
     st.caption(f"{len(view.matches)} layers match: "
                + escape_markdown(", ".join(view.matches[:20]))
@@ -45,10 +44,8 @@ node = view.graph.nodes[chosen]
 st.subheader(escape_markdown(f"{chosen} · {node.class_name}"))
 if node.is_group:
     st.info("A nested model: expand it above to see its layers.")
-try:
-    details = layer_details(model, chosen)
-except ValueError:
-    details = None
+details = layer_details_for(sha, chosen, runner)
+if details is None:
     st.info("An input placeholder: it holds no weights and no configuration.")
 if details is not None:
     details_line({"Input shape": str(details.input_shape),

@@ -13,7 +13,7 @@ from components.ui.widgets import facts_row, refusal
 
 workspace = require_model()
 bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
-model, sha = bundle.loaded.model, bundle.loaded.sha256
+runner, sha = bundle.runner, bundle.loaded.sha256
 
 st.title("Metrics")
 st.subheader("Training curves")
@@ -37,12 +37,15 @@ else:
         st.caption(f"{len(history.frame)} epochs from {escape_markdown(history.source)}")
 
 st.subheader("Evaluation on the dataset")
+if workspace.data_error:
+    refusal("Dataset", workspace.data_error)
+    st.stop()
 if dataset is None or workspace.data_sha256 is None:
     st.info("Load a dataset with labels in the sidebar to score the model.")
     st.stop()
 class_names = sample.class_names if sample is not None else None
 evaluation, error = evaluation_for(sha, workspace.data_sha256, workspace.task,
-                                   dataset.label_name, class_names, model, dataset)
+                                   dataset.label_name, class_names, runner, dataset)
 if error:
     refusal("Evaluation", error)
     st.stop()

@@ -9,21 +9,21 @@ from components.ui.state import require_model
 
 workspace = require_model()
 bundle = workspace.bundle
-model, sha = bundle.loaded.model, bundle.loaded.sha256
+runner, sha = bundle.runner, bundle.loaded.sha256
 
 st.title("Weights")
-layers = weighted_layers_for(sha, model)
+layers = weighted_layers_for(sha, runner)
 if not layers:
     st.info("This model has no weights.")
     st.stop()
 wanted = st.query_params.get("layer")
 layer = st.selectbox("Layer", layers, index=layers.index(wanted) if wanted in layers else 0)
 channel = "mean"
-view = weights_for(sha, layer, bundle.feature_names, channel, model)
+view = weights_for(sha, layer, bundle.feature_names, channel, runner)
 if view.in_channels and view.in_channels > 1:
     picked = st.select_slider("Input channel", ["mean", *range(view.in_channels)], value="mean")
     if picked != "mean":
-        view = weights_for(sha, layer, bundle.feature_names, int(picked), model)
+        view = weights_for(sha, layer, bundle.feature_names, int(picked), runner)
 
 st.subheader(escape_markdown(f"{layer} · {view.class_name}"))
 st.dataframe(view.stats, hide_index=True)
@@ -33,7 +33,7 @@ for figure in view.figures:
 st.subheader("All layers")
 st.caption("near_zero_share: weights below 0.1 % of their tensor's largest magnitude. "
            "dead_inputs: inputs (kernel rows, conv input channels) whose weights are all zero.")
-table = weight_table_for(sha, model)
+table = weight_table_for(sha, runner)
 st.dataframe(table, hide_index=True, width="stretch")
 st.download_button("Download the statistics (CSV)", table.to_csv(index=False),
                    file_name=f"{bundle.summary.name}-weights.csv", mime="text/csv")

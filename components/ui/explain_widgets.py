@@ -20,6 +20,7 @@ from components.explain_view import Explanation, explanation_json
 from components.explainers import REGISTRY
 from components.explainers.base import Attribution, Subject
 from components.explainers.targets import target_choices
+from components.model_ops import SubjectFacts
 from components.picker import Predictions, clicked_row, filter_table, map_colors
 from components.plots_picker import sample_map
 from components.text_safety import escape_markdown
@@ -84,7 +85,7 @@ def _column_config(table) -> dict[str, Any]:
     return config
 
 
-def map_picker(pred: Predictions, dataset: Dataset, model, model_sha: str, data_sha: str,
+def map_picker(pred: Predictions, dataset: Dataset, runner, model_sha: str, data_sha: str,
                scope: str, row: int) -> None:
     """The 2-D map of the dataset; clicking a point selects that sample."""
     cols = st.columns(2)
@@ -98,7 +99,7 @@ def map_picker(pred: Predictions, dataset: Dataset, model, model_sha: str, data_
     if pred.has_labels:
         color_options.insert(1, "error")
     color_by = cols[1].radio("Colour by", color_options, horizontal=True, key=f"color_{scope}")
-    coords, error = map_for(model_sha, data_sha, space, model, dataset)
+    coords, error = map_for(model_sha, data_sha, space, runner, dataset)
     if error:
         refusal("Map", error)
         return
@@ -164,9 +165,10 @@ def _shown(pred: Predictions, value) -> str:
 # ---------------------------------------------------------------- choosing methods
 
 
-def settings_ui(subject: Subject, status: dict[str, str | None], prediction: np.ndarray,
-                default: int, class_names: tuple[str, ...] | None, scope: str) -> Settings:
+def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, ...] | None,
+                scope: str) -> Settings:
     """Methods (only those that apply), target, seed, display and per-method parameters."""
+    status, prediction, default = facts.status, facts.prediction, facts.default_target
     offered = [name for name, reason in status.items() if reason is None]
     cols = st.columns([3, 2, 1])
     methods = cols[0].multiselect("Methods", offered, default=offered, key=f"methods_{scope}",
@@ -181,7 +183,7 @@ def settings_ui(subject: Subject, status: dict[str, str | None], prediction: np.
             st.caption(f"{REGISTRY[name].label} is not offered: {escape_markdown(reason)}")
     extra = _display_ui(subject, scope)
     return Settings(methods=methods, target=target, seed=seed,
-                    params=_params_ui(methods, subject, scope), **extra)
+                    params=_params_ui(methods, facts.choices, scope), **extra)
 
 
 def _target_label(name: str, score: float, predicted: bool) -> str:
@@ -200,14 +202,14 @@ def _display_ui(subject: Subject, scope: str) -> dict[str, Any]:
                                key=f"topk_{scope}")}
 
 
-def _params_ui(methods: list[str], subject: Subject, scope: str) -> dict[str, dict[str, Any]]:
+def _params_ui(methods: list[str], choices: dict[str, dict[str, list]],
+               scope: str) -> dict[str, dict[str, Any]]:
     """A widget per parameter of each chosen method, typed from its default."""
     params: dict[str, dict[str, Any]] = {}
     with st.expander("Method settings"):
         for name in methods:
             explainer = REGISTRY[name]
-            choices = getattr(explainer, "choices", None)
-            options = choices(subject) if choices else {}
+            options = choices.get(name, {})
             values = {p: _param_widget(explainer.label, p, d, options.get(p), f"{scope}_{name}")
                       for p, d in explainer.defaults.items()}
             params[name] = {p: v for p, v in values.items() if v != explainer.defaults[p]}
@@ -248,7 +250,7 @@ def _coerce(text: str) -> Any:
 
 
 def compute_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str,
-               row: int) -> dict[str, Attribution]:
+               row: int, runner) -> dict[str, Attribution]:
     """Each chosen method through the cache, with progress; a failure is one line."""
     done: dict[str, Attribution] = {}
     with st.status(f"Explaining row {row}…", expanded=False) as status:
@@ -256,7 +258,7 @@ def compute_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: s
             params = settings.params.get(name, {})
             attr, error = attribution_for(model_sha, data_sha, row, name, settings.target,
                                           settings.seed, json.dumps(params, sort_keys=True),
-                                          subject.task, subject)
+                                          subject.task, runner, subject)
             if error:
                 refusal(REGISTRY[name].label, error)
             else:
@@ -343,7 +345,7 @@ def _flag(flag: str) -> None:
 def downloads_ui(sha: str, row: int, subject: Subject, explanation: Explanation,
                  features: list[str] | None) -> None:
     frame = attributions_frame(explanation.attributions, features)
-    payload = explanation_json(sha, row, subject, explanation)
+    payload = explanation_json(sha, row, features, explanation)
     cols = st.columns(2)
     cols[0].download_button("Download attributions (CSV)", frame.to_csv(index=False),
                             file_name=f"row{row}-attributions.csv", mime="text/csv")

@@ -1,7 +1,9 @@
 """Cached loaders keyed on content digests, never on objects.
 
 Failures are cached too (as their message), so a rerun never re-parses a refused file.
-Uploaded models live in a session-scoped cache: another session never receives them.
+Uploaded models live in a session-scoped cache: another session never receives them, and
+in a worker process (`components.worker`): every call on a model goes through
+``bundle.runner``, which a page passes here as ``_runner``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from components.architecture import ArchitectureView, architecture_view
 from components.data_checks import Dataset
 from components.errors import GlassboxError, first_line
 from components.evaluation import Evaluation
-from components.explain_view import explain_one
 from components.explainers.base import Attribution, Subject
 from components.history import TrainingHistory, read_history_bytes
+from components.layer_details import LayerDetails, layer_details
 from components.metrics_view import evaluate_dataset
 from components.model_io import sha256_hex
+from components.model_ops import SubjectFacts, explain_subject, scores_of, subject_facts
 from components.picker import Predictions, map_coordinates, predictions, sample_table
-from components.predict import PredictFn, make_predict_fn
 from components.samples import get_sample
 from components.weights import weighted_layers
 from components.weights_view import WeightsView, all_layers_table, weights_view
@@ -50,7 +52,11 @@ def sample_bundle(key: str) -> Outcome:
                    show_spinner="Checking the file, then loading it in safe mode…")
 def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
     """An uploaded model, keyed by the SHA-256 of its bytes, private to this session."""
-    return _attempt(open_model, _data, filename)
+    return _attempt(_open_isolated, _data, filename)
+
+
+def _open_isolated(data: bytes, filename: str) -> ModelBundle:
+    return open_model(data, filename, isolate=True)
 
 
 @st.cache_data(max_entries=16, show_spinner="Reading and checking the dataset…")
@@ -77,41 +83,52 @@ def sample_data(key: str) -> tuple[bytes, str, str]:
 
 @st.cache_data(max_entries=32, show_spinner="Drawing the layer graph…")
 def architecture_for(model_sha256: str, expanded: tuple[str, ...], query: str, color_by: str,
-                     selected: str | None, _model) -> ArchitectureView:
+                     selected: str | None, _runner) -> ArchitectureView:
     """The architecture view for one model and one set of display choices."""
-    return architecture_view(_model, expanded=expanded, query=query, color_by=color_by,
-                             selected=selected)
+    return _runner.run(architecture_view, expanded=expanded, query=query, color_by=color_by,
+                       selected=selected)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def layer_details_for(model_sha256: str, node_id: str, _runner) -> LayerDetails | None:
+    """One layer's configuration, shapes and counts; None for an input placeholder."""
+    try:
+        return _runner.run(layer_details, node_id)
+    except ValueError:
+        return None
 
 
 @st.cache_data(max_entries=64, show_spinner="Reading the weights…")
 def weights_for(model_sha256: str, node_id: str, feature_names: tuple[str, ...] | None,
-                channel: str | int, _model) -> WeightsView:
-    return weights_view(_model, node_id, feature_names=feature_names, channel=channel)
+                channel: str | int, _runner) -> WeightsView:
+    return _runner.run(weights_view, node_id, feature_names=feature_names, channel=channel)
 
 
 @st.cache_data(max_entries=16, show_spinner="Summarising every layer's weights…")
-def weight_table_for(model_sha256: str, _model) -> pd.DataFrame:
-    return all_layers_table(_model)
+def weight_table_for(model_sha256: str, _runner) -> pd.DataFrame:
+    return _runner.run(all_layers_table)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def weighted_layers_for(model_sha256: str, _model) -> list[str]:
-    return weighted_layers(_model)
+def weighted_layers_for(model_sha256: str, _runner) -> list[str]:
+    return _runner.run(weighted_layers)
+
+
+@st.cache_data(max_entries=16, show_spinner="Scoring every row of the dataset…")
+def scores_for(model_sha256: str, data_sha256: str, _runner, _dataset) -> np.ndarray:
+    """The model's output (N, k) for every row, once per (model, data) content pair."""
+    return _runner.run(scores_of, _dataset.x)
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the model on every row of the dataset…")
 def evaluation_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
-                   class_names: tuple[str, ...] | None, _model, _dataset
+                   class_names: tuple[str, ...] | None, _runner, _dataset
                    ) -> tuple[Evaluation | None, str | None]:
     """Run once per (model, data, task, label) content: reruns and page switches reuse it."""
-    return _attempt(evaluate_dataset, predictor(model_sha256, _model), _dataset, task,
-                    class_names)
+    def scores(_x: np.ndarray) -> np.ndarray:
+        return scores_for(model_sha256, data_sha256, _runner, _dataset)
 
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def predictor(model_sha256: str, _model) -> PredictFn:
-    """The model's one compiled, batched predict function, traced once per model."""
-    return make_predict_fn(_model)
+    return _attempt(evaluate_dataset, scores, _dataset, task, class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -122,35 +139,45 @@ def history_for(digest: str, filename: str, _data: bytes
 
 @st.cache_data(max_entries=16, show_spinner="Predicting every row…")
 def predictions_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
-                    class_names: tuple[str, ...] | None, _model, _dataset
+                    class_names: tuple[str, ...] | None, _runner, _dataset
                     ) -> tuple[Predictions | None, str | None]:
     """Each row's prediction, confidence and correctness, once per content and task."""
-    scores = predictor(model_sha256, _model)(_dataset.x)
+    try:
+        scores = scores_for(model_sha256, data_sha256, _runner, _dataset)
+    except GlassboxError as err:
+        return None, str(err)
     return _attempt(predictions, scores, _dataset.labels, task, class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner="Projecting the dataset to 2-D…")
-def map_for(model_sha256: str, data_sha256: str, space: str, _model, _dataset
+def map_for(model_sha256: str, data_sha256: str, space: str, _runner, _dataset
             ) -> tuple[np.ndarray | None, str | None]:
     """The 2-D map of the dataset (PCA of inputs or of penultimate activations)."""
     try:
-        return map_coordinates(_model, _dataset, space, 0), None
+        return _runner.run(map_coordinates, _dataset, space, 0), None
     except ValueError as err:  # GlassboxError included: e.g. a model with no hidden layer
         return None, first_line(err)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def facts_for(model_sha256: str, data_sha256: str, row: int, task: str, _runner,
+              _subject: Subject) -> tuple[SubjectFacts | None, str | None]:
+    """The sample's prediction, default target, applicable methods and their choices."""
+    return _attempt(_runner.run, subject_facts, _subject)
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
 def attribution_for(model_sha256: str, data_sha256: str, row: int, method: str, target: int,
-                    seed: int, params_json: str, task: str, _subject: Subject
+                    seed: int, params_json: str, task: str, _runner, _subject: Subject
                     ) -> tuple[Attribution | None, str | None]:
     """One method on one sample, keyed on (model, data, row, method, target, seed, params)."""
     try:
-        return explain_one(_subject, method, target, seed, json.loads(params_json)), None
+        return _runner.run(explain_subject, _subject, method, target, seed,
+                           json.loads(params_json)), None
     except GlassboxError as err:
         return None, str(err)
     except Exception as err:  # one method failing must not take the other panels down
         return None, f"could not compute ({type(err).__name__}: {first_line(err)})"
-
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -22,7 +22,7 @@ from components.ui.loaders import (
     uploaded_bundle,
 )
 from components.ui.selection import keep_in_url
-from components.ui.widgets import refusal
+from components.worker import prewarm
 from components.workspace import ModelBundle, Workspace
 
 UPLOAD = "__upload__"
@@ -39,7 +39,6 @@ def sidebar_ui() -> Workspace:
         if workspace.bundle is not None:
             workspace = _with_data(workspace)
             workspace = _with_task(workspace)
-        _show_status(workspace)
     keep_in_url()
     return workspace
 
@@ -67,6 +66,7 @@ def _sample_model(sample: Sample) -> Workspace:
 
 
 def _uploaded_model() -> Workspace:
+    prewarm()  # a worker imports TensorFlow while the user picks a file
     upload = st.file_uploader("Keras model", type=["keras", "h5", "hdf5"], key="model_file",
                               help="Checked statically, then loaded in Keras' safe mode. "
                                    "Lambda layers and custom classes are refused.")
@@ -118,10 +118,3 @@ def _with_task(ws: Workspace) -> Workspace:
         format_func=lambda t: f"Auto: {TASK_LABELS[detected]}" if t == AUTO else TASK_LABELS[t],
         help="Detected from the output layer; override it if the guess is wrong.")
     return replace(ws, task=resolve_task(detected, picked))
-
-
-def _show_status(ws: Workspace) -> None:
-    if ws.model_error:
-        refusal("Model", ws.model_error)
-    if ws.data_error:
-        refusal("Dataset", ws.data_error)
