@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint samples browser-deps clean
+.PHONY: run test lint audit samples browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,10 +33,15 @@ browser-deps:
 
 test: $(VENV)/.deps-dev browser-deps
 	$(BIN)/ruff check .
+	$(BIN)/python .ci/audit_deps.py
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.deps-dev
 	$(BIN)/ruff check .
+
+# Known advisories in the installed packages (pip-audit, plus the floors in the script).
+audit: $(VENV)/.deps-dev
+	$(BIN)/python .ci/audit_deps.py
 
 samples: $(VENV)/.deps-run
 	$(BIN)/python sample_models/build.py
