@@ -48,7 +48,14 @@ def sample_bundle(key: str) -> Outcome:
                     sample.feature_names)
 
 
-@st.cache_resource(max_entries=2, scope="session",
+def _close_worker(outcome: Outcome) -> None:
+    """An uploaded model leaving the cache (evicted, or its session ended) stops its worker."""
+    bundle, _ = outcome
+    if bundle is not None and hasattr(bundle.runner, "close"):
+        bundle.runner.close()
+
+
+@st.cache_resource(max_entries=2, scope="session", on_release=_close_worker,
                    show_spinner="Checking the file, then loading it in safe mode…")
 def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
     """An uploaded model, keyed by the SHA-256 of its bytes, private to this session."""
@@ -59,7 +66,9 @@ def _open_isolated(data: bytes, filename: str) -> ModelBundle:
     return open_model(data, filename, isolate=True)
 
 
-@st.cache_data(max_entries=16, show_spinner="Reading and checking the dataset…")
+# Entries are bounded everywhere; the ones holding whole datasets (each upload is at most
+# 256 MiB, .streamlit/config.toml) keep few, so the caches stay within a few GiB in all.
+@st.cache_data(max_entries=4, show_spinner="Reading and checking the dataset…")
 def dataset_for(data_sha256: str, filename: str, model_sha256: str,
                 feature_names: tuple[str, ...] | None, label: str | None,
                 _data: bytes, _bundle: ModelBundle) -> tuple[Dataset | None, str | None]:
@@ -114,7 +123,7 @@ def weighted_layers_for(model_sha256: str, _runner) -> list[str]:
     return _runner.run(weighted_layers)
 
 
-@st.cache_data(max_entries=16, show_spinner="Scoring every row of the dataset…")
+@st.cache_data(max_entries=8, show_spinner="Scoring every row of the dataset…")
 def scores_for(model_sha256: str, data_sha256: str, _runner, _dataset) -> np.ndarray:
     """The model's output (N, k) for every row, once per (model, data) content pair."""
     return _runner.run(scores_of, _dataset.x)
