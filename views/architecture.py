@@ -3,6 +3,7 @@
 import streamlit as st
 
 from components.architecture import clicked_node
+from components.csv_export import to_csv
 from components.overview import layer_table
 from components.text_safety import escape_markdown
 from components.ui.loaders import architecture_for, layer_details_for
@@ -63,7 +64,7 @@ if details is not None:
 st.divider()
 table = layer_table(bundle.summary)
 left, right = st.columns(2)
-left.download_button("Download the layer table (CSV)", table.to_csv(index=False),
+left.download_button("Download the layer table (CSV)", to_csv(table),
                      file_name=f"{bundle.summary.name}-layers.csv", mime="text/csv")
 right.radio("Graph export format (camera icon on the chart)", ["svg", "png"],
             key="graph_export", horizontal=True)

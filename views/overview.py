@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from components.csv_export import to_csv
 from components.overview import build_overview
 from components.text_safety import escape_markdown
 from components.ui.state import require_model
@@ -18,7 +19,7 @@ facts_row(view.facts)
 
 st.subheader("Layers")
 st.dataframe(view.layers, hide_index=True, width="stretch")
-st.download_button("Download the layer table (CSV)", view.layers.to_csv(index=False),
+st.download_button("Download the layer table (CSV)", to_csv(view.layers),
                    file_name=f"{bundle.summary.name}-layers.csv", mime="text/csv")
 
 st.subheader("Dataset")

@@ -3,6 +3,7 @@ statistics over every layer."""
 
 import streamlit as st
 
+from components.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import weight_table_for, weighted_layers_for, weights_for
 from components.ui.state import require_model
@@ -35,5 +36,5 @@ st.caption("near_zero_share: weights below 0.1 % of their tensor's largest magni
            "dead_inputs: inputs (kernel rows, conv input channels) whose weights are all zero.")
 table = weight_table_for(sha, runner)
 st.dataframe(table, hide_index=True, width="stretch")
-st.download_button("Download the statistics (CSV)", table.to_csv(index=False),
+st.download_button("Download the statistics (CSV)", to_csv(table),
                    file_name=f"{bundle.summary.name}-weights.csv", mime="text/csv")

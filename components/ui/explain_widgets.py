@@ -15,6 +15,7 @@ import streamlit as st
 
 from components import plots_explain as plots
 from components.agreement import Agreement, agreement, attributions_frame, method_label
+from components.csv_export import to_csv
 from components.data_checks import Dataset
 from components.explain_view import Explanation, explanation_json
 from components.explainers import REGISTRY
@@ -347,7 +348,7 @@ def downloads_ui(sha: str, row: int, subject: Subject, explanation: Explanation,
     frame = attributions_frame(explanation.attributions, features)
     payload = explanation_json(sha, row, features, explanation)
     cols = st.columns(2)
-    cols[0].download_button("Download attributions (CSV)", frame.to_csv(index=False),
+    cols[0].download_button("Download attributions (CSV)", to_csv(frame),
                             file_name=f"row{row}-attributions.csv", mime="text/csv")
     cols[1].download_button("Download attributions (JSON)", json.dumps(payload, indent=1),
                             file_name=f"row{row}-attributions.json", mime="application/json")

@@ -1,0 +1,59 @@
+"""CSV downloads that a spreadsheet opens as data, never as formulas (CSV injection).
+
+A cell such as ``=HYPERLINK("http://…")`` or ``+cmd|' /C calc'!A0`` in an uploaded file's
+column name or text cell would run as a formula when a user opens the exported CSV in Excel
+or LibreOffice. Following OWASP's advice, text that starts with ``=``, ``+``, ``-``, ``@``, a
+tab or a carriage return gets a leading single quote. Numbers stay numbers: only ``str``
+values are touched, so a negative float or int in a numeric column is written as is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would read as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(frame: pd.DataFrame, *, index: bool = False) -> str:
+    """``frame.to_csv(index=index)`` with formulas neutralised in text cells and labels.
+
+    Column names, index labels and level names are neutralised too (an uploaded file names
+    the columns); numeric, boolean and date columns are left alone. Lines end in ``\\r\\n``
+    (RFC 4180): then a cell holding a CR or LF is always quoted, so ``"x\\r=1+1"`` cannot
+    start a new row whose first cell is a formula (with ``\\n`` endings a lone CR is not
+    quoted).
+    """
+    out = frame.copy(deep=False)
+    out.columns = _labels(out.columns)
+    if index:
+        out.index = _labels(out.index)
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if _holds_text(column.dtype):
+            out.isetitem(position, column.map(neutralise, na_action="ignore"))
+    return out.to_csv(index=index, lineterminator="\r\n")
+
+
+def _holds_text(dtype: Any) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or isinstance(
+        dtype, pd.StringDtype | pd.CategoricalDtype)
+
+
+def _labels(labels: pd.Index) -> pd.Index:
+    """An index (columns or rows) with its text labels and level names neutralised."""
+    names = [neutralise(n) for n in labels.names]
+    if isinstance(labels, pd.MultiIndex) and len(labels):
+        tuples = [tuple(neutralise(v) for v in item) for item in labels]
+        return pd.MultiIndex.from_tuples(tuples, names=names)
+    if _holds_text(labels.dtype) and not isinstance(labels, pd.MultiIndex):
+        return pd.Index([neutralise(v) for v in labels], dtype=object, name=names[0])
+    return labels.set_names(names)
