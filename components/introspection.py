@@ -116,3 +116,8 @@ def _output_shape(layer: Any) -> Shape | list[Shape] | None:
     if isinstance(out, (list, tuple)):
         return [_shape(t) for t in out]
     return _shape(out)
+
+
+def summary_of(model: Any, sha256: str) -> ModelSummary:
+    """`summarize` with the model first, as `runner.run(summary_of, sha256)` calls it."""
+    return summarize(model, sha256)

@@ -16,7 +16,7 @@ import numpy as np
 from components.explain_view import explain_one, method_status, resolve_target, sample_features
 from components.explainers import REGISTRY
 from components.explainers.base import Attribution, Subject
-from components.introspection import ModelSummary, summarize
+from components.introspection import summary_of  # noqa: F401  # re-exported for runners
 from components.predict import PredictFn, make_predict_fn
 
 _PREDICT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -28,10 +28,6 @@ def predict_fn_of(model: Any) -> PredictFn:
     if fn is None:
         fn = _PREDICT[model] = make_predict_fn(model)
     return fn
-
-
-def summary_of(model: Any, sha256: str) -> ModelSummary:
-    return summarize(model, sha256)
 
 
 def scores_of(model: Any, x: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ own child process, with
   Glassbox's results are made of (`components.safe_pickle`), never with plain `pickle`.
 
 Every failure becomes a one-line `WorkerError`; the next call starts a fresh worker. At most
-``GLASSBOX_MAX_WORKERS`` (default 4) run at once: the least recently used is stopped (and
+``GLASSBOX_MAX_WORKERS`` (default 10) run at once: the least recently used is stopped (and
 restarted from the model's bytes if it is needed again). One spare worker with TensorFlow
 already imported waits for the next upload, so an upload costs the model's load time, not
 TensorFlow's import.
@@ -215,7 +215,7 @@ class _Pool:
             return [r.pid for r in self._live.values() if r.pid is not None]
 
 
-_POOL = _Pool(int(os.environ.get("GLASSBOX_MAX_WORKERS", "4")))
+_POOL = _Pool(int(os.environ.get("GLASSBOX_MAX_WORKERS", "10")))
 _SPARE: list[tuple[Any, Any]] = []
 _SPARE_LOCK = threading.Lock()
 

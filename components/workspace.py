@@ -10,7 +10,7 @@ from typing import Any
 
 from components.data_checks import Check, Dataset, InputSpec, fit_dataset
 from components.data_io import read_data_bytes
-from components.introspection import ModelSummary, summarize
+from components.introspection import ModelSummary, summarize, summary_of
 from components.model_io import LoadedModel, check_model_bytes, load_model_bytes, sha256_hex
 from components.samples import Sample, sample_for_digest
 from components.worker import LocalRunner
@@ -61,8 +61,6 @@ def open_model(data: bytes, filename: str, feature_names: tuple[str, ...] | None
 
 def _open_in_worker(data: bytes, filename: str):
     report = check_model_bytes(data, filename)  # refusals never start a worker
-    # deferred: the explain machinery (scipy, sklearn) is only needed once a model loads
-    from components.model_ops import summary_of
     from components.worker import WorkerRunner
 
     sha = sha256_hex(data)
