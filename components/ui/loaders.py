@@ -55,7 +55,7 @@ def _close_worker(outcome: Outcome) -> None:
         bundle.runner.close()
 
 
-@st.cache_resource(max_entries=2, scope="session", on_release=_close_worker,
+@st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
                    show_spinner="Checking the file, then loading it in safe mode…")
 def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
     """An uploaded model, keyed by the SHA-256 of its bytes, private to this session."""
@@ -76,10 +76,13 @@ def dataset_for(data_sha256: str, filename: str, model_sha256: str,
     return _attempt(open_dataset, _data, filename, _bundle, label)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def upload_digest(file_id: str, _data: bytes) -> str:
-    """SHA-256 of an upload, hashed once: ``file_id`` is unique to each upload in Streamlit."""
-    return sha256_hex(_data)
+def upload_digest(data: bytes) -> str:
+    """SHA-256 of an upload's bytes, on every run (~0.3 s for the 256 MiB maximum).
+
+    Never cached on Streamlit's file id: a client chooses its ids and may send new bytes
+    under an old one, which would then key another file's cached results.
+    """
+    return sha256_hex(data)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

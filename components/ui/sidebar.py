@@ -73,7 +73,7 @@ def _uploaded_model() -> Workspace:
     if upload is None:
         return Workspace(source=UPLOAD)
     data = upload.getvalue()
-    bundle, error = uploaded_bundle(upload_digest(upload.file_id, data), upload.name, data)
+    bundle, error = uploaded_bundle(upload_digest(data), upload.name, data)
     return Workspace(source=upload.name, bundle=bundle, model_error=error)
 
 
@@ -83,7 +83,7 @@ def _with_data(ws: Workspace) -> Workspace:
                               type=DATA_TYPES, key="data_file")
     if upload is not None:
         data, name = upload.getvalue(), upload.name
-        digest = upload_digest(upload.file_id, data)
+        digest = upload_digest(data)
     elif ws.sample is not None:
         data, name, digest = sample_data(ws.sample.key)
     else:
