@@ -12,8 +12,9 @@ descendants (the model worker processes, the spare worker) is summed.
 
 Prints every --every-th cycle, then the growth after the last cycle relative to after the
 first, PASS if within --threshold percent, else FAIL (exit status 1). Also prints the growth
-against the level after cycle 2, since the app keeps two uploads per session (the current
-model and the one before it) and so reaches its steady set of workers only at cycle 2.
+against the level after cycle 2. A session keeps one uploaded model: replacing it stops the
+old model's worker, so the set of processes (server, current worker, warm spare) is steady
+from cycle 1.
 """
 
 from __future__ import annotations
