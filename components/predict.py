@@ -39,7 +39,7 @@ def make_predict_fn(model: Any, batch_size: int = 256) -> PredictFn:
         x = np.asarray(x, dtype=np_dtype)
         if len(x) == 0:
             return np.zeros((0, *out_shape), dtype=np.float32)
-        parts = [_first(forward(tf.constant(x[i:i + batch_size], dtype=in_dtype)))
+        parts = [first_output(forward(tf.constant(x[i:i + batch_size], dtype=in_dtype)))
                  for i in range(0, len(x), batch_size)]
         out = np.concatenate([np.asarray(p, dtype=np.float32) for p in parts])
         return out.reshape(len(out), 1) if out.ndim == 1 else out
@@ -58,7 +58,7 @@ def _output_shape(model: Any) -> tuple[int, ...]:
     return tuple(0 if d is None else int(d) for d in shape)
 
 
-def _first(out: Any) -> Any:
+def first_output(out: Any) -> Any:
     """A multi-output model returns a list or dict; Glassbox reads its first output."""
     if isinstance(out, dict):
         return next(iter(out.values()))

@@ -64,3 +64,25 @@ def sample_subjects(sample_bundles) -> dict:
         model = bundle.loaded.model
         out[key] = (subject_for(model, dataset, 3, make_predict_fn(model), sample.task), bundle)
     return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real app (`streamlit run`) on a free loopback port, one per test module."""
+    from browser_support import running_app
+
+    with running_app(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

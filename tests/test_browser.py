@@ -6,29 +6,13 @@ import os
 
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, running_app
+from browser_support import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_app_opens_with_the_sample_model_and_layer_table(server, browser, tmp_path):

@@ -21,7 +21,7 @@ import re
 
 import pytest
 
-from browser_support import CHROMIUM, CHROMIUM_ARGS, running_app
+from browser_support import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,22 +34,6 @@ SAMPLE_ROWS = {"wine_classifier": (5, 6), "digits_cnn": (17, 7), "sentiment_text
                "diabetes_regression": (99, 6)}
 UPLOADS = {"upload_alpha": (3, 5), "upload_beta": (7, 2)}  # model name -> (inputs, units)
 WAIT = 120_000
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

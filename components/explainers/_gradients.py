@@ -23,6 +23,7 @@ import numpy as np
 
 from components.explainers.base import Subject
 from components.explainers.text_tokens import tokens_of, vectorizer_of
+from components.predict import first_output
 
 CHUNK = 256  # at most this many rows per compiled call
 CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
@@ -138,7 +139,7 @@ class _Plan:
         def grads(x: Any, target: Any) -> tuple[Any, Any]:
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                out = _flat(_first(call(x)))
+                out = _flat(first_output(call(x)))
                 y = tf.gather(out, target, axis=1)
                 total = tf.reduce_sum(y)  # rows are independent: d total / d x_n = d y_n / d x_n
             return y, tape.gradient(total, x)
@@ -187,7 +188,7 @@ def split_at(model: Any, layer: Any) -> tuple[Callable, Callable]:
 
         return chain(head_layers), chain(tail_layers)
     head = keras.Model(model.inputs, layer.output)
-    tail = keras.Model(layer.output, _first(model.outputs))
+    tail = keras.Model(layer.output, first_output(model.outputs))
     return (lambda x: head(x, training=False)), (lambda a: tail(a, training=False))
 
 
@@ -196,8 +197,8 @@ def _check_split(model: Any, head: Callable, tail: Callable) -> None:
     import tensorflow as tf
 
     probe = tf.constant(["the film was good", ""], tf.string)
-    direct = np.asarray(_flat(_first(model(probe, training=False))))
-    split = np.asarray(_flat(_first(tail(head(probe)))))
+    direct = np.asarray(_flat(first_output(model(probe, training=False))))
+    split = np.asarray(_flat(first_output(tail(head(probe)))))
     if direct.shape != split.shape or not np.allclose(direct, split, rtol=1e-4, atol=1e-5):
         raise ValueError("the layers after the Embedding do not reproduce the model's output "
                          "from the embedding alone")
@@ -208,15 +209,6 @@ def _plan(model: Any) -> _Plan:
     if plan is None:
         plan = _PLANS[model] = _Plan(model)
     return plan
-
-
-def _first(out: Any) -> Any:
-    """A multi-output model returns a list or dict; the gradients follow its first output."""
-    if isinstance(out, dict):
-        return next(iter(out.values()))
-    if isinstance(out, (list, tuple)):
-        return out[0]
-    return out
 
 
 def _flat(out: Any) -> Any:
@@ -376,7 +368,7 @@ def _build_cam_fn(model: Any, layer: str) -> Callable:
         head, tail = split_at(model, conv)
         forward = lambda x: (lambda a: (a, tail(a)))(head(x))  # noqa: E731
     else:  # intermediate outputs keep any branches around the layer intact
-        both = keras.Model(model.inputs, [conv.output, _first(model.outputs)])
+        both = keras.Model(model.inputs, [conv.output, first_output(model.outputs)])
         forward = lambda x: both(x, training=False)  # noqa: E731
     inp = model.inputs[0]
     spec = tf.TensorSpec([None, *inp.shape[1:]], tf.as_dtype(inp.dtype))
@@ -384,7 +376,7 @@ def _build_cam_fn(model: Any, layer: str) -> Callable:
     def cam(x: Any, target: Any) -> Any:
         with tf.GradientTape() as tape:
             maps, out = forward(x)
-            total = tf.reduce_sum(tf.gather(_flat(_first(out)), target, axis=1))
+            total = tf.reduce_sum(tf.gather(_flat(first_output(out)), target, axis=1))
         grads = tape.gradient(total, maps)
         if grads is None:
             raise ValueError(f"gradcam: the output does not depend on layer {layer!r}")
