@@ -1,17 +1,12 @@
 """Several real browser sessions on one server never see each other's model, data or row.
 
-One `streamlit run` server; each session is its own browser context (own cookies, own
-websocket, so its own Streamlit session). Four open the four samples on the explain page
-through a link (``/explain?sample=<key>&row=<n>``, a different row each); two upload a
-different tiny model through the sidebar's uploader. All are under way before any is waited
-for, so the server runs them at once. Once all are loaded, every page is checked again, then
+One `streamlit run` server; each of ten sessions is its own browser context (own cookies,
+own websocket, so its own Streamlit session), each with a different model. Four open the
+four samples on the explain page through a link (``/explain?sample=<key>&row=<n>``, a
+different row each); six upload a different tiny model through the sidebar's uploader
+(each then lives in its own worker process). All are under way before any is waited for,
+so the server runs them at once. Once all are loaded, every page is checked again, then
 each moves to another page and back inside its session (the row and the model must stay).
-
-Why six sessions and not ten: on the two shared cores each explain page computes six or
-seven methods from cold and Chromium draws eight Plotly charts per page, and every uploaded
-model starts its own worker process (a TensorFlow import, ~6 s of CPU); ten sessions take
-well over the 90 s a test file may use. Ten sessions are covered by tests/test_sessions.py
-(AppTest) and bench/load.py (real server, browser-less).
 """
 
 from __future__ import annotations
@@ -32,7 +27,9 @@ pytestmark = [
 # sample key -> (row to open, number of methods that apply)
 SAMPLE_ROWS = {"wine_classifier": (5, 6), "digits_cnn": (17, 7), "sentiment_text": (42, 6),
                "diabetes_regression": (99, 6)}
-UPLOADS = {"upload_alpha": (3, 5), "upload_beta": (7, 2)}  # model name -> (inputs, units)
+UPLOADS = {"upload_alpha": (3, 5), "upload_beta": (7, 2), "upload_gamma": (5, 9),
+           "upload_delta": (11, 4), "upload_epsilon": (2, 13), "upload_zeta": (9, 6)}
+# model name -> (inputs, units): every upload a different model with its own parameter count
 WAIT = 120_000
 
 
@@ -107,11 +104,11 @@ def _nav(page, label: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
 
 
-def test_six_browser_sessions_keep_their_own_model_and_row(server, browser, upload_files):
+def test_ten_browser_sessions_keep_their_own_model_and_row(server, browser, upload_files):
     contexts, pages = [], {}
     try:
         # Uploads first, while the server is idle enough to draw the sidebar quickly; then
-        # the samples. Nothing is waited for until all six are under way.
+        # the samples. Nothing is waited for until all ten are under way.
         for name, (path, _) in upload_files.items():
             context = browser.new_context(viewport={"width": 1400, "height": 1200})
             contexts.append(context)
