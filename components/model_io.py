@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import BadModelFileError, GlassboxError, first_line
-from components.model_scan import ScanReport, scan_model_bytes
+from components.model_scan import ScanReport, scan_model_bytes, shown
 
 SUFFIX = {"keras": ".keras", "h5": ".h5"}
 ALLOWED_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -62,7 +62,7 @@ def load_model_path(path: str | os.PathLike[str]) -> LoadedModel:
 
 def _check_suffix(filename: str) -> None:
     if not filename.lower().endswith(ALLOWED_SUFFIXES):
-        raise BadModelFileError(f"'{filename}' is not a .keras or .h5 file")
+        raise BadModelFileError(f"'{shown(filename)}' is not a .keras or .h5 file")
 
 
 def _load_failure(err: Exception) -> str:

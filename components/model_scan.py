@@ -47,7 +47,7 @@ class ScanReport:
 
 def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
     """Inspect ``data`` statically; raise `UnsafeModelError` / `BadModelFileError` if refused."""
-    filename = _shown(filename)
+    filename = shown(filename)
     if not data:
         raise BadModelFileError(f"{filename} is empty")
     if len(data) > MAX_FILE_BYTES:
@@ -66,7 +66,7 @@ def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
     return ScanReport(fmt=fmt, config=config, classes=check_config(config))
 
 
-def _shown(value: object, limit: int = 80) -> str:
+def shown(value: object, limit: int = 80) -> str:
     """User-controlled text as it may appear in a one-line message.
 
     Control and other non-printable characters are escaped (a newline, NUL, ANSI escape or
@@ -119,7 +119,7 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as err:
         raise BadModelFileError(
-            f"the .keras archive is truncated or corrupt ({_shown(str(err), 160)})") from None
+            f"the .keras archive is truncated or corrupt ({shown(str(err), 160)})") from None
     names = {i.filename for i in infos}
     if "saved_model.pb" in {posixpath.basename(n) for n in names}:
         raise UnsafeModelError("this is a zipped TensorFlow SavedModel, not a .keras file; "
@@ -155,7 +155,7 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
     for info in infos:
         _check_member_name(info, keras_names)
         if info.filename in seen:
-            raise UnsafeModelError(f"the archive lists member '{_shown(info.filename)}' twice")
+            raise UnsafeModelError(f"the archive lists member '{shown(info.filename)}' twice")
         seen.add(info.filename)
         _check_member_size(info)
     total = sum(i.file_size for i in infos)
@@ -166,7 +166,7 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
 
 def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
     raw = info.filename
-    name = _shown(raw)
+    name = shown(raw)
     if not raw.isprintable():
         raise UnsafeModelError(f"archive member '{name}' has a control character in its name")
     if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
@@ -186,7 +186,7 @@ def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
 def _check_member_size(info: zipfile.ZipInfo) -> None:
     if info.file_size > MiB and info.file_size > MAX_RATIO * max(info.compress_size, 1):
         ratio = info.file_size / max(info.compress_size, 1)
-        raise UnsafeModelError(f"archive member '{_shown(info.filename)}' expands {ratio:.0f}x "
+        raise UnsafeModelError(f"archive member '{shown(info.filename)}' expands {ratio:.0f}x "
                                f"(limit {MAX_RATIO}x): this looks like a zip bomb")
 
 
@@ -197,10 +197,10 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
             blob = fh.read(limit + 1)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise BadModelFileError(
-            f"archive member '{_shown(name)}' is truncated or corrupt ({_shown(str(err), 160)})"
+            f"archive member '{shown(name)}' is truncated or corrupt ({shown(str(err), 160)})"
         ) from None
     if len(blob) > limit:
-        raise UnsafeModelError(f"archive member '{_shown(name)}' is over {limit // MiB} MiB")
+        raise UnsafeModelError(f"archive member '{shown(name)}' is over {limit // MiB} MiB")
     return blob
 
 
@@ -210,7 +210,7 @@ def _parse_json(blob: bytes | str, what: str) -> dict[str, Any]:
     except RecursionError:
         raise UnsafeModelError(f"{what} is nested too deeply to be a model config") from None
     except (ValueError, UnicodeDecodeError) as err:
-        raise BadModelFileError(f"{what} is not valid JSON ({_shown(str(err), 160)})") from None
+        raise BadModelFileError(f"{what} is not valid JSON ({shown(str(err), 160)})") from None
     if not isinstance(value, dict):
         raise BadModelFileError(f"{what} is not a JSON object")
     return value
@@ -245,7 +245,7 @@ def _open_h5(data: bytes) -> h5py.File:
         return h5py.File(io.BytesIO(data), "r")
     except (OSError, ValueError) as err:
         raise BadModelFileError(
-            f"the HDF5 data is truncated or corrupt ({_shown(str(err), 160)})") from None
+            f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
 
 
 def _check_h5_tree(root: h5py.Group) -> None:
@@ -269,7 +269,7 @@ def _check_h5_tree(root: h5py.Group) -> None:
         raise  # our own verdicts are ValueErrors too; keep their message
     except (OSError, ValueError, KeyError, RuntimeError) as err:
         raise BadModelFileError(
-            f"the HDF5 data is truncated or corrupt ({_shown(str(err), 160)})") from None
+            f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
     if total > MAX_WEIGHT_BYTES:
         raise UnsafeModelError(f"the weights declare {total / MiB:,.0f} MiB; the limit is "
                                f"{MAX_WEIGHT_BYTES // MiB} MiB")
@@ -278,24 +278,24 @@ def _check_h5_tree(root: h5py.Group) -> None:
 def _hard_member(group: h5py.Group, name: str) -> h5py.Group | h5py.Dataset:
     link = group.get(name, getlink=True)
     if isinstance(link, h5py.ExternalLink):
-        raise UnsafeModelError(f"HDF5 entry '{_shown(name)}' is a link to another file")
+        raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a link to another file")
     if isinstance(link, h5py.SoftLink):
-        raise UnsafeModelError(f"HDF5 entry '{_shown(name)}' is a soft link")
+        raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a soft link")
     return group[name]
 
 
 def _dataset_bytes(dset: h5py.Dataset) -> int:
     if dset.is_virtual:
-        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' is virtual (maps other "
+        raise UnsafeModelError(f"HDF5 dataset '{shown(dset.name)}' is virtual (maps other "
                                "files)")
     if dset.external:
-        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' stores its data in an "
+        raise UnsafeModelError(f"HDF5 dataset '{shown(dset.name)}' stores its data in an "
                                "external file")
     size = int(dset.dtype.itemsize)
     for dim in dset.shape or ():
         size *= int(dim)
     if size > MAX_WEIGHT_BYTES:
-        raise UnsafeModelError(f"HDF5 dataset '{_shown(dset.name)}' declares "
+        raise UnsafeModelError(f"HDF5 dataset '{shown(dset.name)}' declares "
                                f"{size / MiB:,.0f} MiB; "
                                f"the limit is {MAX_WEIGHT_BYTES // MiB} MiB")
     return size
@@ -329,17 +329,17 @@ def _check_object(node: dict[str, Any]) -> str:
     cls = node.get("class_name")
     if not isinstance(cls, str):
         raise UnsafeModelError(f"the config has a class_name that is not a string: "
-                               f"{_shown(cls)}")
+                               f"{shown(cls)}")
     _check_layer_names(node)
-    name, shown_cls = _layer_name(node), _shown(cls)
+    name, shown_cls = _layer_name(node), shown(cls)
     module = node.get("module")
     if module is not None and not (module == "keras" or str(module).startswith("keras.")):
-        raise UnsafeModelError(f"{shown_cls}{name} comes from module '{_shown(module)}', which "
+        raise UnsafeModelError(f"{shown_cls}{name} comes from module '{shown(module)}', which "
                                "is not keras")
     registered = node.get("registered_name")
     if registered not in (None, cls):
         raise UnsafeModelError(f"{shown_cls}{name} is registered as custom object "
-                               f"'{_shown(registered)}'")
+                               f"'{shown(registered)}'")
     if cls in allow.REFUSED_LAYERS:
         raise UnsafeModelError(f"layer{name} is refused: {allow.REFUSED_LAYERS[cls]}")
     if cls == "function":
@@ -353,7 +353,7 @@ def _check_object(node: dict[str, Any]) -> str:
 def _layer_name(node: dict[str, Any]) -> str:
     cfg = node.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
-    return f" '{_shown(name)}'" if isinstance(name, str) else ""
+    return f" '{shown(name)}'" if isinstance(name, str) else ""
 
 
 def _check_layer_names(node: dict[str, Any]) -> None:
@@ -373,15 +373,15 @@ def _check_layer_names(node: dict[str, Any]) -> None:
             problem = "'..'"
         else:
             continue
-        raise UnsafeModelError(f"layer '{_shown(name)}' is refused: its name contains {problem}")
+        raise UnsafeModelError(f"layer '{shown(name)}' is refused: its name contains {problem}")
 
 
 def _check_function(node: dict[str, Any]) -> None:
     """Built-in activations may be serialised as {"class_name": "function", "config": name}."""
     module, fn = node.get("module"), node.get("config")
     if module != "keras.activations" or not isinstance(fn, str) or fn not in allow.ACTIVATIONS:
-        raise UnsafeModelError(f"the config references function {_shown(repr(fn))} from "
-                               f"{_shown(repr(module))}, which is not a built-in Keras activation")
+        raise UnsafeModelError(f"the config references function {shown(repr(fn))} from "
+                               f"{shown(repr(module))}, which is not a built-in Keras activation")
 
 
 def _check_values(cfg: dict[str, Any]) -> None:
@@ -389,7 +389,7 @@ def _check_values(cfg: dict[str, Any]) -> None:
     for key, value in cfg.items():
         if key in allow.ACTIVATION_KEYS and isinstance(value, str):
             if value not in allow.ACTIVATIONS:
-                raise UnsafeModelError(f"activation '{_shown(value)}' is not a built-in Keras "
+                raise UnsafeModelError(f"activation '{shown(value)}' is not a built-in Keras "
                                        "activation")
         elif key in allow.ACTIVATION_KEYS and isinstance(value, dict) and "class_name" not in value:
             # Keras writes a lambda activation as its bare bytecode: {"value": [...]}
@@ -397,7 +397,7 @@ def _check_values(cfg: dict[str, Any]) -> None:
                                    "built-in Keras activation")
         elif key == "vocabulary" and isinstance(value, str):
             raise UnsafeModelError(f"a lookup layer reads its vocabulary from path "
-                                   f"'{_shown(value)}'; only inline vocabularies are accepted")
+                                   f"'{shown(value)}'; only inline vocabularies are accepted")
         elif key == "input_dim" and _embedding_elements(cfg) > MAX_WEIGHT_BYTES // 4:
             rows, cols = cfg["input_dim"], cfg["output_dim"]
             raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
@@ -407,7 +407,7 @@ def _check_values(cfg: dict[str, Any]) -> None:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
                                    f"{allow.MAX_SIZE_VALUE:,} for one layer dimension")
         elif key == "safe_mode" or key.startswith("enable_unsafe"):
-            raise UnsafeModelError(f"the config tries to set '{_shown(key)}'")
+            raise UnsafeModelError(f"the config tries to set '{shown(key)}'")
 
 
 def _embedding_elements(cfg: dict[str, Any]) -> int:

@@ -212,3 +212,13 @@ def test_multi_input_model_gets_a_data_error(tmp_path):
     assert ds.x is None and not ds.ok
     assert ds.checks[-1].message == ("the model has 2 inputs; Glassbox reads data for "
                                      "single-input models only")
+
+
+def test_a_file_name_with_a_newline_stays_on_one_line():
+    from components.errors import BadModelFileError
+    from components.model_io import check_model_bytes
+
+    with pytest.raises(BadModelFileError) as caught:
+        check_model_bytes(b"x", "evil\nerror: fake.txt")
+    assert "\n" not in str(caught.value)
+    assert str(caught.value) == "'evil\\nerror: fake.txt' is not a .keras or .h5 file"
