@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from components.explainers.base import Subject
+from components.explainers.base import Attribution, Stopwatch, Subject, merged_params
+from components.explainers.targets import check_target
 from components.explainers.text_tokens import tokens_of, vectorizer_of
 from components.predict import first_output
 
@@ -407,3 +408,18 @@ class GradientExplainer:
 
     def __repr__(self) -> str:
         return f"<{self.label} explainer>"
+
+    def single_pass(self, subject: Subject, target: int, seed: int, params: dict[str, Any],
+                    times_input: bool) -> Attribution:
+        """One gradient at the sample: the gradient itself (saliency) or, with
+        ``times_input``, the gradient times the input (gradient x input)."""
+        p = merged_params(self.defaults, params, self.name)
+        with Stopwatch() as sw:
+            space = gradient_space(subject, self.label)
+            target = check_target(target, space.n_outputs)
+            _, grads = space.gradients(space.point, target)
+            raw = grads[0] * space.point[0] if times_input else grads[0]
+            values = finite(space.values(raw), self.name)
+        return Attribution(values=values, method=self.name, target=target,
+                           params={**p, "seed": seed}, seconds=sw.seconds,
+                           feature_names=space.feature_names)

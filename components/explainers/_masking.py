@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from components.explainers.base import merged_params
 from components.explainers.text_tokens import masked_texts
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
@@ -241,3 +242,33 @@ def blackbox_unavailable(subject: Any, label: str) -> str | None:
 def _finite(array: np.ndarray) -> bool:
     array = np.asarray(array)
     return bool(np.issubdtype(array.dtype, np.number) and np.isfinite(array).all())
+
+
+class BlackboxExplainer:
+    """Base of LIME and SHAP: subclasses set name, label, defaults and `explain`, and start
+    `explain` with `prepare`. Both see only ``subject.predict_fn`` (and the tokenizer)."""
+
+    name = ""
+    label = ""
+    family = "blackbox"
+    defaults: dict[str, Any] = {}
+
+    def choices(self, subject: Any) -> dict[str, list]:
+        """The picker's options for the image fill."""
+        return {"fill": list(FILLS)}
+
+    def unavailable(self, subject: Any) -> str | None:
+        return blackbox_unavailable(subject, self.label)
+
+    def prepare(self, subject: Any, params: dict[str, Any], seed: Any
+                ) -> tuple[dict[str, Any], int]:
+        """(every setting, the seed), checked; ValueError if the method does not apply."""
+        settings = merged_params(self.defaults, params, self.name)
+        seed = check_seed(seed)
+        reason = self.unavailable(subject)
+        if reason is not None:
+            raise ValueError(reason)
+        return settings, seed
+
+    def __repr__(self) -> str:
+        return f"<{self.label} explainer>"

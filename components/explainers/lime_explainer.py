@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from components.explainers import _masking
-from components.explainers.base import Attribution, Stopwatch, Subject, merged_params
+from components.explainers.base import Attribution, Stopwatch, Subject
 from components.explainers.targets import check_target
 
 AUTO = _masking.AUTO
@@ -42,12 +42,11 @@ AUTO_SAMPLES = {"tabular": 1000, "image": 500, "text": 500}
 AUTO_KERNEL_WIDTH = {"image": 0.25, "text": 25.0}
 
 
-class LimeExplainer:
+class LimeExplainer(_masking.BlackboxExplainer):
     """LIME for tabular rows, images and texts; see the module docstring for the values."""
 
     name = "lime"
     label = "LIME"
-    family = "blackbox"
     defaults: dict[str, Any] = {
         "num_samples": AUTO,        # perturbed samples: 1000 tabular, 500 image/text
         "kernel_width": AUTO,       # lime's default width for the kind
@@ -57,20 +56,9 @@ class LimeExplainer:
         "fill": "zero",             # images: what a switched-off segment becomes
     }
 
-    def choices(self, subject: Subject) -> dict[str, list]:
-        """The picker's options for the image fill."""
-        return {"fill": list(_masking.FILLS)}
-
-    def unavailable(self, subject: Subject) -> str | None:
-        return _masking.blackbox_unavailable(subject, self.label)
-
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
-        settings = merged_params(self.defaults, params, self.name)
-        seed = _masking.check_seed(seed)
-        reason = self.unavailable(subject)
-        if reason is not None:
-            raise ValueError(reason)
+        settings, seed = self.prepare(subject, params, seed)
         num_samples = settings["num_samples"]
         num_samples = AUTO_SAMPLES[subject.kind] if _masking.is_auto(num_samples) else \
             _masking.check_count("num_samples", num_samples, 10)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.explainers._gradients import GradientExplainer, finite, gradient_space
-from components.explainers.base import Attribution, Stopwatch, Subject, merged_params
-from components.explainers.targets import check_target
+from components.explainers._gradients import GradientExplainer
+from components.explainers.base import Attribution, Subject
 
 
 class Saliency(GradientExplainer):
@@ -21,15 +20,7 @@ class Saliency(GradientExplainer):
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
-        p = merged_params(self.defaults, params, self.name)
-        with Stopwatch() as sw:
-            space = gradient_space(subject, self.label)
-            target = check_target(target, space.n_outputs)
-            _, grads = space.gradients(space.point, target)
-            values = finite(space.values(grads[0]), self.name)
-        return Attribution(values=values, method=self.name, target=target,
-                           params={**p, "seed": seed}, seconds=sw.seconds,
-                           feature_names=space.feature_names)
+        return self.single_pass(subject, target, seed, params, times_input=False)
 
 
 EXPLAINER = Saliency()

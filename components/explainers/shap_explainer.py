@@ -37,18 +37,17 @@ from typing import Any
 import numpy as np
 
 from components.explainers import _masking
-from components.explainers.base import Attribution, Stopwatch, Subject, merged_params
+from components.explainers.base import Attribution, Stopwatch, Subject
 from components.explainers.targets import check_target
 
 AUTO = _masking.AUTO
 
 
-class ShapExplainer:
+class ShapExplainer(_masking.BlackboxExplainer):
     """Kernel SHAP for tabular rows, images and texts; see the module docstring."""
 
     name = "shap"
     label = "SHAP"
-    family = "blackbox"
     defaults: dict[str, Any] = {
         "nsamples": AUTO,           # coalitions: 2 * players + 2048 (all of them if fewer)
         "background_size": 10,      # tabular: k of the k-means background summary
@@ -57,20 +56,9 @@ class ShapExplainer:
         "fill": "zero",             # images: what an absent segment becomes
     }
 
-    def choices(self, subject: Subject) -> dict[str, list]:
-        """The picker's options for the image fill."""
-        return {"fill": list(_masking.FILLS)}
-
-    def unavailable(self, subject: Subject) -> str | None:
-        return _masking.blackbox_unavailable(subject, self.label)
-
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
-        settings = merged_params(self.defaults, params, self.name)
-        seed = _masking.check_seed(seed)
-        reason = self.unavailable(subject)
-        if reason is not None:
-            raise ValueError(reason)
+        settings, seed = self.prepare(subject, params, seed)
         with Stopwatch() as watch:
             prediction = np.asarray(subject.predict_fn(subject.x), dtype=np.float64)
             prediction = prediction.reshape(1, -1)[0]
