@@ -399,7 +399,7 @@ def _is_container(layer: Any) -> bool:
     return hasattr(layer, "layers") and hasattr(layer, "inputs") and bool(layer.layers)
 
 
-def penultimate_activations(model: Any, x, batch_size: int = 256) -> np.ndarray:
+def penultimate_activations(model: Any, x, batch_size: int | None = None) -> np.ndarray:
     """The activations feeding ``model``'s output layer for ``x``, flattened: (N, d) float32.
 
     Batched through one `tf.function` (the `make_predict_fn` path); ``x`` is what the model

@@ -14,16 +14,37 @@ import numpy as np
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 
+# The automatic batch holds about this many bytes of input, within MIN..MAX rows. Each call
+# into TensorFlow costs ~0.5 ms however small the batch, so LIME and SHAP's thousands of
+# tiny rows go in big batches (a 13-feature row: 4,096 per call, 8x faster than 256), while
+# a 224x224x3 image goes 32 at a time, which keeps a large model's activations in bounds.
+BATCH_INPUT_BYTES = 4 * 2**20
+MIN_BATCH, MAX_BATCH = 32, 4096
+TEXT_BATCH = 1024  # a string's size is unknown until it is tokenized
+UNKNOWN_DIM = 64   # a None axis other than the batch (e.g. a variable sequence length)
 
-def make_predict_fn(model: Any, batch_size: int = 256) -> PredictFn:
+
+def auto_batch_size(model: Any) -> int:
+    """Rows per call for ``model``: `BATCH_INPUT_BYTES` of its first input, clipped to
+    [`MIN_BATCH`, `MAX_BATCH`]; `TEXT_BATCH` for a string input."""
+    if _is_string_input(model):
+        return TEXT_BATCH
+    dims = [UNKNOWN_DIM if d is None else int(d) for d in model.inputs[0].shape[1:]]
+    row_bytes = max(1, int(np.prod(dims))) * np.dtype(str(model.inputs[0].dtype)).itemsize
+    return int(np.clip(BATCH_INPUT_BYTES // row_bytes, MIN_BATCH, MAX_BATCH))
+
+
+def make_predict_fn(model: Any, batch_size: int | None = None) -> PredictFn:
     """Wrap ``model`` in one `tf.function`; the returned fn maps inputs (N, ...) to (N, k).
 
     Inputs are float arrays (tabular (N, f), images (N, h, w, c)) or, for a model whose input
     is a string tensor, an object array of N str. The output is the model's first output as
     float32, at least 2-D: a (N,) output comes back as (N, 1). N=0 gives (0, k) without
-    running the model.
+    running the model. ``batch_size`` rows go through per call (None: `auto_batch_size`).
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is None:
+        batch_size = auto_batch_size(model)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     import tensorflow as tf  # deferred: ~4 s; only once a page actually predicts
 

@@ -19,8 +19,9 @@ import pytest
 from components.explainers import _masking
 from components.explainers.base import Subject
 from components.explainers.lime_explainer import EXPLAINER as LIME
+from components.explainers.lime_explainer import text_neighbourhood
 from components.explainers.shap_explainer import EXPLAINER as SHAP
-from components.explainers.text_tokens import tokens_of
+from components.explainers.text_tokens import masked_texts, tokens_of
 from components.predict import make_predict_fn
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
@@ -152,6 +153,27 @@ def test_shap_on_a_linear_regression_is_weight_times_distance_to_the_background(
     expected = WEIGHTS * (regression_subject.x[0] - mean)
     np.testing.assert_allclose(attribution.values, expected, atol=1e-4)
     _assert_additive(attribution, _output(regression_subject, 0))
+
+
+def test_shap_tabular_equals_shaps_kernel_explainer_and_skips_fixed_features(
+        linear_background):
+    """Four features, every coalition evaluated: the values equal shap's KernelExplainer's.
+    A feature the sample shares with every background row is not a player and gets 0."""
+    import shap
+
+    model = _linear_model(None)
+    background = linear_background.copy()
+    background[:, 3] = 3.0  # the sample's value below: feature 3 cannot move the output
+    x = np.array([[0.5, 1.0, -1.0, 3.0]], dtype="float32")
+    predict_fn = make_predict_fn(model)
+    subject = Subject(x=x, kind="tabular", predict_fn=predict_fn, model=model,
+                      background=background, task="regression")
+    attribution = SHAP.explain(subject, 0, seed=0)
+    assert attribution.values[3] == 0.0 and attribution.extras["players"] == 3
+    summary = shap.kmeans(background.astype(np.float64), 10)
+    theirs = shap.KernelExplainer(lambda rows: predict_fn(rows)[:, 0], summary).shap_values(
+        x[0].astype(np.float64), l1_reg=False, silent=True)
+    np.testing.assert_allclose(attribution.values, theirs, atol=1e-5)
 
 
 def test_shap_digit_is_additive_over_the_whole_image(digit_subject):
@@ -311,3 +333,43 @@ def test_segments_masks_and_painting():
     assert (out[2] == -1).all()
     painted = _masking.paint_segments(segments, np.array([4.0, -2.0, 1.0, 0.5]), 3)
     assert painted.shape == (4, 4, 3) and painted.sum() == pytest.approx(3.5)
+
+
+def test_masked_texts_equal_one_join_per_row():
+    tokens = ("the", "film", "was", "excellent", "!")
+    masks = np.random.default_rng(3).integers(0, 2, (200, 5))
+    masks[:2] = [[0] * 5, [1] * 5]
+    expected = [" ".join(t for t, k in zip(tokens, row, strict=True) if k) for row in masks]
+    assert list(masked_texts(tokens, masks)) == expected
+    assert masked_texts(tokens, np.zeros((0, 5))).shape == (0,)
+
+
+def test_lime_text_neighbourhood_is_lime_texts():
+    from sklearn.metrics.pairwise import pairwise_distances
+
+    masks, distances = text_neighbourhood(7, 400, seed=5)
+    assert masks.shape == (400, 7) and set(np.unique(masks)) == {0.0, 1.0}
+    assert (masks[0] == 1).all() and (masks[1:].sum(axis=1) <= 6).all()  # each drops >= 1
+    # lime_text's weights: cosine distance to the full text, times 100.
+    np.testing.assert_allclose(distances, pairwise_distances(masks, masks[:1],
+                                                             metric="cosine").ravel() * 100,
+                               atol=1e-9)
+    # The number dropped is uniform on 1..7, so every count of kept tokens 0..6 occurs.
+    assert set(masks[1:].sum(axis=1).astype(int)) == set(range(7))
+    again, _ = text_neighbourhood(7, 400, seed=5)
+    np.testing.assert_array_equal(masks, again)
+
+
+def test_lime_text_recovers_an_additive_text_models_token_weights():
+    # A black box whose output is the sum of the weights of the tokens it finds.
+    weights = {"good": 2.0, "bad": -1.5, "film": 0.5}
+
+    def predict(texts: np.ndarray) -> np.ndarray:
+        return np.array([[sum(weights.get(t, 0.0) for t in str(text).split())]
+                         for text in texts])
+
+    subject = Subject(x=np.array(["a good film not bad"], dtype=object), kind="text",
+                      predict_fn=predict, model=None, background=None, task="regression")
+    attribution = LIME.explain(subject, 0, seed=0, num_samples=2000)
+    assert attribution.feature_names == ("a", "good", "film", "not", "bad")
+    np.testing.assert_allclose(attribution.values, [0.0, 2.0, 0.5, 0.0, -1.5], atol=0.05)

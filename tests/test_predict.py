@@ -76,3 +76,19 @@ def test_one_tf_function_per_predict_fn_and_few_traces(wine):
 def test_bad_batch_size_is_named(wine):
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         make_predict_fn(wine[0], batch_size=0)
+
+
+def test_auto_batch_size_follows_the_input_bytes(wine, text):
+    import keras
+
+    from components.predict import MAX_BATCH, MIN_BATCH, TEXT_BATCH, auto_batch_size
+
+    assert auto_batch_size(wine[0]) == MAX_BATCH  # 13 float32 features: 52 bytes a row
+    assert auto_batch_size(text[0]) == TEXT_BATCH
+    digits = keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Flatten(),
+                               keras.layers.Dense(2)])
+    assert auto_batch_size(digits) == 4 * 2**20 // (16 * 16 * 4)  # 1,024 bytes: 4,096
+    photo = keras.Sequential([keras.Input((224, 224, 3)), keras.layers.GlobalAveragePooling2D()])
+    assert auto_batch_size(photo) == MIN_BATCH
+    cifar = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.GlobalAveragePooling2D()])
+    assert auto_batch_size(cifar) == 4 * 2**20 // (32 * 32 * 3 * 4)  # 341

@@ -18,9 +18,12 @@ What the values mean, per kind:
   (pixels x channels), so ``values.sum()`` is the sum of the segment weights, the same
   convention as SHAP's image values.
 * text — one feature per token of ``tokens_of(model, text)``, position by position (the
-  same word twice is two features); a perturbation drops tokens, as SHAP does.
+  same word twice is two features); a perturbation drops tokens, as SHAP does. The
+  neighbourhood is lime_text's (`text_neighbourhood`, drawn with numpy) and the fit is
+  lime's own `LimeBase`.
 
-Same seed, same values: lime gets ``random_state=seed`` and nothing else is random.
+Same seed, same values: lime gets ``random_state=seed`` (text: a numpy ``RandomState(seed)``)
+and nothing else is random.
 """
 
 from __future__ import annotations
@@ -186,29 +189,46 @@ def _image(subject: Subject, target: int, seed: int, num_samples: int,
 
 def _text(subject: Subject, target: int, seed: int, num_samples: int,
           settings: dict[str, Any]) -> tuple[np.ndarray, Any, dict, dict]:
-    from lime.lime_text import LimeTextExplainer
+    from lime.lime_base import LimeBase  # deferred: lime pulls in sklearn
 
     tokens = _masking.sample_tokens(subject)
     kernel_width = _kernel_width(settings["kernel_width"], AUTO_KERNEL_WIDTH["text"])
-    predict_fn = subject.predict_fn
+    masks, distances = text_neighbourhood(len(tokens), num_samples, seed)
+    scores = _masking.predict_masked_texts(subject.predict_fn, tokens, masks)
 
-    def scores(texts: list[str]) -> np.ndarray:
-        # lime hands back the joined tokens with each dropped token replaced by "" (bow=False,
-        # mask_string=""): splitting on the single spaces recovers which tokens are present.
-        masks = np.array([[part != "" for part in text.split(" ")] for text in texts],
-                         dtype=bool).reshape(len(texts), -1)
-        if masks.shape[1] != len(tokens):
-            raise RuntimeError("LIME: a perturbed text did not split back into its tokens")
-        return _masking.predict_masked_texts(predict_fn, tokens, masks)
+    def kernel(d: np.ndarray) -> np.ndarray:  # lime_text's kernel
+        return np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
 
-    explainer = LimeTextExplainer(kernel_width=kernel_width, feature_selection="none",
-                                  split_expression=lambda _text: list(tokens), bow=False,
-                                  mask_string="", random_state=seed)
-    explanation = explainer.explain_instance(" ".join(tokens), scores, labels=(target,),
-                                             num_features=len(tokens),
-                                             num_samples=num_samples)
-    values = _weights(explanation, target, len(tokens))
-    return values, tokens, {"kernel_width": kernel_width}, _fit_extras(explanation, target)
+    intercept, pairs, score, local_pred = LimeBase(
+        kernel, random_state=np.random.RandomState(seed)).explain_instance_with_data(
+            masks, scores, distances, target, len(tokens), feature_selection="none")
+    values = np.zeros(len(tokens))
+    for index, weight in pairs:
+        values[int(index)] = weight
+    extras = {"intercept": float(intercept), "score": float(score),
+              "local_prediction": float(np.ravel(local_pred)[0])}
+    return values, tokens, {"kernel_width": kernel_width}, extras
+
+
+def text_neighbourhood(n_tokens: int, num_samples: int,
+                       seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """lime_text's neighbourhood of a text, drawn with numpy in one go.
+
+    Returns the masks (num_samples, n_tokens) of 0/1 float (row 0 keeps every token; each
+    other row drops a uniformly drawn number 1..n_tokens of tokens, chosen uniformly) and
+    their cosine distances to row 0 times 100, as lime_text computes them: 1 - sqrt(kept /
+    n_tokens). lime draws the same distribution one row at a time (and joins each text in
+    Python), which is most of its time on a short text.
+    """
+    rng = np.random.RandomState(seed)
+    drops = rng.randint(1, n_tokens + 1, num_samples - 1)
+    # The first `drops` tokens of a random permutation per row: rank < drops.
+    ranks = np.argsort(np.argsort(rng.random_sample((num_samples - 1, n_tokens)), axis=1),
+                       axis=1)
+    masks = np.ones((num_samples, n_tokens))
+    masks[1:] = ranks >= drops[:, None]
+    distances = (1.0 - np.sqrt(masks.sum(axis=1) / n_tokens)) * 100.0
+    return masks, distances
 
 
 EXPLAINER = LimeExplainer()

@@ -1,7 +1,9 @@
 """SHAP: Shapley values of the target output, estimated by Kernel SHAP.
 
-Black-box: only ``subject.predict_fn`` is called, once for the background, once for the
-sample and once for the whole batch of coalitions. For text, ``tokens_of`` reads the model's
+Black-box: only ``subject.predict_fn`` is called, once on the sample and once for the whole
+batch of coalitions (the empty and full ones included). The estimator is shap's
+`KernelExplainer` algorithm run with arrays (`kernel_shap`); the tabular background summary
+is shap's own k-means. For text, ``tokens_of`` reads the model's
 tokenizer settings to split the text; the model is never run directly.
 
 Kernel SHAP solves its weighted regression under the constraint that the values add up:
@@ -22,22 +24,20 @@ What the players and the base value are, per kind:
 * text — the tokens of ``tokens_of(model, text)``, position by position; an absent token is
   dropped, so ``base_value = f("")[target]``.
 
-Same seed, same values: Kernel SHAP samples coalitions with numpy's global random state,
-which is seeded for the call and restored afterwards.
+Same seed, same values: the coalitions are drawn from ``numpy.random.default_rng(seed)``;
+numpy's global random state is never touched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import threading
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from components.explainers import _masking
 from components.explainers.base import Attribution, Stopwatch, Subject
+from components.explainers.kernel_shap import default_nsamples, kernel_shap
 from components.explainers.targets import check_target
 
 AUTO = _masking.AUTO
@@ -84,44 +84,8 @@ def additivity_error(values: np.ndarray, base_value: float, output: float) -> fl
 
 def _nsamples(value: Any, players: int) -> int:
     if _masking.is_auto(value):
-        return 2 * players + 2048
+        return default_nsamples(players)
     return _masking.check_count("nsamples", value, 10)
-
-
-_GLOBAL_RNG = threading.Lock()  # app sessions are threads: one seeded block at a time
-
-
-@contextlib.contextmanager
-def _numpy_seed(seed: int) -> Iterator[None]:
-    """numpy's global random state seeded for a block, then put back as it was.
-
-    Held under a lock, so two sessions explaining at once cannot reseed each other's draws.
-    """
-    with _GLOBAL_RNG:
-        state = np.random.get_state()
-        np.random.seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(state)
-
-
-def _kernel_shap(f: Callable[[np.ndarray], np.ndarray], background: Any, x: np.ndarray,
-                 nsamples: int, seed: int) -> tuple[np.ndarray, float]:
-    """Kernel SHAP values (players,) of the one-column ``f`` at ``x`` and the base value."""
-    import shap  # deferred: shap takes seconds to import
-
-    explainer = shap.KernelExplainer(f, background)
-    with _numpy_seed(seed):
-        phi = explainer.shap_values(np.asarray(x, dtype=np.float64), nsamples=nsamples,
-                                    l1_reg=False, silent=True)
-    base_value = float(np.ravel(explainer.expected_value)[0])
-    return np.asarray(phi, dtype=np.float64).reshape(len(x), -1)[:, 0], base_value
-
-
-def _exact(nsamples: int, players: int) -> bool:
-    """Whether Kernel SHAP evaluates every coalition (then the values are exact)."""
-    return players <= 1 or (players <= 30 and nsamples >= 2**players - 2)
 
 
 _SUMMARIES: dict[tuple[str, tuple[int, ...], int], Any] = {}
@@ -150,18 +114,34 @@ def _tabular(subject: Subject, target: int, seed: int,
     background = np.asarray(subject.background, dtype=np.float64)
     size = _masking.check_count("background_size", settings["background_size"], 1)
     k = min(size, len(background))
-    nsamples = _nsamples(settings["nsamples"], row.shape[0])
+    summary = _background_summary(background, k)
+    rows, row_weights = summary.data, summary.weights / summary.weights.sum()
+    # As shap: a feature equal to every background row's value cannot change the output,
+    # so it is not a player and its value is 0.
+    varying = np.flatnonzero(~np.isclose(rows, row, equal_nan=True).all(axis=0))
+    nsamples = _nsamples(settings["nsamples"], len(varying))
     predict_fn = subject.predict_fn
+    per_coalition = max(1, _masking.CHUNK_BYTES // (rows.size * 4))
 
-    def f(rows: np.ndarray) -> np.ndarray:
-        out = np.asarray(predict_fn(np.asarray(rows, dtype=np.float32)), dtype=np.float64)
-        return out.reshape(len(out), -1)[:, [target]]
+    def value(masks: np.ndarray) -> np.ndarray:
+        """Each coalition's output averaged over the background rows, (N,)."""
+        out = []
+        for start in range(0, len(masks), per_coalition):
+            chunk = masks[start:start + per_coalition]
+            synthetic = np.repeat(rows[None], len(chunk), axis=0)  # (n, k, features)
+            present = np.zeros((len(chunk), 1, row.shape[0]), bool)
+            present[:, 0, varying] = chunk
+            synthetic = np.where(present, row, synthetic).reshape(-1, row.shape[0])
+            scores = np.asarray(predict_fn(synthetic.astype(np.float32)), dtype=np.float64)
+            out.append(scores.reshape(len(chunk), len(rows), -1)[:, :, target] @ row_weights)
+        return np.concatenate(out) if out else np.zeros(0)
 
-    values, base_value = _kernel_shap(f, _background_summary(background, k), row, nsamples,
-                                      seed)
+    result = kernel_shap(value, len(varying), nsamples, seed)
+    values = np.zeros(row.shape[0])
+    values[varying] = result.values
     used = {"nsamples": nsamples, "background_size": size}
-    return values, base_value, subject.feature_names, used, \
-        {"exact": _exact(nsamples, row.shape[0]), "background_rows": k}
+    return values, result.base_value, subject.feature_names, used, \
+        {"exact": result.exact, "background_rows": k, "players": int(len(varying))}
 
 
 def _image(subject: Subject, target: int, seed: int,
@@ -177,17 +157,15 @@ def _image(subject: Subject, target: int, seed: int,
     nsamples = _nsamples(settings["nsamples"], count)
     predict_fn = subject.predict_fn
 
-    def f(masks: np.ndarray) -> np.ndarray:
+    def value(masks: np.ndarray) -> np.ndarray:
         return _masking.predict_masked_images(predict_fn, image, segments, masks,
-                                              fill_image)[:, [target]]
+                                              fill_image)[:, target]
 
-    segment_values, base_value = _kernel_shap(f, np.zeros((1, count)), np.ones(count),
-                                              nsamples, seed)
-    values = _masking.paint_segments(segments, segment_values, channels)
+    result = kernel_shap(value, count, nsamples, seed)
+    values = _masking.paint_segments(segments, result.values, channels)
     used = {"nsamples": nsamples, "n_segments": n_segments, "compactness": compactness,
             "fill": fill}
-    return values, base_value, None, used, {"exact": _exact(nsamples, count),
-                                            "segments": count}
+    return values, result.base_value, None, used, {"exact": result.exact, "segments": count}
 
 
 def _text(subject: Subject, target: int, seed: int,
@@ -196,13 +174,12 @@ def _text(subject: Subject, target: int, seed: int,
     nsamples = _nsamples(settings["nsamples"], len(tokens))
     predict_fn = subject.predict_fn
 
-    def f(masks: np.ndarray) -> np.ndarray:
-        return _masking.predict_masked_texts(predict_fn, tokens, masks)[:, [target]]
+    def value(masks: np.ndarray) -> np.ndarray:
+        return _masking.predict_masked_texts(predict_fn, tokens, masks)[:, target]
 
-    values, base_value = _kernel_shap(f, np.zeros((1, len(tokens))), np.ones(len(tokens)),
-                                      nsamples, seed)
-    return values, base_value, tokens, {"nsamples": nsamples}, \
-        {"exact": _exact(nsamples, len(tokens))}
+    result = kernel_shap(value, len(tokens), nsamples, seed)
+    return result.values, result.base_value, tokens, {"nsamples": nsamples}, \
+        {"exact": result.exact}
 
 
 EXPLAINER = ShapExplainer()
