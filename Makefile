@@ -22,13 +22,14 @@ $(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.deps-run
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-# The browser tests drive Debian's chromium; install it when we may (root), never a download
+# The browser tests and the PDF report drive Debian's chromium, and the PDF test reads the
+# PDF back with pdftotext (poppler-utils); install them when we may (root), never a download
 # of Playwright's own browser.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "browser tests need Debian's chromium: sudo apt-get install chromium"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils; \
+	  else echo "browser tests need Debian's chromium and poppler-utils: sudo apt-get install chromium poppler-utils"; fi; \
 	fi
 
 test: $(VENV)/.deps-dev browser-deps

@@ -8,6 +8,7 @@ switches Streamlit into its legacy multipage mode, in which a first request to a
 import streamlit as st
 
 from components.errors import GlassboxError
+from components.ui.review_widgets import sidebar_review_ui
 from components.ui.sidebar import sidebar_ui
 from components.ui.state import publish
 from components.ui.widgets import refusal
@@ -20,12 +21,16 @@ PAGES = [
     st.Page("views/weights.py", title="Weights", icon="🎚️"),
     st.Page("views/metrics.py", title="Metrics", icon="📈"),
     st.Page("views/explain.py", title="Explain", icon="💡"),
+    st.Page("views/review.py", title="Review", icon="📝"),
 ]
 
 navigation = st.navigation(PAGES)
 st.sidebar.title("🔍 Glassbox")
-publish(sidebar_ui())
+workspace = sidebar_ui()
+publish(workspace)
 try:
     navigation.run()
 except GlassboxError as err:  # e.g. an uploaded model's worker ran out of time or memory
     refusal("Model", str(err))
+# After the page: the pin button then names the row the page has just selected.
+sidebar_review_ui(workspace)

@@ -99,5 +99,6 @@ class Workspace:
     dataset: Dataset | None = None
     data_error: str | None = None
     data_sha256: str | None = None
+    data_name: str | None = None
     task: str | None = None
     sample: Sample | None = None

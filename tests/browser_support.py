@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -39,14 +40,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running_app(log_path: Path) -> Iterator[str]:
-    """Serve app.py on 127.0.0.1:<free port>; yields the base URL; stops the server after."""
+def running_app(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve app.py on 127.0.0.1:<free port>; yields the base URL; stops the server after.
+
+    ``env`` adds to (or overrides) this process's environment for the server.
+    """
     port = free_port()
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)

@@ -8,6 +8,13 @@ from pathlib import Path
 
 # Before anything imports TensorFlow (collection imports the test modules).
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+# The workspace store of every app, server and CLI the tests start: a fresh folder per run,
+# never the repo's own workspace/ (servers and subprocesses inherit the environment).
+if "GLASSBOX_TEST_KEEP_WORKSPACE" not in os.environ:
+    import tempfile as _tempfile
+
+    os.environ["GLASSBOX_WORKSPACE"] = _tempfile.mkdtemp(prefix="glassbox-test-workspace-")
+    os.environ.pop("GLASSBOX_DATABASE_URL", None)
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"

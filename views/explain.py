@@ -10,6 +10,7 @@ from components.ui import explain_widgets as ui
 from components.ui.loaders import facts_for, predictions_for
 from components.ui.selection import scope_of, selected_row
 from components.ui.state import require_model
+from components.ui.stored import remember_settings
 from components.ui.widgets import refusal
 
 workspace = require_model()
@@ -53,6 +54,8 @@ settings = ui.settings_ui(subject, facts, pred.class_names or class_names, scope
 if not settings.methods:
     st.info("Choose at least one method.")
     st.stop()
+remember_settings(scope, row, {"methods": settings.methods, "target": settings.target,
+                               "seed": settings.seed, "params": settings.params})
 attributions = ui.compute_ui(subject, settings, sha, data_sha, row, runner)
 ui.panels_ui(subject, attributions, settings)
 if attributions:

@@ -171,10 +171,11 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
     """Methods (only those that apply), target, seed, display and per-method parameters."""
     status, prediction, default = facts.status, facts.prediction, facts.default_target
     offered = [name for name, reason in status.items() if reason is None]
+    choices = target_choices(len(prediction), subject.task, class_names)
+    _settings_from_url(scope, offered, list(choices), facts)
     cols = st.columns([3, 2, 1])
     methods = cols[0].multiselect("Methods", offered, default=offered, key=f"methods_{scope}",
                                   format_func=lambda n: REGISTRY[n].label)
-    choices = target_choices(len(prediction), subject.task, class_names)
     target = cols[1].selectbox("Explain the output", list(choices), index=default,
                                key=f"target_{scope}", format_func=lambda t: _target_label(
                                    choices[t], prediction[t], t == default and len(choices) > 1))
@@ -183,8 +184,87 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
         if reason is not None:
             st.caption(f"{REGISTRY[name].label} is not offered: {escape_markdown(reason)}")
     extra = _display_ui(subject, scope)
-    return Settings(methods=methods, target=target, seed=seed,
-                    params=_params_ui(methods, facts.choices, scope), **extra)
+    settings = Settings(methods=methods, target=target, seed=seed,
+                        params=_params_ui(methods, facts.choices, scope), **extra)
+    _settings_to_url(settings)
+    return settings
+
+
+# The URL carries the explanation settings (?methods=lime,shap&target=1&seed=3&params={...}),
+# so a link reopens the same view. The URL seeds a widget only when the session has not set
+# it yet; after that the widgets write their values back.
+
+
+def _settings_from_url(scope: str, offered: list[str], targets: list[int],
+                       facts: SubjectFacts) -> None:
+    query = st.query_params
+    methods = [m for m in query.get("methods", "").split(",") if m in offered]
+    _seed_widget(f"methods_{scope}", methods or None)
+    target = _int_or_none(query.get("target"))
+    _seed_widget(f"target_{scope}", target if target in targets else None)
+    seed = _int_or_none(query.get("seed"))
+    _seed_widget(f"seed_{scope}", seed if seed is not None and 0 <= seed < 2**31 else None)
+    for method, values in _params_from_url(query.get("params")).items():
+        explainer = REGISTRY.get(method)
+        if explainer is None or method not in offered:
+            continue
+        options = facts.choices.get(method, {})
+        for name, value in values.items():
+            if name in explainer.defaults:
+                typed = _typed(explainer.defaults[name], value, options.get(name))
+                _seed_widget(f"param_{scope}_{method}_{name}", typed)
+
+
+def _seed_widget(key: str, value: Any) -> None:
+    if value is not None and key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _params_from_url(text: str | None) -> dict[str, dict[str, Any]]:
+    """``{"lime": {"num_samples": 2000}}`` from the URL; anything malformed is ignored."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, dict)}
+
+
+def _typed(default: Any, value: Any, options: list | None) -> Any:
+    """``value`` as the parameter's widget holds it, or None if it cannot be one."""
+    if options:
+        return value if value in options else None
+    if isinstance(default, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(default, int):
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(default, float):
+        return float(value) if isinstance(value, (int, float)) and \
+            not isinstance(value, bool) else None
+    if default is None:
+        return None
+    return str(value) if isinstance(value, (str, int, float)) else None
+
+
+def _settings_to_url(settings: Settings) -> None:
+    wanted = {"methods": ",".join(settings.methods), "target": str(settings.target),
+              "seed": str(settings.seed)}
+    params = {m: p for m, p in settings.params.items() if p}
+    if params:
+        wanted["params"] = json.dumps(params, separators=(",", ":"), sort_keys=True)
+    elif "params" in st.query_params:
+        del st.query_params["params"]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
 
 
 def _target_label(name: str, score: float, predicted: bool) -> str:

@@ -197,3 +197,22 @@ def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str 
                      _pred: Predictions, _dataset) -> pd.DataFrame:
     """The picker's table (thumbnails encoded once per content, not per rerun)."""
     return sample_table(_pred, _dataset)
+
+
+@st.cache_data(max_entries=4, show_spinner="Building the report: scoring, explaining, drawing…")
+def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
+               methods: tuple[str, ...], seed: int, task: str, trail_hash: str,
+               review_id: int, names: tuple[str, str], _ws) -> tuple[object | None, str | None]:
+    """The compliance report, keyed on the contents, the choices and the trail's last hash
+    (a new verdict or note makes a new report; the same ones reuse it)."""
+    from components.report import build_report
+    from components.ui.stored import workspace_store
+
+    store = workspace_store()
+    review = {"id": review_id, "pins": [p.to_json() for p in store.pins(review_id)],
+              "events": [e.to_json() for e in store.events(review_id)]}
+    class_names = _ws.sample.class_names if _ws.sample is not None else None
+    return _attempt(lambda: build_report(
+        _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1],
+        data_sha256=data_sha256, task=task, rows=list(rows), methods=list(methods), seed=seed,
+        class_names=class_names, review=review))

@@ -40,6 +40,12 @@ def selected_row(scope: str, n_rows: int) -> int:
     return row
 
 
+def held_row(scope: str) -> int | None:
+    """The row this session selected in ``scope``, or None if it selected none there."""
+    held = st.session_state.get(_KEY)
+    return held[1] if held is not None and held[0] == scope else None
+
+
 def select_row(scope: str, row: int) -> None:
     st.session_state[_KEY] = (scope, int(row))
     st.query_params["row"] = str(int(row))

@@ -1,7 +1,12 @@
-"""The shared sidebar: pick a sample or upload a model, optionally a dataset; choose the task.
+"""The shared sidebar: pick a sample, a stored model or upload one; a dataset; the task.
 
 Rendered by app.py on every page, so its widgets (and the session's uploads) persist across
 pages. Returns a `Workspace`; nothing here computes beyond calling the cached loaders.
+
+Accepted uploads are kept in the workspace store (content-addressed), so they are listed
+again after the browser closes or the server restarts. The URL names what is open:
+``?sample=KEY`` for a bundled sample, ``?model=SHA256`` for a stored model, ``?data=SHA256``
+for a stored dataset, so a link reopens the same model and data.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import streamlit as st
 
 from components.data_checks import Dataset
 from components.data_io import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
+from components.errors import GlassboxError
 from components.samples import Sample, get_sample, list_samples
 from components.task import TASK_LABELS, TASKS, resolve_task
 from components.ui.loaders import (
@@ -22,10 +28,13 @@ from components.ui.loaders import (
     uploaded_bundle,
 )
 from components.ui.selection import keep_in_url
+from components.ui.stored import artifact_label, keep, stored, workspace_store
 from components.worker import prewarm
 from components.workspace import ModelBundle, Workspace
 
 UPLOAD = "__upload__"
+SAMPLE_DATA = "__default_data__"
+STORED = "stored:"  # + SHA-256: a model or dataset kept in the workspace
 AUTO = "auto"
 DATA_TYPES = [s.lstrip(".") for s in TABLE_SUFFIXES + ARRAY_SUFFIXES + IMAGE_SUFFIXES]
 
@@ -35,7 +44,12 @@ def sidebar_ui() -> Workspace:
     with st.sidebar:
         st.subheader("Model")
         choice = _model_choice()
-        workspace = _uploaded_model() if choice == UPLOAD else _sample_model(get_sample(choice))
+        if choice == UPLOAD:
+            workspace = _uploaded_model()
+        elif choice.startswith(STORED):
+            workspace = _stored_model(choice.removeprefix(STORED))
+        else:
+            workspace = _sample_model(get_sample(choice))
         if workspace.bundle is not None:
             workspace = _with_data(workspace)
             workspace = _with_task(workspace)
@@ -45,18 +59,39 @@ def sidebar_ui() -> Workspace:
 
 def _model_choice() -> str:
     samples = list_samples()
-    keys = [s.key for s in samples] + [UPLOAD]
-    titles = {s.key: f"Sample: {s.title}" for s in samples} | {UPLOAD: "Upload my own model…"}
-    wanted = st.query_params.get("sample")
+    models = {f"{STORED}{a.sha256}": a for a in stored("model")}
+    keys = [s.key for s in samples] + list(models) + [UPLOAD]
+    titles = {s.key: f"Sample: {s.title}" for s in samples} | \
+        {key: f"Saved: {artifact_label(a)}" for key, a in models.items()} | \
+        {UPLOAD: "Upload my own model…"}
+    wanted = _wanted_model(keys)
     index = keys.index(wanted) if wanted in keys else 0
     choice = st.selectbox("Model", keys, index=index, format_func=titles.__getitem__,
                           key="model_choice")
-    # The URL names the sample (an upload cannot be linked to), so a link reopens it.
-    if choice == UPLOAD:
-        st.query_params.pop("sample", None)
-    elif wanted != choice:
-        st.query_params["sample"] = choice
+    _name_in_url(choice)
     return choice
+
+
+def _wanted_model(keys: list[str]) -> str | None:
+    """The model the URL names: ``?model=SHA256`` (stored) or ``?sample=KEY``."""
+    sha = st.query_params.get("model")
+    if sha and f"{STORED}{sha}" in keys:
+        return f"{STORED}{sha}"
+    return st.query_params.get("sample")
+
+
+def _name_in_url(choice: str) -> None:
+    """Put the chosen model in the URL (an upload in progress has no name yet)."""
+    if choice.startswith(STORED):
+        st.query_params.pop("sample", None)
+        if st.query_params.get("model") != choice.removeprefix(STORED):
+            st.query_params["model"] = choice.removeprefix(STORED)
+    elif choice == UPLOAD:
+        st.query_params.pop("sample", None)
+    else:
+        st.query_params.pop("model", None)
+        if st.query_params.get("sample") != choice:
+            st.query_params["sample"] = choice
 
 
 def _sample_model(sample: Sample) -> Workspace:
@@ -69,21 +104,47 @@ def _uploaded_model() -> Workspace:
     prewarm()  # a worker imports TensorFlow while the user picks a file
     upload = st.file_uploader("Keras model", type=["keras", "h5", "hdf5"], key="model_file",
                               help="Checked statically, then loaded in Keras' safe mode. "
-                                   "Lambda layers and custom classes are refused.")
+                                   "Lambda layers and custom classes are refused. Accepted "
+                                   "models are kept in the workspace.")
     if upload is None:
+        st.query_params.pop("model", None)
         return Workspace(source=UPLOAD)
     data = upload.getvalue()
-    bundle, error = uploaded_bundle(upload_digest(data), upload.name, data)
+    digest = upload_digest(data)
+    bundle, error = uploaded_bundle(digest, upload.name, data)
+    if bundle is not None:  # only an accepted model is kept, and then linkable
+        keep("model", upload.name, data)
+        st.query_params["model"] = digest
     return Workspace(source=upload.name, bundle=bundle, model_error=error)
+
+
+def _stored_model(sha256: str) -> Workspace:
+    artifact = workspace_store().artifact(sha256, "model")
+    name = artifact.name if artifact is not None else sha256[:12]
+    try:
+        data = workspace_store().read(sha256)
+    except GlassboxError as err:
+        return Workspace(source=name, model_error=str(err))
+    st.caption(f"Saved {artifact.created_at if artifact else ''} · SHA-256 {sha256[:16]}…")
+    # Stored files were uploads: they are checked again and run in a worker like one.
+    bundle, error = uploaded_bundle(sha256, name, data)
+    return Workspace(source=name, bundle=bundle, model_error=error)
 
 
 def _with_data(ws: Workspace) -> Workspace:
     st.subheader("Dataset")
-    upload = st.file_uploader("Dataset (replaces the sample's)" if ws.sample else "Dataset",
-                              type=DATA_TYPES, key="data_file")
+    saved = _saved_data_choice(ws)
+    upload = st.file_uploader("Dataset (replaces the one above)", type=DATA_TYPES,
+                              key="data_file")
     if upload is not None:
         data, name = upload.getvalue(), upload.name
         digest = upload_digest(data)
+    elif saved is not None:
+        digest, name = saved
+        try:
+            data = workspace_store().read(digest)
+        except GlassboxError as err:
+            return replace(ws, data_error=str(err))
     elif ws.sample is not None:
         data, name, digest = sample_data(ws.sample.key)
     else:
@@ -92,7 +153,36 @@ def _with_data(ws: Workspace) -> Workspace:
     label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
         dataset, error = _checked(digest, data, name, ws.bundle, label=label)
-    return replace(ws, dataset=dataset, data_error=error, data_sha256=digest)
+    kept = upload is not None and dataset is not None and error is None
+    if kept:
+        keep("dataset", name, data)  # only a dataset that passed is kept, and then linkable
+    _data_in_url(digest if kept or (upload is None and saved is not None) else None)
+    return replace(ws, dataset=dataset, data_error=error, data_sha256=digest, data_name=name)
+
+
+def _saved_data_choice(ws: Workspace) -> tuple[str, str] | None:
+    """A stored dataset picked (its SHA-256 and name), or None for the default.
+
+    Offered only once the workspace holds datasets; the URL's ``?data=`` preselects one.
+    """
+    datasets = {a.sha256: a for a in stored("dataset")}
+    if not datasets:
+        return None
+    keys = [SAMPLE_DATA, *datasets]
+    default = "The sample's own data" if ws.sample is not None else "None: upload below"
+    titles = {SAMPLE_DATA: default} | {k: f"Saved: {artifact_label(a)}"
+                                       for k, a in datasets.items()}
+    wanted = st.query_params.get("data")
+    choice = st.selectbox("Data", keys, index=keys.index(wanted) if wanted in keys else 0,
+                          format_func=titles.__getitem__, key="data_choice")
+    return None if choice == SAMPLE_DATA else (choice, datasets[choice].name)
+
+
+def _data_in_url(sha256: str | None) -> None:
+    if sha256 is None:
+        st.query_params.pop("data", None)
+    elif st.query_params.get("data") != sha256:
+        st.query_params["data"] = sha256
 
 
 def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None):

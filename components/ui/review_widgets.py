@@ -1,0 +1,213 @@
+"""The review's widgets: the sidebar's pin button, the verdict forms, the trail, the report.
+
+Every review action goes through `Store.record`, which appends to the audit trail; nothing
+here edits or deletes a stored event. Reviewer names and notes are user text: shown through
+Streamlit's text elements and escaped Markdown only.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from components.csv_export import to_csv
+from components.errors import GlassboxError
+from components.store import VERDICTS, Pin, Review, Store
+from components.text_safety import escape_markdown
+from components.ui.selection import held_row, scope_of
+from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace_store
+from components.workspace import Workspace
+
+VERDICT_ICONS = {"ok": "✅", "concern": "⚠️", "needs follow-up": "🔁", None: "📌"}
+
+
+def current_review(ws: Workspace) -> Review | None:
+    """The review of the open (model, dataset) pair; None without a checked dataset."""
+    if ws.bundle is None or ws.dataset is None or ws.dataset.x is None or not ws.data_sha256:
+        return None
+    return workspace_store().review_for(ws.bundle.loaded.sha256, ws.data_sha256)
+
+
+def sidebar_review_ui(ws: Workspace) -> None:
+    """Reviewer name and a pin button for the selected sample, on every page."""
+    review = current_review(ws)
+    if review is None:
+        return
+    store = workspace_store()
+    scope = scope_of(review.model_sha256, review.data_sha256)
+    row = held_row(scope)
+    with st.sidebar:
+        st.subheader("Review")
+        st.text_input("Reviewer", key=REVIEWER_KEY, max_chars=100,
+                      help="Your name goes with every pin, verdict and note in the audit "
+                           "trail.")
+        pins = {pin.row: pin for pin in store.pins(review.id)}
+        name = reviewer()
+        # The row selected on any page (the explain page's pick, a link's ?row=), else 0;
+        # the key follows the selection, so picking another sample moves this too.
+        row = int(st.number_input("Sample row", 0, max(0, ws.dataset.n_rows - 1), row or 0,
+                                  key=f"pin_row_{scope}_{row}"))
+        pinned = row in pins
+        label = f"Unpin row {row}" if pinned else f"📌 Pin row {row}"
+        if st.button(label, key="pin_toggle", disabled=not name,
+                     help=None if name else "Type your name above first."):
+            _record(store, review, name, "unpin" if pinned else "pin", row, scope)
+            st.rerun()
+        st.caption(f"{len(pins)} pinned · review #{review.id}")
+        st.page_link("views/review.py", label="Open the review", icon="📝")
+
+
+def _record(store: Store, review: Review, actor: str, action: str, row: int | None,
+            scope: str, **payload) -> None:
+    """Append one action, with the explanation settings last used on that row if any."""
+    used = settings_for(scope, row) if row is not None else None
+    if used is not None:
+        payload["explain_settings"] = used
+    try:
+        store.record(review.id, actor, action, row, payload)
+    except GlassboxError as err:
+        st.error(escape_markdown(str(err)))
+
+
+def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
+    """One form per pinned sample: verdict, note, save (an `assess` event)."""
+    store = workspace_store()
+    pins = store.pins(review.id)
+    name = reviewer()
+    if not pins:
+        st.info("No pinned samples yet: select a sample on any page, type your name under "
+                "Review in the sidebar and press Pin.")
+        return pins
+    if not name:
+        st.warning("Type your name under Review in the sidebar to record verdicts.")
+    scope = scope_of(review.model_sha256, review.data_sha256)
+    for pin in pins:
+        icon = VERDICT_ICONS.get(pin.verdict, "📌")
+        title = f"{icon} Row {pin.row} · {pin.verdict or 'no verdict yet'}"
+        with st.expander(title, expanded=pin.verdict is None):
+            if pin.verdict is not None:
+                st.text(f"Last verdict by {pin.reviewer} at {pin.updated_at}")
+            with st.form(f"assess_{review.id}_{pin.row}"):
+                verdict = st.radio("Verdict", VERDICTS, horizontal=True,
+                                   index=VERDICTS.index(pin.verdict) if pin.verdict in VERDICTS
+                                   else 0, key=f"verdict_{review.id}_{pin.row}")
+                note = st.text_area("Note", value=pin.note, max_chars=10_000,
+                                    key=f"note_{review.id}_{pin.row}")
+                saved = st.form_submit_button("Save verdict", disabled=not name)
+            if saved:
+                _record(store, review, name, "assess", pin.row, scope, verdict=verdict,
+                        note=note)
+                st.rerun()
+            st.page_link("views/explain.py", label=f"Explain row {pin.row}", icon="💡",
+                         query_params={"row": str(pin.row)})
+    return pins
+
+
+def trail_ui(review: Review) -> None:
+    """The audit trail, newest last, its integrity check, and CSV / JSON exports."""
+    store = workspace_store()
+    rows = store.export_rows(review.id)
+    try:
+        store.verify(review.id)
+        st.success(f"{len(rows)} events · the hash chain is intact", icon="🔗")
+    except GlassboxError as err:
+        st.error(escape_markdown(str(err)), icon="⛔")
+    if not rows:
+        return
+    frame = pd.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={"prev_hash": None, "hash": st.column_config.TextColumn(
+                     "hash", width="small")})
+    cols = st.columns(2)
+    name = reviewer() or "anonymous"
+    scope = scope_of(review.model_sha256, review.data_sha256)
+    cols[0].download_button("Export the trail (CSV)", to_csv(frame),
+                            file_name=f"review-{review.id}-audit.csv", mime="text/csv",
+                            on_click=_record, args=(store, review, name, "export", None, scope),
+                            kwargs={"format": "csv"})
+    cols[1].download_button("Export the trail (JSON)", json.dumps(rows, indent=1),
+                            file_name=f"review-{review.id}-audit.json",
+                            mime="application/json", on_click=_record,
+                            args=(store, review, name, "export", None, scope),
+                            kwargs={"format": "json"})
+
+
+def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
+    """Choose rows, methods and seed; build the HTML report, then optionally its PDF."""
+    from components.explainers import REGISTRY
+    from components.ui.loaders import report_for
+
+    n_rows = ws.dataset.n_rows
+    default_rows = [pin.row for pin in pins] or [held_row(scope_of(
+        review.model_sha256, review.data_sha256)) or 0]
+    cols = st.columns([3, 3, 1])
+    rows = cols[0].multiselect("Samples", list(range(n_rows)), default=default_rows,
+                               key=f"report_rows_{review.id}")
+    methods = cols[1].multiselect("Methods", list(REGISTRY), default=list(REGISTRY),
+                                  format_func=lambda n: REGISTRY[n].label,
+                                  key=f"report_methods_{review.id}")
+    seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"report_seed_{review.id}"))
+    if not rows or not methods:
+        st.info("Choose at least one sample and one method.")
+        return
+    key = f"report_{review.id}"
+    if st.button("Build the report", type="primary"):
+        store = workspace_store()
+        trail = store.events(review.id)
+        result = report_for(ws.bundle.loaded.sha256, ws.data_sha256, tuple(sorted(rows)),
+                            tuple(methods), seed, ws.task, trail[-1].hash if trail else "",
+                            review.id, _names(ws), _ws=ws)
+        report, error = result
+        if error:
+            st.error(f"Report refused: {escape_markdown(error)}", icon="⛔")
+            return
+        st.session_state[key] = report
+        _record(store, review, reviewer() or "anonymous", "report", None,
+                scope_of(review.model_sha256, review.data_sha256), rows=sorted(rows),
+                methods=list(methods), seed=seed, numeric_sha256=report.numeric_sha256)
+    built = st.session_state.get(key)
+    if built is None:
+        return
+    st.text(f"Report ready · numeric SHA-256 {built.numeric_sha256}")
+    html = built_html(built)
+    cols = st.columns(2)
+    cols[0].download_button("Download the report (HTML)", html,
+                            file_name=f"glassbox-review-{review.id}.html", mime="text/html")
+    if cols[1].button("Make the PDF"):
+        pdf, error = _pdf(html)
+        if error:
+            st.error(f"PDF failed: {escape_markdown(error)}", icon="⛔")
+        else:
+            st.session_state[f"{key}_pdf"] = pdf
+    pdf = st.session_state.get(f"{key}_pdf")
+    if pdf is not None:
+        st.download_button("Download the report (PDF)", pdf,
+                           file_name=f"glassbox-review-{review.id}.pdf",
+                           mime="application/pdf")
+
+
+def _names(ws: Workspace) -> tuple[str, str]:
+    data_name = ws.data_name or "dataset"
+    return ws.bundle.loaded.filename, data_name
+
+
+def built_html(report) -> str:
+    from components.report import render_html
+
+    return render_html(report)
+
+
+def _pdf(html: str) -> tuple[bytes | None, str | None]:
+    from components.pdf import html_to_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.pdf"
+        try:
+            html_to_pdf(html, out)
+        except GlassboxError as err:
+            return None, str(err)
+        return out.read_bytes(), None

@@ -1,0 +1,53 @@
+"""The workspace store as the app sees it: one `Store` per server, and what to keep in it.
+
+Only files that passed their checks are kept: a refused model or dataset never reaches the
+workspace directory. The store's location comes from the environment
+(``GLASSBOX_WORKSPACE``, ``GLASSBOX_DATABASE_URL``; see `components.store`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.store import Artifact, Store
+
+REVIEWER_KEY = "glassbox.reviewer"
+SETTINGS_KEY = "glassbox.explain_settings"  # (scope, row, settings dict): the last explained
+
+
+@st.cache_resource(show_spinner=False)
+def workspace_store() -> Store:
+    """The server's one store (its engine and connection pool are shared by sessions)."""
+    return Store.from_env()
+
+
+def keep(kind: str, name: str, data: bytes) -> Artifact:
+    """Store an accepted upload (idempotent: the same bytes are stored once)."""
+    return workspace_store().put(kind, name, data)
+
+
+def stored(kind: str) -> list[Artifact]:
+    return workspace_store().artifacts(kind)
+
+
+def artifact_label(artifact: Artifact) -> str:
+    """``name · 1a2b3c4d · 2026-11-23`` for pickers (shown as plain text by Streamlit)."""
+    return f"{artifact.name} · {artifact.sha256[:8]} · {artifact.created_at[:10]}"
+
+
+def reviewer() -> str:
+    """The reviewer's name typed in the sidebar ("" until typed)."""
+    return str(st.session_state.get(REVIEWER_KEY, "")).strip()
+
+
+def remember_settings(scope: str, row: int, settings: dict) -> None:
+    """The explain page's last methods, target, seed and parameters, for the audit trail."""
+    st.session_state[SETTINGS_KEY] = (scope, int(row), settings)
+
+
+def settings_for(scope: str, row: int) -> dict | None:
+    """The settings last used to explain ``row`` in ``scope``, if it was explained."""
+    held = st.session_state.get(SETTINGS_KEY)
+    if held is not None and held[0] == scope and held[1] == row:
+        return held[2]
+    return None
