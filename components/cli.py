@@ -4,6 +4,9 @@
     python -m components check MODEL DATA [--label COLUMN]
     python -m components explain MODEL DATA --row N [--methods lime,shap,...] [--target K]
                                  [--label COLUMN] [--seed S] --out OUT.json
+    python -m components report MODEL DATA --rows 1,5,9 [--review ID] [--methods ...]
+                                [--target K] [--label COLUMN] [--task TASK] [--seed S]
+                                [--workspace DIR] --out REPORT.html [--pdf REPORT.pdf]
 
 Exit 0 on success; exit 2 with one ``error: …`` line on stderr for any refused or broken
 input, never a traceback.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,6 +70,26 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--seed", type=int, default=0)
     explain.add_argument("--out", required=True, help="where to write the JSON")
     explain.set_defaults(run=_explain)
+    report = sub.add_parser("report", help="a self-contained HTML (and PDF) report on chosen "
+                                           "rows; JSON summary")
+    report.add_argument("model")
+    report.add_argument("data")
+    report.add_argument("--rows", required=True,
+                        help="comma-separated row numbers, from 0, e.g. 1,5,9")
+    report.add_argument("--review", default=None,
+                        help="a review's id: its verdicts, notes and audit trail go in")
+    report.add_argument("--methods", default=None,
+                        help="comma-separated method names (default: every method)")
+    report.add_argument("--target", type=int, default=None,
+                        help="output index to explain (default: each row's predicted class)")
+    report.add_argument("--label", default=None, help="label column (default: auto-detect)")
+    report.add_argument("--task", default=None, help="override the detected task")
+    report.add_argument("--seed", type=int, default=0)
+    report.add_argument("--workspace", default=None,
+                        help="the folder that holds the reviews (default: the app's)")
+    report.add_argument("--out", required=True, help="where to write the HTML report")
+    report.add_argument("--pdf", default=None, help="also print it to this PDF file")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -128,3 +152,115 @@ def _explain(args: argparse.Namespace) -> dict:
     out.write_text(json.dumps(payload, indent=1))
     return {"out": str(out), "methods": list(payload["methods"]),
             "skipped": payload["skipped"], "target": payload["target"]}
+
+
+ROWS = re.compile(r"[ \t]*[0-9]+[ \t]*")  # ASCII digits only: int() would take "٣"
+
+
+def parse_rows(text: str) -> list[int]:
+    """"1,5,9" -> [1, 5, 9]: non-negative integers, comma-separated, at least one, none
+    twice; anything else is a one-line `GlassboxError`."""
+    parts = text.split(",")
+    for part in parts:
+        if not ROWS.fullmatch(part):
+            what = repr(part.strip()) if part.strip() else "an empty entry"
+            raise GlassboxError(f"--rows takes comma-separated row numbers such as 1,5,9; "
+                                f"{what} is not a row number")
+    rows = [int(p) for p in parts]
+    seen: set[int] = set()
+    for row in rows:
+        if row in seen:
+            raise GlassboxError(f"--rows lists row {row} more than once")
+        seen.add(row)
+    return rows
+
+
+def _parse_review_id(text: str) -> int:
+    if not ROWS.fullmatch(text):
+        raise GlassboxError(f"--review takes a review's number, not {text!r}")
+    return int(text)
+
+
+def _writable(path: str, flag: str) -> Path:
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise GlassboxError(f"cannot write {flag} {path}: no such folder {out.parent}")
+    return out
+
+
+def _load_review(review_id: int, workspace: str | None, model_sha: str,
+                 data_sha: str) -> dict:
+    """The review as plain dicts, refused unless it is of these very two files and its
+    audit trail's hash chain is intact."""
+    from components.store import Store
+
+    store = Store(workspace or None)
+    try:
+        review = store.review(review_id)
+        if review is None:
+            raise GlassboxError(f"there is no review {review_id}"
+                                + (f" in {workspace}" if workspace else ""))
+        for what, theirs, ours in (("model", review.model_sha256, model_sha),
+                                   ("data", review.data_sha256, data_sha)):
+            if theirs != ours:
+                raise GlassboxError(f"review {review_id} is of another {what} file (SHA-256 "
+                                    f"{str(theirs)[:12]}…, this one is {ours[:12]}…)")
+        store.verify(review_id)  # a trail edited behind Glassbox's back is refused
+        return {"id": review_id, "pins": [p.to_json() for p in store.pins(review_id)],
+                "events": [e.to_json() for e in store.events(review_id)], "verified": True}
+    finally:
+        store.dispose()
+
+
+def _report(args: argparse.Namespace) -> dict:
+    import hashlib
+
+    from components.pdf import find_chromium
+
+    # Everything that can be refused without the model is refused before it loads, and
+    # the cheap checks before the heavy imports: arguments, folders, Chromium, the review.
+    rows = parse_rows(args.rows)
+    review_id = None if args.review is None else _parse_review_id(args.review)
+    if args.workspace is not None and not Path(args.workspace).is_dir():
+        raise GlassboxError(f"--workspace {args.workspace} is not a folder")
+    out = _writable(args.out, "--out")
+    pdf = None if args.pdf is None else _writable(args.pdf, "--pdf")
+    if pdf is not None:
+        find_chromium()
+    model_bytes, data_bytes = _read(args.model), _read(args.data)
+    model_sha = hashlib.sha256(model_bytes).hexdigest()
+    data_sha = hashlib.sha256(data_bytes).hexdigest()
+    review = None if review_id is None else _load_review(review_id, args.workspace,
+                                                          model_sha, data_sha)
+
+    from components.explain_view import check_methods
+    from components.explainers import REGISTRY
+    from components.pdf import html_to_pdf
+    from components.report import build_report, render_html, reproduce_command
+    from components.samples import sample_for_digest
+    from components.task import resolve_task
+    from components.workspace import open_dataset, open_model
+
+    methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
+    bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
+    dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label)
+    try:
+        task = resolve_task(bundle.summary.task, args.task)
+    except ValueError as err:
+        raise GlassboxError(str(err)) from None
+    sample = sample_for_digest(model_sha)  # a bundled sample's files name its classes
+    command = reproduce_command(args.model, args.data, rows=rows, methods=methods,
+                                seed=args.seed, task=task, target=args.target,
+                                label=args.label, review=review_id, workspace=args.workspace,
+                                out=args.out, pdf=args.pdf)
+    report = build_report(bundle, dataset, model_name=Path(args.model).name,
+                          data_name=Path(args.data).name, data_sha256=data_sha, task=task,
+                          rows=rows, methods=methods, seed=args.seed, target=args.target,
+                          class_names=sample.class_names if sample else None, review=review,
+                          command=command)
+    page = render_html(report)
+    out.write_text(page, encoding="utf-8")
+    if pdf is not None:
+        html_to_pdf(page, pdf)
+    return {"out": str(out), "pdf": None if pdf is None else str(pdf),
+            "numeric_sha256": report.numeric_sha256, "rows": rows, "methods": methods}

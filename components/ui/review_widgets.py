@@ -110,12 +110,13 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
 def trail_ui(review: Review) -> None:
     """The audit trail, newest last, its integrity check, and CSV / JSON exports."""
     store = workspace_store()
-    rows = store.export_rows(review.id)
     try:
         store.verify(review.id)
-        st.success(f"{len(rows)} events · the hash chain is intact", icon="🔗")
-    except GlassboxError as err:
+        rows = store.export_rows(review.id)
+    except GlassboxError as err:  # a tampered trail is reported, never shown as if intact
         st.error(escape_markdown(str(err)), icon="⛔")
+        return
+    st.success(f"{len(rows)} events · the hash chain is intact", icon="🔗")
     if not rows:
         return
     frame = pd.DataFrame(rows)
