@@ -19,6 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.agreement import method_label, ordered_methods
+from components.plot_text import escape
 
 if TYPE_CHECKING:
     from components.explainers.base import Attribution
@@ -30,11 +31,6 @@ DIVERGING = "RdBu_r"
 SEQUENTIAL = "Inferno"
 OVERLAY_MODES = ("signed", "absolute")
 ZERO_LINE = {"color": "#555555", "width": 1}
-
-
-def escape(text: object) -> str:
-    """User text as Plotly label text: "&", "<", ">" as entities (shown literally)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---------------------------------------------------------------- bars

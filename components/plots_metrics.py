@@ -1,6 +1,8 @@
 """Pure figure builders for the metrics page: arrays in, a plotly Figure out, no Streamlit.
 
-Curves come from `components.evaluation`, histories from `components.history`.
+Curves come from `components.evaluation`, histories from `components.history`. Class names,
+curve labels and history column names are user text: they reach Plotly (which reads HTML in
+labels) through `components.plot_text.escape`; click data stays indices.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from components.evaluation import CalibrationCurve, PrCurve, RocCurve
 from components.history import TrainingHistory, best_epoch
+from components.plot_text import escape
 
 TRAIN_COLOR, VAL_COLOR, BEST_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 GUIDE = {"color": "#999999", "dash": "dash", "width": 1}  # chance / ideal reference lines
@@ -30,14 +33,14 @@ def training_curves(history: TrainingHistory, best_metric: str | None = "val_los
     bases.sort(key=lambda b: b != "loss")  # stable: loss first, the rest in file order
     cols = min(len(bases), 2)
     rows = math.ceil(len(bases) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=bases)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[escape(b) for b in bases])
     x = frame.index.to_numpy()
     for i, base in enumerate(bases):
         cell = {"row": i // cols + 1, "col": i % cols + 1}
         for name, color, dash in ((base, TRAIN_COLOR, "solid"),
                                   (f"val_{base}", VAL_COLOR, "dash")):
             if name in frame.columns:
-                fig.add_trace(go.Scatter(x=x, y=frame[name].to_numpy(), name=name,
+                fig.add_trace(go.Scatter(x=x, y=frame[name].to_numpy(), name=escape(name),
                                          mode="lines+markers",
                                          line={"color": color, "dash": dash}), **cell)
         fig.update_xaxes(title_text="epoch", **cell)
@@ -47,7 +50,7 @@ def training_curves(history: TrainingHistory, best_metric: str | None = "val_los
         cell = {"row": i // cols + 1, "col": i % cols + 1}
         fig.add_trace(go.Scatter(
             x=[best], y=[float(frame.at[best, best_metric])], mode="markers",
-            name=f"best {best_metric}: epoch {best}",
+            name=f"best {escape(best_metric)}: epoch {best}",
             marker={"symbol": "star", "size": 14, "color": BEST_COLOR}), **cell)
         for j in range(len(bases)):
             fig.add_vline(x=best, line={"color": BEST_COLOR, "dash": "dot", "width": 1},
@@ -74,7 +77,7 @@ def confusion_matrix_figure(counts, class_names: Sequence[str], normalize: bool)
     true_idx, pred_idx = (a.ravel() for a in np.indices((k, k)))
     flat, top = values.ravel(), (1.0 if normalize else max(int(counts.max()), 1))
     cell = max(24, min(80, 480 // max(k, 1)))  # px per class: readable for 2..20 classes
-    names = [str(n) for n in class_names]
+    names = [escape(n) for n in class_names]  # tick and hover text; clicks carry indices
     fig = go.Figure(go.Scatter(
         x=pred_idx, y=true_idx, mode="markers+text",
         # plain lists: a numpy array travels as a typed array and comes back from a click
@@ -100,7 +103,7 @@ def confusion_matrix_figure(counts, class_names: Sequence[str], normalize: bool)
 def roc_figure(curves: Sequence[RocCurve]) -> go.Figure:
     """One ROC line per curve (false positive rate vs true positive rate), then chance."""
     fig = go.Figure([go.Scatter(x=c.fpr, y=c.tpr, mode="lines",
-                                name=f"{c.label} (AUC {c.auc:.3f})") for c in curves])
+                                name=f"{escape(c.label)} (AUC {c.auc:.3f})") for c in curves])
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=GUIDE))
     return _unit_axes(fig, "false positive rate", "true positive rate")
 
@@ -108,7 +111,7 @@ def roc_figure(curves: Sequence[RocCurve]) -> go.Figure:
 def pr_figure(curves: Sequence[PrCurve]) -> go.Figure:
     """One precision-recall line per curve (recall on x)."""
     fig = go.Figure([go.Scatter(x=c.recall, y=c.precision, mode="lines",
-                                name=f"{c.label} (AP {c.average_precision:.3f})")
+                                name=f"{escape(c.label)} (AP {c.average_precision:.3f})")
                      for c in curves])
     return _unit_axes(fig, "recall", "precision")
 
@@ -116,7 +119,7 @@ def pr_figure(curves: Sequence[PrCurve]) -> go.Figure:
 def calibration_figure(curve: CalibrationCurve) -> go.Figure:
     """Observed frequency against mean predicted probability per bin, then the diagonal."""
     fig = go.Figure(go.Scatter(x=curve.prob_pred, y=curve.prob_true, mode="lines+markers",
-                               name=curve.label))
+                               name=escape(curve.label)))
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly calibrated",
                              line=GUIDE))
     return _unit_axes(fig, "mean predicted probability", "observed frequency")

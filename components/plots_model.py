@@ -1,4 +1,9 @@
-"""Pure figure builders for the model views: arrays and graphs in, Plotly figures out."""
+"""Pure figure builders for the model views: arrays and graphs in, Plotly figures out.
+
+Layer, class, weight and token names come from the uploaded file: every one is passed
+through `components.plot_text.escape` before Plotly draws it (Plotly reads HTML in labels).
+Node ids stay raw in ``customdata`` (a click returns them; no template shows them).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from components.graph import LayerGraph, Node
+from components.plot_text import escape
 
 COLOR_BY = ("type", "params")
 LABELS_UP_TO = 80  # more nodes than this: names on hover only, so the graph stays legible
@@ -56,8 +62,8 @@ def _node_traces(graph: LayerGraph, pos, color_by: str, marks: set[str], show_te
                  else [n.params / max_params for n in nodes])
         yield go.Scatter(
             x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
-            mode="markers+text" if show_text else "markers", name=cls,
-            text=[n.name for n in nodes], textposition="middle right",
+            mode="markers+text" if show_text else "markers", name=escape(cls),
+            text=[escape(n.name) for n in nodes], textposition="middle right",
             customdata=[n.id for n in nodes], hovertext=[_hover(n) for n in nodes],
             hoverinfo="text",
             marker={"size": [18 if n.id in marks else 13 for n in nodes], "color": color,
@@ -70,12 +76,8 @@ def _node_traces(graph: LayerGraph, pos, color_by: str, marks: set[str], show_te
 def _hover(node: Node) -> str:
     kind = f"{node.class_name} (submodel, collapsed)" if node.is_group else node.class_name
     shape = "shared/several" if node.output_shape is None else str(node.output_shape)
-    return f"<b>{_html(node.id)}</b><br>{kind}<br>output {shape}<br>{node.params:,} params"
-
-
-def _html(text: str) -> str:
-    """Hover labels are HTML in Plotly; layer names come from the uploaded file."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (f"<b>{escape(node.id)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
+            f"{node.params:,} params")
 
 
 def _group_boxes(graph: LayerGraph, pos) -> list[dict]:
@@ -89,7 +91,7 @@ def _group_boxes(graph: LayerGraph, pos) -> list[dict]:
                       "y0": min(ys) - 0.4, "y1": max(ys) + 0.4, "layer": "below",
                       "line": {"color": "#7f7f7f", "dash": "dot"},
                       "fillcolor": "rgba(127,127,127,0.06)", "label": {
-                          "text": _html(group), "textposition": "top left"}})
+                          "text": escape(group), "textposition": "top left"}})
     return boxes
 
 
@@ -130,14 +132,14 @@ def weight_heatmap(matrix: np.ndarray, *, layer: str, weight: str = "kernel",
     if matrix.ndim != 2:
         raise ValueError(f"weight_heatmap needs a 2-D array, got shape {matrix.shape}")
     shown, note = downsample(matrix, max_side)
-    labels = ([_html(r) for r in row_labels]
+    labels = ([escape(r) for r in row_labels]
               if row_labels is not None and shown.shape[0] == matrix.shape[0] else None)
     bound = float(np.nanmax(np.abs(shown))) or 1.0
     fig = go.Figure(go.Heatmap(
         z=shown, y=labels, colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
         colorbar={"title": "weight"},
         hovertemplate="input %{y}<br>unit %{x}<br>w = %{z:.4f}<extra></extra>"))
-    title = f"{_html(layer)} {weight} {matrix.shape[0]}x{matrix.shape[1]}" + (
+    title = f"{escape(layer)} {escape(weight)} {matrix.shape[0]}x{matrix.shape[1]}" + (
         f"<br><sup>{note}</sup>" if note else "")
     fig.update_layout(title=title, xaxis_title="unit", yaxis_title="input",
                       yaxis={"autorange": "reversed"},
@@ -148,7 +150,7 @@ def weight_heatmap(matrix: np.ndarray, *, layer: str, weight: str = "kernel",
 def bias_bar(bias: np.ndarray, *, layer: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=np.arange(bias.size), y=bias.ravel(),
                            marker_color=np.where(bias.ravel() >= 0, "#d6604d", "#4393c3")))
-    fig.update_layout(title=f"{_html(layer)} bias", xaxis_title="unit", yaxis_title="bias",
+    fig.update_layout(title=f"{escape(layer)} bias", xaxis_title="unit", yaxis_title="bias",
                       height=300)
     return fig
 
@@ -178,7 +180,7 @@ def conv_filter_grid(kernel: np.ndarray, *, layer: str, channel: str | int = "me
     fig.update_yaxes(visible=False, autorange="reversed")
     shown = f" (first {n} of {planes.shape[-1]})" if n < planes.shape[-1] else ""
     what = "channels averaged" if channel == "mean" else f"input channel {channel}"
-    fig.update_layout(title=f"{_html(layer)}: {planes.shape[-1]} filters{shown}, {what}",
+    fig.update_layout(title=f"{escape(layer)}: {planes.shape[-1]} filters{shown}, {what}",
                       coloraxis={"colorscale": "RdBu_r", "cmin": -bound, "cmax": bound,
                                  "cmid": 0}, height=110 * rows + 80)
     return fig
@@ -197,11 +199,11 @@ def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | 
     names += [f"#{i}" for i in range(len(names), len(matrix))]
     fig = go.Figure(go.Scatter(
         x=coords[:, 0], y=coords[:, 1], mode="markers+text",
-        text=[_html(t) if i < labelled else "" for i, t in enumerate(names)],
-        hovertext=[_html(t) for t in names], hoverinfo="text", textposition="top center",
+        text=[escape(t) if i < labelled else "" for i, t in enumerate(names)],
+        hovertext=[escape(t) for t in names], hoverinfo="text", textposition="top center",
         marker={"size": 6, "color": np.arange(len(matrix)), "colorscale": "Viridis",
                 "colorbar": {"title": "token index"}}))
-    fig.update_layout(title=f"{_html(layer)}: {len(matrix)} token vectors, PCA", height=520,
+    fig.update_layout(title=f"{escape(layer)}: {len(matrix)} token vectors, PCA", height=520,
                       xaxis_title="PC 1", yaxis_title="PC 2")
     return fig
 
@@ -209,11 +211,11 @@ def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | 
 def vector_bars(vectors: dict[str, np.ndarray], *, layer: str) -> go.Figure:
     """Several same-length vectors (BatchNorm gamma/beta/moving mean/variance) as bars."""
     fig = make_subplots(rows=len(vectors), cols=1, shared_xaxes=True,
-                        subplot_titles=list(vectors), vertical_spacing=0.06)
+                        subplot_titles=[escape(v) for v in vectors], vertical_spacing=0.06)
     for i, values in enumerate(vectors.values(), start=1):
         fig.add_trace(go.Bar(x=np.arange(values.size), y=values.ravel(), showlegend=False),
                       row=i, col=1)
-    fig.update_layout(title=f"{_html(layer)}", height=180 * len(vectors) + 60)
+    fig.update_layout(title=escape(layer), height=180 * len(vectors) + 60)
     return fig
 
 
@@ -225,6 +227,6 @@ def weight_histogram(values: np.ndarray, *, title: str, bins: int = 60) -> go.Fi
         flat = np.random.default_rng(0).choice(flat, MAX_HIST_VALUES, replace=False)
         note = f" (random sample of {MAX_HIST_VALUES:,} of {values.size:,})"
     fig = go.Figure(go.Histogram(x=flat, nbinsx=bins, marker_color="#4c78a8"))
-    fig.update_layout(title=f"{_html(title)}{note}", xaxis_title="value", yaxis_title="count",
+    fig.update_layout(title=f"{escape(title)}{note}", xaxis_title="value", yaxis_title="count",
                       height=300, bargap=0.02)
     return fig

@@ -1,18 +1,20 @@
 """The sample map of the explanation page: 2-D coordinates in, a clickable plotly Figure out.
 
 Every point's ``customdata`` is [row], so `components.picker.clicked_row` turns a click
-into the dataset row. No Streamlit here.
+into the dataset row. No Streamlit here. Class names, labels and the title are user text:
+they reach Plotly (which reads HTML in labels) through `components.plot_text.escape`.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
+
+from components.plot_text import escape
 
 COLOR_BY: tuple[str, ...] = ("prediction", "error", "confidence")
 SPACES: tuple[str, ...] = ("inputs", "activations")
@@ -65,7 +67,7 @@ def sample_map(coords, *, rows, color, color_by: str, class_names: Sequence[str]
     if color_by == "prediction" and len(class_names):
         palette = class_palette(len(class_names))
         for k, name in enumerate(class_names):
-            traces.append(points(color.astype(int) == k, name=str(name),
+            traces.append(points(color.astype(int) == k, name=escape(name),
                                  marker={"color": palette[k], "size": 7, "opacity": 0.8}))
     elif color_by == "error" and color.dtype == bool:
         traces.append(points(color, name="correct",
@@ -93,7 +95,7 @@ def sample_map(coords, *, rows, color, color_by: str, class_names: Sequence[str]
     fig.update_xaxes(title_text=f"{prefix} 1", zeroline=False)
     fig.update_yaxes(title_text=f"{prefix} 2", zeroline=False)
     # uirevision keeps zoom and legend toggles when the page reruns with a new selection
-    return fig.update_layout(title={"text": html.escape(title)}, clickmode="event+select",
+    return fig.update_layout(title={"text": escape(title)}, clickmode="event+select",
                              hovermode="closest", uirevision=f"sample-map-{space}",
                              legend={"itemsizing": "constant"}, height=480)
 
@@ -116,4 +118,4 @@ def _show(value) -> str:
         return "—"
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.4g}"
-    return html.escape(str(value))
+    return escape(value)

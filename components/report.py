@@ -24,7 +24,7 @@ import shlex
 import time
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
@@ -544,7 +544,6 @@ def _identity(c: Mapping[str, Any], digest: str) -> str:
 
 def _architecture(model: Mapping[str, Any], fig: _Figures) -> str:
     from components.graph import layout
-    from components.plots_explain import escape
     from components.plots_model import architecture_figure
 
     s = model["summary"]
@@ -556,10 +555,7 @@ def _architecture(model: Mapping[str, Any], fig: _Figures) -> str:
                       _fmt(r["output_shape"]), f"{r['params']:,}", _fmt(r["parent"])]
                      for r in s["layers"]])
     graph = graph_from_json(model["graph"])
-    # Layer names come from the file: Plotly would read "<a href=…>" in one as a link.
-    shown = replace(graph, nodes={k: replace(n, name=escape(n.name))
-                                  for k, n in graph.nodes.items()})
-    figure = architecture_figure(shown, layout(shown))
+    figure = architecture_figure(graph, layout(graph))  # escapes the file's layer names
     height = min(int(figure.layout.height or 400), 900)  # one A4 page at most
     return "\n".join(["<h2>Architecture</h2>", overview, layers,
                       fig(figure, A4_WIDTH_PX, height)])
@@ -581,10 +577,9 @@ def _evaluation_html(ev: Mapping[str, Any], fig: _Figures) -> str:
                               _num(r["f1"]), str(r["support"])] for r in ev["per_class"]],
                             numeric=(1, 2, 3, 4)))
     if ev.get("confusion") is not None:
-        from components.plots_explain import escape  # class names are Plotly text
-
-        names = [escape(n) for n in ev["class_names"]]
-        figure = plots_metrics.confusion_matrix_figure(ev["confusion"], names, False)
+        # the builder escapes the class names (Plotly reads HTML in labels)
+        figure = plots_metrics.confusion_matrix_figure(ev["confusion"], ev["class_names"],
+                                                       False)
         figure.update_layout(clickmode="none", title="Confusion matrix (rows: true class)")
         parts.append(fig(figure, min(A4_WIDTH_PX, int(figure.layout.height or 400) + 120)))
     if ev.get("residuals") is not None:

@@ -78,6 +78,11 @@ def test_pin_assess_trail_and_report(workspace):
     assert events[-1].action == "report"
     assert events[-1].payload["rows"] == [4]
     assert ready[0].endswith(events[-1].payload["numeric_sha256"])
+    _button(at, "Make the PDF").click().run()
+    _ok(at)
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert "Download the report (HTML)" in downloads
+    assert "Download the report (PDF)" in downloads
 
 
 def test_uploads_are_kept_listed_and_reopened_by_link(workspace):

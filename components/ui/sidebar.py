@@ -80,8 +80,21 @@ def _wanted_model(keys: list[str]) -> str | None:
     return st.query_params.get("sample")
 
 
+VIEW_PARAMS = ("methods", "target", "seed", "params")  # the explain page's settings
+
+
 def _name_in_url(choice: str) -> None:
-    """Put the chosen model in the URL (an upload in progress has no name yet)."""
+    """Put the chosen model in the URL (an upload in progress has no name yet).
+
+    Another model than the URL names drops the explain settings the URL carried: they were
+    for the other model (its methods, its classes).
+    """
+    named = f"{STORED}{st.query_params['model']}" if "model" in st.query_params else \
+        st.query_params.get("sample")
+    # (An upload names its own model once accepted: `_uploaded_model` sets ?model=.)
+    if named is not None and named != choice and choice != UPLOAD:
+        for param in VIEW_PARAMS:
+            st.query_params.pop(param, None)
     if choice.startswith(STORED):
         st.query_params.pop("sample", None)
         if st.query_params.get("model") != choice.removeprefix(STORED):
@@ -179,6 +192,9 @@ def _saved_data_choice(ws: Workspace) -> tuple[str, str] | None:
 
 
 def _data_in_url(sha256: str | None) -> None:
+    if st.query_params.get("data") != sha256:  # other data: the settings were for that
+        for param in VIEW_PARAMS:
+            st.query_params.pop(param, None)
     if sha256 is None:
         st.query_params.pop("data", None)
     elif st.query_params.get("data") != sha256:
