@@ -21,6 +21,10 @@ PAGES = [
     st.Page("views/weights.py", title="Weights", icon="🎚️"),
     st.Page("views/metrics.py", title="Metrics", icon="📈"),
     st.Page("views/explain.py", title="Explain", icon="💡"),
+    st.Page("views/global_view.py", title="Global", icon="🌐"),
+    st.Page("views/what_if.py", title="What-if", icon="🎛️"),
+    st.Page("views/compare.py", title="Compare", icon="⚖️"),
+    st.Page("views/quality.py", title="Quality", icon="🧪"),
     st.Page("views/review.py", title="Review", icon="📝"),
 ]
 

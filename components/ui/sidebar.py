@@ -147,8 +147,8 @@ def _stored_model(sha256: str) -> Workspace:
 def _with_data(ws: Workspace) -> Workspace:
     st.subheader("Dataset")
     saved = _saved_data_choice(ws)
-    upload = st.file_uploader("Dataset (replaces the one above)", type=DATA_TYPES,
-                              key="data_file")
+    label = "Upload a dataset" + (" (replaces the sample's)" if ws.sample is not None else "")
+    upload = st.file_uploader(label, type=DATA_TYPES, key="data_file")
     if upload is not None:
         data, name = upload.getvalue(), upload.name
         digest = upload_digest(data)

@@ -1,0 +1,60 @@
+"""Global: explanations over a sample of the dataset's rows.
+
+Tables: mean |SHAP| beside permutation importance, the SHAP beeswarm, dependence plots,
+partial dependence and ICE curves. Images: class-average attribution maps. Texts: the
+tokens with the largest mean attribution per class.
+"""
+
+import streamlit as st
+
+from components.ui import global_widgets as ui
+from components.ui.loaders import predictions_for
+from components.ui.selection import scope_of
+from components.ui.state import require_model
+from components.ui.widgets import refusal
+
+workspace = require_model()
+bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
+runner, sha, data_sha = bundle.runner, bundle.loaded.sha256, workspace.data_sha256
+
+st.title("Global explanations")
+if workspace.data_error:
+    refusal("Dataset", workspace.data_error)
+    st.stop()
+if dataset is None or dataset.x is None or data_sha is None or not dataset.n_rows:
+    st.info("Load a dataset that passes its checks (sidebar) to explain the model over it.")
+    st.stop()
+
+class_names = sample.class_names if sample is not None else None
+pred, error = predictions_for(sha, data_sha, workspace.task, dataset.label_name, class_names,
+                              runner, dataset)
+if error:
+    refusal("Predictions", error)
+    st.stop()
+scope = scope_of(sha, data_sha)
+n_outputs = int(pred.scores.shape[1])
+settings = ui.settings_ui(dataset, pred, n_outputs, scope)
+
+if dataset.kind == "image":
+    st.subheader("Class-average attribution maps")
+    ui.image_ui(settings, dataset, pred, sha, data_sha, runner, scope)
+    st.stop()
+if dataset.kind == "text":
+    st.subheader("Top tokens per class")
+    ui.text_ui(settings, dataset, pred, sha, data_sha, runner, scope)
+    st.stop()
+
+result = ui.tabular_ui(settings, dataset, pred, sha, data_sha, runner)
+if result is None:
+    st.stop()
+names = list(dataset.feature_names or [f"feature {i}" for i in range(result.x.shape[1])])
+what = ui.output_label(pred, n_outputs, settings.target)
+st.caption(ui.shap_caption(result, settings, what, dataset.n_rows))
+st.subheader("Feature importance")
+ui.importance_ui(result, names, pred.task)
+st.subheader("SHAP summary")
+ui.beeswarm_ui(result, names)
+st.subheader("Dependence")
+ui.dependence_ui(result, names, scope)
+st.subheader("Partial dependence and ICE")
+ui.pdp_ui(result, names, settings, what, sha, data_sha, runner, scope)
