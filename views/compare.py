@@ -6,20 +6,15 @@ from components import compare
 from components.text_safety import escape_markdown
 from components.ui import compare_widgets as ui
 from components.ui.selection import scope_of, selected_row
-from components.ui.state import require_model
+from components.ui.state import require_dataset, require_model
 from components.ui.widgets import refusal
 
 workspace = require_model()
-bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
+bundle, sample = workspace.bundle, workspace.sample
 data_sha = workspace.data_sha256
 
 st.title("Compare two models")
-if workspace.data_error:
-    refusal("Dataset", workspace.data_error)
-    st.stop()
-if dataset is None or dataset.x is None or data_sha is None:
-    st.info("Load a dataset that passes its checks (sidebar) to compare two models on it.")
-    st.stop()
+dataset = require_dataset(workspace, "compare two models on it")
 st.caption(f"Model A (sidebar): {escape_markdown(bundle.summary.name)} · dataset "
            f"{escape_markdown(dataset.filename)}, {dataset.n_rows:,} rows")
 

@@ -8,29 +8,16 @@ tokens with the largest mean attribution per class.
 import streamlit as st
 
 from components.ui import global_widgets as ui
-from components.ui.loaders import predictions_for
 from components.ui.selection import scope_of
-from components.ui.state import require_model
-from components.ui.widgets import refusal
+from components.ui.state import require_dataset, require_model, require_predictions
 
 workspace = require_model()
-bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
+bundle, sample = workspace.bundle, workspace.sample
 runner, sha, data_sha = bundle.runner, bundle.loaded.sha256, workspace.data_sha256
 
 st.title("Global explanations")
-if workspace.data_error:
-    refusal("Dataset", workspace.data_error)
-    st.stop()
-if dataset is None or dataset.x is None or data_sha is None or not dataset.n_rows:
-    st.info("Load a dataset that passes its checks (sidebar) to explain the model over it.")
-    st.stop()
-
-class_names = sample.class_names if sample is not None else None
-pred, error = predictions_for(sha, data_sha, workspace.task, dataset.label_name, class_names,
-                              runner, dataset)
-if error:
-    refusal("Predictions", error)
-    st.stop()
+dataset = require_dataset(workspace, "explain the model over it")
+pred = require_predictions(workspace)
 scope = scope_of(sha, data_sha)
 n_outputs = int(pred.scores.shape[1])
 settings = ui.settings_ui(dataset, pred, n_outputs, scope)

@@ -6,29 +6,19 @@ import streamlit as st
 from components.explain_view import subject_for
 from components.ui import quality_widgets as ui
 from components.ui.explain_widgets import sample_header
-from components.ui.loaders import facts_for, predictions_for
+from components.ui.loaders import facts_for
 from components.ui.selection import scope_of, selected_row
-from components.ui.state import require_model
+from components.ui.state import require_dataset, require_model, require_predictions
 from components.ui.widgets import refusal
 
 workspace = require_model()
-bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
+bundle, sample = workspace.bundle, workspace.sample
 runner, sha, data_sha = bundle.runner, bundle.loaded.sha256, workspace.data_sha256
 
 st.title("Explanation quality")
-if workspace.data_error:
-    refusal("Dataset", workspace.data_error)
-    st.stop()
-if dataset is None or dataset.x is None or data_sha is None:
-    st.info("Load a dataset that passes its checks (sidebar) to check explanations on it.")
-    st.stop()
-
+dataset = require_dataset(workspace, "check explanations on it")
 class_names = sample.class_names if sample is not None else None
-pred, error = predictions_for(sha, data_sha, workspace.task, dataset.label_name, class_names,
-                              runner, dataset)
-if error:
-    refusal("Predictions", error)
-    st.stop()
+pred = require_predictions(workspace)
 scope = scope_of(sha, data_sha)
 row = selected_row(scope, dataset.n_rows)
 subject = subject_for(None, dataset, row, None, workspace.task)

@@ -4,19 +4,13 @@ import streamlit as st
 
 from components.text_safety import escape_markdown
 from components.ui import review_widgets as ui
-from components.ui.state import require_model
+from components.ui.state import require_dataset, require_model
 from components.ui.stored import workspace_store
-from components.ui.widgets import refusal
 
 workspace = require_model()
 st.title("Compliance review")
-if workspace.data_error:
-    refusal("Dataset", workspace.data_error)
-    st.stop()
+require_dataset(workspace, "review this model on it")
 review = ui.current_review(workspace)
-if review is None:
-    st.info("Load a dataset that passes its checks (sidebar) to review this model on it.")
-    st.stop()
 st.caption(f"Review #{review.id} of {escape_markdown(workspace.bundle.loaded.filename)} "
            f"(SHA-256 {review.model_sha256[:16]}…) on data {review.data_sha256[:16]}… · "
            f"workspace {escape_markdown(workspace_store().url)}")

@@ -11,34 +11,22 @@ from components.plots_explain import feature_order
 from components.text_safety import escape_markdown
 from components.ui import explain_widgets as explain_ui
 from components.ui import what_if_widgets as ui
-from components.ui.loaders import predictions_for
 from components.ui.selection import scope_of, selected_row
-from components.ui.state import require_model
+from components.ui.state import require_dataset, require_model, require_predictions
 from components.ui.stored import settings_for
 from components.ui.widgets import refusal
 from components.what_if import compare_predictions, input_digest
 
 workspace = require_model()
-bundle, dataset, sample = workspace.bundle, workspace.dataset, workspace.sample
+bundle, sample = workspace.bundle, workspace.sample
 runner, sha, data_sha, task = bundle.runner, bundle.loaded.sha256, workspace.data_sha256, \
     workspace.task
 
 st.title("What if?")
 st.caption("Change the sample's feature values, its text or its image, and see the prediction "
            "and every explanation follow.")
-if workspace.data_error:
-    refusal("Dataset", workspace.data_error)
-    st.stop()
-if dataset is None or dataset.x is None or data_sha is None:
-    st.info("Load a dataset that passes its checks (sidebar) to pick a sample to edit.")
-    st.stop()
-
-pred, error = predictions_for(sha, data_sha, task, dataset.label_name,
-                              sample.class_names if sample is not None else None,
-                              runner, dataset)
-if error:
-    refusal("Predictions", error)
-    st.stop()
+dataset = require_dataset(workspace, "pick a sample to edit")
+pred = require_predictions(workspace)
 class_names = pred.class_names or None
 scope = scope_of(sha, data_sha)
 top = st.columns([1, 3, 2], vertical_alignment="bottom")
