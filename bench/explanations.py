@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 from components.explain_view import subject_for  # noqa: E402
 from components.explainers import REGISTRY  # noqa: E402
@@ -38,15 +37,6 @@ CASES = {"tabular": ("wine_classifier", 5), "image": ("digits_cnn", 5),
          "text": ("sentiment_text", 5)}
 TARGETS_S = {"tabular": 1.0, "image": 3.0, "text": 2.0}
 
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm: traces, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def subject(kind: str):

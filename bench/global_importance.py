@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 from components import global_explain as ge  # noqa: E402
 from components.picker import predictions  # noqa: E402
@@ -37,15 +36,6 @@ TARGET_S = 10.0
 CHUNK_ROWS = 50
 CLASS = 1
 
-
-def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm: traces, caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def wine(rows: int):

@@ -34,6 +34,7 @@ from components.model_ops import SubjectFacts
 from components.picker import Predictions
 from components.samples import list_samples
 from components.text_safety import escape_markdown
+from components.ui.explain_widgets import Settings
 from components.ui.loaders import (
     attribution_for,
     evaluation_for,
@@ -292,16 +293,6 @@ def _rows_table(shown: pd.DataFrame, table: pd.DataFrame, pair: Pair, row_scope:
 # ---------------------------------------------------------------- one sample
 
 
-@dataclass(frozen=True)
-class SampleSettings:
-    methods: list[str]
-    target: int
-    seed: int
-    top_k: int = 8
-    opacity: float = 0.6
-    mode: str = "signed"
-
-
 def sample_facts_ui(pair: Pair, row: int) -> tuple[Subject, SubjectFacts, SubjectFacts] | None:
     """The row as a subject and what each model says about it; a failure is one line."""
     subject = subject_for(None, pair.dataset, row, None, pair.task)
@@ -354,7 +345,7 @@ def common_methods(facts_a: SubjectFacts, facts_b: SubjectFacts) -> tuple[list[s
 
 
 def sample_settings_ui(pair: Pair, subject: Subject, facts_a: SubjectFacts,
-                       facts_b: SubjectFacts, offered: list[str], row: int) -> SampleSettings:
+                       facts_b: SubjectFacts, offered: list[str], row: int) -> Settings:
     """Methods (those that apply to both), the output both explain, seed and display."""
     n_out = min(len(facts_a.prediction), len(facts_b.prediction))
     names = pair.class_names_a if pair.class_names_a and len(pair.class_names_a) >= n_out \
@@ -374,7 +365,7 @@ def sample_settings_ui(pair: Pair, subject: Subject, facts_a: SubjectFacts,
     target = cols[1].selectbox("Explain the output", list(choices), index=default,
                                format_func=label, key=f"cmp_target_{pair.scope}_{row}")
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"cmp_seed_{pair.scope}"))
-    return SampleSettings(methods=methods, target=int(target), seed=seed,
+    return Settings(methods=methods, target=int(target), seed=seed,
                           **_display_ui(subject, pair.scope))
 
 
@@ -392,7 +383,7 @@ def _display_ui(subject: Subject, scope: str) -> dict[str, Any]:
                                key=f"cmp_topk_{scope}")}
 
 
-def attributions_ui(pair: Pair, subject: Subject, settings: SampleSettings, row: int
+def attributions_ui(pair: Pair, subject: Subject, settings: Settings, row: int
                     ) -> dict[str, tuple[Attribution, Attribution]]:
     """Each chosen method for both models through the attribution cache; a failure is one
     line naming the model."""
@@ -430,7 +421,7 @@ def similarity_table_ui(done: dict[str, tuple[Attribution, Attribution]]
 
 
 def panels_ui(subject: Subject, done: dict[str, tuple[Attribution, Attribution]],
-              scores: dict[str, compare.Similarity], settings: SampleSettings,
+              scores: dict[str, compare.Similarity], settings: Settings,
               names: tuple[str, str]) -> None:
     """Per method: model A's panel beside model B's, the similarity figures above them."""
     for name, (a, b) in done.items():
@@ -450,7 +441,7 @@ def panels_ui(subject: Subject, done: dict[str, tuple[Attribution, Attribution]]
                                 width="stretch", key=f"cmp_panel_{name}_{who}")
 
 
-def _panel(subject: Subject, attr: Attribution, settings: SampleSettings, order,
+def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
            title: str):
     if subject.kind == "tabular":
         return explain_plots.attribution_bars(attr, order, np.asarray(subject.sample), title)

@@ -183,9 +183,15 @@ def attribution_for(model_sha256: str, data_sha256: str, row: int, method: str, 
                     seed: int, params_json: str, task: str, _runner, _subject: Subject
                     ) -> tuple[Attribution | None, str | None]:
     """One method on one sample, keyed on (model, data, row, method, target, seed, params)."""
+    return explained(_runner, _subject, method, target, seed, params_json)
+
+
+def explained(runner, subject: Subject, method: str, target: int, seed: int,
+              params_json: str) -> tuple[Attribution | None, str | None]:
+    """One method through the model's runner, or the one line saying why it failed."""
     try:
-        return _runner.run(explain_subject, _subject, method, target, seed,
-                           json.loads(params_json)), None
+        return runner.run(explain_subject, subject, method, target, seed,
+                          json.loads(params_json)), None
     except GlassboxError as err:
         return None, str(err)
     except Exception as err:  # one method failing must not take the other panels down

@@ -17,14 +17,14 @@ import numpy as np
 import streamlit as st
 
 from components import plots_explain as plots
-from components.errors import GlassboxError, first_line
+from components.errors import GlassboxError
 from components.explainers import REGISTRY
 from components.explainers.base import Attribution, Subject
 from components.explainers.targets import target_choices
-from components.model_ops import SubjectFacts, explain_subject, subject_facts
+from components.model_ops import SubjectFacts, subject_facts
 from components.text_safety import escape_markdown
 from components.ui.explain_widgets import Settings
-from components.ui.loaders import attribution_for, facts_for
+from components.ui.loaders import attribution_for, explained, facts_for
 from components.ui.selection import select_row
 from components.ui.widgets import refusal
 from components.what_if import (
@@ -98,13 +98,7 @@ def edited_attribution_for(model_sha256: str, data_sha256: str, row: int, digest
                            _runner, _subject: Subject) -> tuple[Attribution | None, str | None]:
     """One method on one edited input, keyed on (model, data, row, input digest, method,
     target, seed, settings)."""
-    try:
-        return _runner.run(explain_subject, _subject, method, target, seed,
-                           json.loads(params_json)), None
-    except GlassboxError as err:
-        return None, str(err)
-    except Exception as err:  # one method failing must not take the other panels down
-        return None, f"could not compute ({type(err).__name__}: {first_line(err)})"
+    return explained(_runner, _subject, method, target, seed, params_json)
 
 
 # ---------------------------------------------------------------- the sample
