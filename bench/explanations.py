@@ -24,14 +24,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
-from components.explain_view import subject_for  # noqa: E402
-from components.explainers import REGISTRY  # noqa: E402
-from components.explainers import _masking as masking  # noqa: E402
-from components.explainers.lime_explainer import AUTO_SAMPLES  # noqa: E402
-from components.explainers.text_tokens import masked_texts, tokens_of  # noqa: E402
-from components.predict import make_predict_fn  # noqa: E402
-from components.samples import get_sample  # noqa: E402
-from components.workspace import open_dataset, open_model  # noqa: E402
+from components.data.session import open_dataset  # noqa: E402
+from components.explain.local import subject_for  # noqa: E402
+from components.explain.methods import REGISTRY  # noqa: E402
+from components.explain.methods import masking as masking  # noqa: E402
+from components.explain.methods.lime_explainer import AUTO_SAMPLES  # noqa: E402
+from components.explain.methods.text_tokens import masked_texts, tokens_of  # noqa: E402
+from components.model.bundle import open_model  # noqa: E402
+from components.model.predict import make_predict_fn  # noqa: E402
+from components.model.samples import get_sample  # noqa: E402
 
 CASES = {"tabular": ("wine_classifier", 5), "image": ("digits_cnn", 5),
          "text": ("sentiment_text", 5)}
@@ -45,7 +46,7 @@ def subject(kind: str):
     bundle = open_model(sample.model_path.read_bytes(), sample.model_path.name)
     dataset = open_dataset(sample.data_path.read_bytes(), sample.data_path.name, bundle)
     model = bundle.loaded.model
-    return subject_for(model, dataset, row, make_predict_fn(model), sample.task)
+    return subject_for(dataset, row, sample.task, model=model, predict_fn=make_predict_fn(model))
 
 
 def _segments(image: np.ndarray) -> np.ndarray:

@@ -26,11 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from timing import median_seconds  # noqa: E402
 
-from components import global_explain as ge  # noqa: E402
-from components.picker import predictions  # noqa: E402
-from components.samples import get_sample  # noqa: E402
-from components.worker import LocalRunner  # noqa: E402
-from components.workspace import open_dataset, open_model  # noqa: E402
+from components.data.predictions import predictions  # noqa: E402
+from components.data.session import open_dataset  # noqa: E402
+from components.explain import global_importance as ge  # noqa: E402
+from components.model.bundle import open_model  # noqa: E402
+from components.model.samples import get_sample  # noqa: E402
+from components.model.worker import LocalRunner  # noqa: E402
 
 TARGET_S = 10.0
 CHUNK_ROWS = 50

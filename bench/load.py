@@ -113,7 +113,7 @@ def summary(records: list[dict], wall: float) -> dict:
 
 
 async def drive(url: str, args: argparse.Namespace) -> tuple[list[dict], float]:
-    from components.samples import get_sample
+    from components.model.samples import get_sample
 
     descriptions = {key: get_sample(key).description for key in SAMPLES}
     records: list[dict] = []

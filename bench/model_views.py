@@ -23,8 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras  # noqa: E402
 
-from components.architecture import architecture_view  # noqa: E402
-from components.weights_view import all_layers_table, weights_view  # noqa: E402
+from components.inspect.weights import all_layers_table  # noqa: E402
+from components.plots.model_views import (
+    architecture_view,  # noqa: E402
+    weights_view,  # noqa: E402
+)
 
 
 def deep_model(blocks: int = 100) -> keras.Model:

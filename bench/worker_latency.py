@@ -19,11 +19,16 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components import worker  # noqa: E402
-from components.explain_view import subject_for  # noqa: E402
-from components.model_ops import explain_subject, scores_of, subject_facts  # noqa: E402
-from components.samples import get_sample  # noqa: E402
-from components.workspace import open_dataset, open_model  # noqa: E402
+from components.data.session import open_dataset  # noqa: E402
+from components.explain.local import (  # noqa: E402
+    explain_subject,
+    subject_facts,
+    subject_for,  # noqa: E402
+)
+from components.model import worker  # noqa: E402
+from components.model.bundle import open_model  # noqa: E402
+from components.model.predict import scores_of  # noqa: E402
+from components.model.samples import get_sample  # noqa: E402
 
 KINDS = {"tabular": "wine_classifier", "image": "digits_cnn", "text": "sentiment_text"}
 
@@ -68,7 +73,7 @@ def report(kind: str, key: str, repeats: int) -> None:
     local = open_model(data, "m.keras")
     remote = open_model(data, "m.keras", isolate=True)
     dataset = open_dataset(sample.data_path.read_bytes(), sample.data_path.name, local)
-    subject = subject_for(None, dataset, 5, None, sample.task)
+    subject = subject_for(dataset, 5, sample.task)
     if kind == "tabular":
         one = dataset.x[:1]
         trip = median(lambda: remote.runner.run(scores_of, one), repeats * 10)

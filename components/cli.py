@@ -101,14 +101,15 @@ def _read(path: str) -> bytes:
 
 
 def _inspect(args: argparse.Namespace) -> dict:
-    from components.workspace import open_model
+    from components.model.bundle import open_model
 
     return open_model(_read(args.model), Path(args.model).name, isolate=True).summary.to_json()
 
 
 def _check(args: argparse.Namespace) -> dict:
-    from components.model_io import sha256_hex
-    from components.workspace import open_dataset, open_model
+    from components.data.session import open_dataset
+    from components.model.bundle import open_model
+    from components.model.load import sha256_hex
 
     bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     data = _read(args.data)
@@ -126,11 +127,11 @@ def _check(args: argparse.Namespace) -> dict:
 
 
 def _explain(args: argparse.Namespace) -> dict:
-    from components.explain_view import check_methods, explanation_json, subject_for
-    from components.explainers import REGISTRY
-    from components.model_ops import explain_all
-    from components.task import resolve_task
-    from components.workspace import open_dataset, open_model
+    from components.data.session import open_dataset
+    from components.explain.local import check_methods, explain_all, explanation_json, subject_for
+    from components.explain.methods import REGISTRY
+    from components.model.bundle import open_model
+    from components.model.task import resolve_task
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     out = Path(args.out)
@@ -145,7 +146,7 @@ def _explain(args: argparse.Namespace) -> dict:
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:
         raise GlassboxError(str(err)) from None
-    subject = subject_for(None, dataset, args.row, None, task)
+    subject = subject_for(dataset, args.row, task)
     explanation, features = bundle.runner.run(explain_all, subject, methods, args.target,
                                               args.seed)
     payload = explanation_json(bundle.loaded.sha256, args.row, features, explanation)
@@ -192,7 +193,7 @@ def _load_review(review_id: int, workspace: str | None, model_sha: str,
                  data_sha: str) -> dict:
     """The review as plain dicts, refused unless it is of these very two files and its
     audit trail's hash chain is intact."""
-    from components.store import Store
+    from components.review.store import Store
 
     store = Store(workspace or None)
     try:
@@ -215,7 +216,7 @@ def _load_review(review_id: int, workspace: str | None, model_sha: str,
 def _report(args: argparse.Namespace) -> dict:
     import hashlib
 
-    from components.pdf import find_chromium
+    from components.review.pdf import find_chromium
 
     # Everything that can be refused without the model is refused before it loads, and
     # the cheap checks before the heavy imports: arguments, folders, Chromium, the review.
@@ -233,13 +234,15 @@ def _report(args: argparse.Namespace) -> dict:
     review = None if review_id is None else _load_review(review_id, args.workspace,
                                                           model_sha, data_sha)
 
-    from components.explain_view import check_methods
-    from components.explainers import REGISTRY
-    from components.pdf import html_to_pdf
-    from components.report import build_report, render_html, reproduce_command
-    from components.samples import sample_for_digest
-    from components.task import resolve_task
-    from components.workspace import open_dataset, open_model
+    from components.data.session import open_dataset
+    from components.explain.local import check_methods
+    from components.explain.methods import REGISTRY
+    from components.model.bundle import open_model
+    from components.model.samples import sample_for_digest
+    from components.model.task import resolve_task
+    from components.review.pdf import html_to_pdf
+    from components.review.report import build_report, reproduce_command
+    from components.review.report_html import render_html
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)

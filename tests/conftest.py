@@ -24,7 +24,7 @@ for _path in (ROOT, TESTS):
 
 import pytest  # noqa: E402
 
-from components.samples import get_sample, list_samples  # noqa: E402
+from components.model.samples import get_sample, list_samples  # noqa: E402
 
 SAMPLE_KEYS = ("wine_classifier", "digits_cnn", "sentiment_text", "diabetes_regression")
 
@@ -43,7 +43,7 @@ def samples() -> dict:
 @pytest.fixture(scope="session")
 def loaded_samples() -> dict:
     """key -> LoadedModel: each sample loaded once per session (importing TF on first use)."""
-    from components.model_io import load_model_path
+    from components.model.load import load_model_path
 
     return {key: load_model_path(get_sample(key).model_path) for key in SAMPLE_KEYS}
 
@@ -51,7 +51,7 @@ def loaded_samples() -> dict:
 @pytest.fixture(scope="session")
 def sample_bundles() -> dict:
     """key -> ModelBundle as the app builds it (feature names found by the file's digest)."""
-    from components.workspace import open_model
+    from components.model.bundle import open_model
 
     return {key: open_model(get_sample(key).model_path.read_bytes(), "upload.keras")
             for key in SAMPLE_KEYS}
@@ -60,16 +60,18 @@ def sample_bundles() -> dict:
 @pytest.fixture(scope="session")
 def sample_subjects(sample_bundles) -> dict:
     """key -> (Subject of the sample's row 3, ModelBundle): what the explain page builds."""
-    from components.explain_view import subject_for
-    from components.predict import make_predict_fn
-    from components.workspace import open_dataset
+    from components.data.session import open_dataset
+    from components.explain.local import subject_for
+    from components.model.predict import make_predict_fn
 
     out = {}
     for key, bundle in sample_bundles.items():
         sample = get_sample(key)
         dataset = open_dataset(sample.data_path.read_bytes(), sample.data_path.name, bundle)
         model = bundle.loaded.model
-        out[key] = (subject_for(model, dataset, 3, make_predict_fn(model), sample.task), bundle)
+        subject = subject_for(dataset, 3, sample.task, model=model,
+                              predict_fn=make_predict_fn(model))
+        out[key] = (subject, bundle)
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.agreement import (
+from components.explain.agreement import (
     Agreement,
     agreement,
     attributions_frame,
@@ -20,7 +20,7 @@ from components.agreement import (
     spearman_rho,
     top_k_overlap,
 )
-from components.explainers.base import Attribution
+from components.explain.methods.base import Attribution
 
 
 def attr(method: str, values, **kw) -> Attribution:
@@ -205,8 +205,8 @@ def test_attributions_frame_image():
 
 
 def test_names_and_labels_mirror_the_registry():
-    from components.agreement import METHOD_LABELS, METHOD_ORDER
-    from components.explainers import REGISTRY
+    from components.explain.agreement import METHOD_LABELS, METHOD_ORDER
+    from components.explain.methods import REGISTRY
 
     assert tuple(REGISTRY) == METHOD_ORDER
     assert {name: e.label for name, e in REGISTRY.items()} == METHOD_LABELS

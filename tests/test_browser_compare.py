@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from browser_support import CHROMIUM
-from components.samples import get_sample
+from components.model.samples import get_sample
 
 pytestmark = [
     pytest.mark.browser,

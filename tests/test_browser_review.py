@@ -15,8 +15,8 @@ import os
 import pytest
 
 from browser_support import CHROMIUM, running_app
-from components.model_io import sha256_hex
-from components.samples import get_sample
+from components.model.load import sha256_hex
+from components.model.samples import get_sample
 
 pytestmark = [
     pytest.mark.browser,

@@ -51,7 +51,7 @@ def upload_files(tmp_path_factory) -> dict[str, tuple]:
 
 def _descriptions() -> dict[str, str]:
     """Each sample's one-line description: the sidebar shows the chosen sample's."""
-    from components.samples import list_samples
+    from components.model.samples import list_samples
 
     return {s.key: s.description for s in list_samples()}
 

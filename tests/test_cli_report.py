@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import hostile
-from components.store import Store
+from components.review.store import Store
 
 NOTE = "</script><script>alert(1)</script> looks off"
 REVIEWER = "<b>auditor</b>"

@@ -12,12 +12,15 @@ import pytest
 
 import hostile
 from apptest_support import new_app
-from components import compare, model_ops
-from components import plots_compare as plots
-from components.data_checks import Dataset, InputSpec
-from components.explainers.base import Attribution
-from components.picker import predictions
-from components.samples import get_sample
+from components.data.checks import Dataset
+from components.data.predictions import predictions
+from components.explain import compare
+from components.explain.local import bound
+from components.explain.methods.base import Attribution
+from components.model.bundle import InputSpec
+from components.model.predict import scores_of
+from components.model.samples import get_sample
+from components.plots import compare as plots
 
 PAGE = "views/compare.py"
 
@@ -106,7 +109,7 @@ def linear_classifier(feature: int, name: str):
 @pytest.fixture(scope="module")
 def two_linear():
     a, b = linear_classifier(0, "lin_a"), linear_classifier(1, "lin_b")
-    scores = [model_ops.scores_of(m, X) for m in (a, b)]
+    scores = [scores_of(m, X) for m in (a, b)]
     preds = [predictions(s, LABELS, "multiclass", ("yes", "no")) for s in scores]
     return (a, b), scores, preds
 
@@ -157,7 +160,7 @@ def test_regression_disagreement_is_a_gap_above_the_threshold():
 def test_metrics_side_by_side_with_the_difference(two_linear):
     from sklearn.metrics import log_loss
 
-    from components.evaluation import evaluate
+    from components.data.evaluation import evaluate
 
     _, scores, _ = two_linear
     figures = [compare.headline_metrics(evaluate(LABELS, s, "multiclass"), s) for s in scores]
@@ -181,7 +184,8 @@ def test_metrics_side_by_side_with_the_difference(two_linear):
 @pytest.fixture(scope="module")
 def wine_twice():
     """The wine sample loaded twice (two model objects), and its dataset."""
-    from components.workspace import open_dataset, open_model
+    from components.data.session import open_dataset
+    from components.model.bundle import open_model
 
     sample = get_sample("wine_classifier")
     data = sample.model_path.read_bytes()
@@ -192,16 +196,16 @@ def wine_twice():
 
 
 def test_two_copies_of_one_model_agree_everywhere(wine_twice):
-    from components.explain_view import method_status, subject_for
+    from components.explain.local import method_status, subject_for
 
     a, b, dataset = wine_twice
-    scores = [bundle.runner.run(model_ops.scores_of, dataset.x) for bundle in (a, b)]
+    scores = [bundle.runner.run(scores_of, dataset.x) for bundle in (a, b)]
     pred_a, pred_b = (predictions(s, dataset.labels, "multiclass") for s in scores)
     assert compare.disagreement_table(pred_a, pred_b)["disagree"].sum() == 0
     rows = compare.sample_rows(len(dataset.x), 6, seed=1)
     targets = compare.row_targets(scores[0], rows, "multiclass", 3)
-    template = subject_for(None, dataset, int(rows[0]), None, "multiclass")
-    status = method_status(model_ops.bound(a.loaded.model, template))
+    template = subject_for(dataset, int(rows[0]), "multiclass")
+    status = method_status(bound(a.loaded.model, template))
     methods = [m for m, why in status.items() if why is None]
     assert set(compare.CHEAP_METHODS) | {"lime", "shap"} <= set(methods)
     per_method = {}
@@ -217,10 +221,10 @@ def test_two_copies_of_one_model_agree_everywhere(wine_twice):
 
 
 def test_explain_rows_reports_a_failing_row_in_one_line(wine_twice):
-    from components.explain_view import subject_for
+    from components.explain.local import subject_for
 
     a, _, dataset = wine_twice
-    template = subject_for(None, dataset, 0, None, "multiclass")
+    template = subject_for(dataset, 0, "multiclass")
     out = a.runner.run(compare.explain_rows, template, dataset.x[:2], "saliency", [0, 7], 0)
     assert isinstance(out[0], Attribution)
     assert isinstance(out[1], str) and "target 7 is out of range" in out[1]
@@ -354,7 +358,7 @@ def other_wine(tmp_path_factory):
 def stop_workers():
     """Uploads run in worker processes: stop them after this module."""
     yield
-    from components import worker
+    from components.model import worker
 
     worker.shutdown()
 
@@ -364,7 +368,7 @@ def _scope(sha_a: str, sha_b: str, data_sha: str) -> str:
 
 
 def _sha(data: bytes) -> str:
-    from components.model_io import sha256_hex
+    from components.model.load import sha256_hex
 
     return sha256_hex(data)
 
@@ -533,7 +537,7 @@ def test_a_hostile_second_model_is_one_line_and_the_page_goes_on(tmp_path):
 def test_the_second_upload_never_evicts_the_sidebars_upload(other_wine, monkeypatch):
     """Model A is an upload (its worker in the sidebar's one-entry session cache); uploading
     model B on the page must leave A's worker running."""
-    from components import worker
+    from components.model import worker
 
     closed: list[str] = []
     real_close = worker.WorkerRunner.close

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.csv_export import neutralise, to_csv
+from components.review.csv_export import neutralise, to_csv
 
 
 @pytest.mark.parametrize(("cell", "written"), [

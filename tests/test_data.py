@@ -14,10 +14,11 @@ import pytest
 from PIL import Image
 
 import hostile
-from components.data_checks import InputSpec, fit_dataset
-from components.data_io import MAX_DATA_BYTES, MAX_IMAGE_PIXELS, read_data_bytes
+from components.data.checks import fit_dataset
+from components.data.read import MAX_DATA_BYTES, MAX_IMAGE_PIXELS, read_data_bytes
+from components.data.session import open_dataset
 from components.errors import DataError
-from components.workspace import open_dataset
+from components.model.bundle import InputSpec
 
 IMAGE_SPEC = InputSpec(shape=(16, 16, 1), dtype="float32")
 

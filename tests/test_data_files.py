@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from components.data_checks import InputSpec, fit_dataset
-from components.data_io import read_data_bytes
-from components.samples import get_sample
+from components.data.checks import fit_dataset
+from components.data.read import read_data_bytes
+from components.model.bundle import InputSpec
+from components.model.samples import get_sample
 
 WINE = get_sample("wine_classifier")
 WINE_SPEC = InputSpec(shape=(13,), dtype="float32", feature_names=WINE.feature_names)

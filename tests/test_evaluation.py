@@ -8,11 +8,11 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
+from components.data.evaluation import cell_samples, evaluate
 from components.errors import DataError
-from components.evaluation import cell_samples, evaluate
-from components.model_io import load_model_path
-from components.predict import make_predict_fn
-from components.samples import get_sample
+from components.model.load import load_model_path
+from components.model.predict import make_predict_fn
+from components.model.samples import get_sample
 
 # 8 samples, 3 classes; predictions (argmax) are 0 0 1 1 1 2 2 0: 5 of 8 right.
 Y3 = np.array([0, 0, 0, 1, 1, 1, 2, 2])

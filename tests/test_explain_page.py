@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 
 from apptest_support import new_app
-from components.explainers import REGISTRY
+from components.explain.methods import REGISTRY
 
 PAGE = "views/explain.py"
 APPLICABLE = {

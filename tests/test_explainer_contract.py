@@ -11,9 +11,9 @@ import json
 import numpy as np
 import pytest
 
-from components.explainers import REGISTRY
-from components.explainers.base import FAMILIES, Attribution
-from components.explainers.text_tokens import tokens_of
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import FAMILIES, Attribution
+from components.explain.methods.text_tokens import tokens_of
 
 KEYS = ("wine_classifier", "digits_cnn", "sentiment_text", "diabetes_regression")
 # Which methods must apply to which sample: a method silently going missing is a failure.

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.explainers import _masking
-from components.explainers.base import Subject
-from components.explainers.lime_explainer import EXPLAINER as LIME
-from components.explainers.lime_explainer import text_neighbourhood
-from components.explainers.shap_explainer import EXPLAINER as SHAP
-from components.explainers.text_tokens import masked_texts, tokens_of
-from components.predict import make_predict_fn
+from components.explain.methods import masking
+from components.explain.methods.base import Subject
+from components.explain.methods.lime_explainer import EXPLAINER as LIME
+from components.explain.methods.lime_explainer import text_neighbourhood
+from components.explain.methods.shap_explainer import EXPLAINER as SHAP
+from components.explain.methods.text_tokens import masked_texts, tokens_of
+from components.model.predict import make_predict_fn
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 REVIEW = "the film was excellent"
@@ -186,7 +186,7 @@ def test_shap_digit_is_additive_over_the_whole_image(digit_subject):
     # The background is the fully masked image: every segment painted with the fill (0).
     blank = digit_subject.predict_fn(np.zeros((1, 16, 16, 1), dtype="float32"))[0, target]
     assert attribution.base_value == pytest.approx(float(blank), abs=1e-5)
-    segments = _masking.segment_image(digit_subject.x[0], 16)
+    segments = masking.segment_image(digit_subject.x[0], 16)
     assert attribution.extras["segments"] == segments.max() + 1
     assert 8 <= attribution.extras["segments"] <= 64
 
@@ -253,7 +253,7 @@ def test_lime_image_paints_one_value_per_segment(digit_subject):
     values = attribution.values
     assert values.shape == (16, 16, 1) and np.isfinite(values).all()
     assert attribution.feature_names is None
-    segments = _masking.segment_image(digit_subject.x[0], attribution.params["n_segments"],
+    segments = masking.segment_image(digit_subject.x[0], attribution.params["n_segments"],
                                       attribution.params["compactness"])
     for label in range(segments.max() + 1):
         assert np.ptp(values[segments == label]) == 0
@@ -317,21 +317,21 @@ def test_bad_parameters_are_value_errors(regression_subject, digit_subject):
 
 
 def test_segments_masks_and_painting():
-    assert _masking.resolve_n_segments("auto", 16, 16) == 16
-    assert _masking.resolve_n_segments("auto", 8, 8) == 8
-    assert _masking.resolve_n_segments("auto", 224, 224) == 64
-    flat = _masking.segment_image(np.zeros((16, 16, 1)), 16)  # nothing to follow: a grid
+    assert masking.resolve_n_segments("auto", 16, 16) == 16
+    assert masking.resolve_n_segments("auto", 8, 8) == 8
+    assert masking.resolve_n_segments("auto", 224, 224) == 64
+    flat = masking.segment_image(np.zeros((16, 16, 1)), 16)  # nothing to follow: a grid
     assert flat.max() + 1 == 16 and set(np.unique(flat)) == set(range(16))
-    rgb = _masking.segment_image(np.random.default_rng(0).random((32, 32, 3)), 64)
+    rgb = masking.segment_image(np.random.default_rng(0).random((32, 32, 3)), 64)
     assert set(np.unique(rgb)) == set(range(rgb.max() + 1))
     image = np.arange(16, dtype="float32").reshape(4, 4, 1)
-    segments = _masking.grid_segments(4, 4, 4)
+    segments = masking.grid_segments(4, 4, 4)
     masks = np.array([[1, 1, 1, 1], [0, 1, 1, 1], [0, 0, 0, 0]])
-    out = _masking.masked_images(image, segments, masks, np.full_like(image, -1))
+    out = masking.masked_images(image, segments, masks, np.full_like(image, -1))
     np.testing.assert_array_equal(out[0], image)
     assert (out[1][segments == 0] == -1).all() and (out[1][segments != 0] >= 0).all()
     assert (out[2] == -1).all()
-    painted = _masking.paint_segments(segments, np.array([4.0, -2.0, 1.0, 0.5]), 3)
+    painted = masking.paint_segments(segments, np.array([4.0, -2.0, 1.0, 0.5]), 3)
     assert painted.shape == (4, 4, 3) and painted.sum() == pytest.approx(3.5)
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.explainers import (
-    _gradients,
+from components.explain.methods import (
     grad_x_input,
     gradcam,
+    gradients,
     integrated_gradients,
     saliency,
     smoothgrad,
 )
-from components.explainers.base import Subject
-from components.explainers.text_tokens import tokens_of
-from components.predict import make_predict_fn
-from components.samples import get_sample
+from components.explain.methods.base import Subject
+from components.explain.methods.text_tokens import tokens_of
+from components.model.predict import make_predict_fn
+from components.model.samples import get_sample
 
 SAL, GXI, IG, SG, CAM = (m.EXPLAINER for m in (saliency, grad_x_input, integrated_gradients,
                                                smoothgrad, gradcam))
@@ -298,9 +298,9 @@ def test_deterministic_and_compiled_once(mlp):
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
     # batches of 1, 33 and 65 rows and another target: still one trace
-    assert _gradients._plan(mlp).grads.experimental_get_tracing_count() == 1
+    assert gradients._plan(mlp).grads.experimental_get_tracing_count() == 1
     IG.explain(subject, 0, steps=300)
-    assert _gradients._plan(mlp).grads.experimental_get_tracing_count() == 1
+    assert gradients._plan(mlp).grads.experimental_get_tracing_count() == 1
 
 
 def test_attribution_to_json(mlp):

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from apptest_support import new_app
-from components import global_explain as ge
-from components import plots_global as plots
-from components.explainers import REGISTRY
-from components.explainers.base import Subject
-from components.explainers.kernel_shap import default_nsamples
-from components.predict import make_predict_fn
+from components.explain import global_importance as ge
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Subject
+from components.explain.methods.kernel_shap import default_nsamples
+from components.model.predict import make_predict_fn
+from components.plots import global_importance as plots
 
 LINEAR_WEIGHTS = np.array([2.0, 0.0, -1.0, 0.5], dtype=np.float32)  # feature 1 is ignored
 LINEAR_BIAS = 0.25
@@ -78,8 +78,8 @@ def test_sample_rows_are_distinct_sorted_and_seeded():
 
 def test_the_background_is_the_explain_pages(sample_subjects):
     subject, bundle = sample_subjects["wine_classifier"]
-    from components.samples import get_sample
-    from components.workspace import open_dataset
+    from components.data.session import open_dataset
+    from components.model.samples import get_sample
 
     sample = get_sample("wine_classifier")
     dataset = open_dataset(sample.data_path.read_bytes(), sample.data_path.name, bundle)
@@ -115,11 +115,11 @@ def test_an_ignored_feature_has_zero_mean_abs_shap(linear):
 
 
 def test_linear_shap_values_are_weight_times_distance_to_the_background_mean(linear):
-    from components.explainers.shap_explainer import _background_summary
+    from components.explain.methods.kernel_shap import background_summary
 
     predict_fn, x = linear
     shap = ge.tabular_shap(predict_fn, x, x, target=0)
-    summary = _background_summary(np.asarray(x, np.float64), ge.BACKGROUND_SIZE)
+    summary = background_summary(np.asarray(x, np.float64), ge.BACKGROUND_SIZE)
     mean = summary.weights @ summary.data / summary.weights.sum()
     expected = LINEAR_WEIGHTS * (x - mean)
     np.testing.assert_allclose(shap["values"], expected, atol=2e-6)
@@ -165,7 +165,7 @@ def test_rows_with_different_players_are_explained_apart(mlp):
 
 
 def test_solve_many_is_the_single_row_solve():
-    from components.explainers.kernel_shap import coalitions, solve
+    from components.explain.methods.kernel_shap import coalitions, solve
 
     rng = np.random.default_rng(0)
     masks, weights = coalitions(6, 40, rng)
@@ -368,8 +368,8 @@ def test_top_tokens_are_means_over_occurrences_per_class():
 
 def _results(sample_bundles) -> dict:
     """One result of every runner function the page calls, from the samples in-process."""
-    from components.samples import get_sample
-    from components.workspace import open_dataset
+    from components.data.session import open_dataset
+    from components.model.samples import get_sample
 
     out = {}
     for key in ("wine_classifier", "digits_cnn", "sentiment_text"):
@@ -395,7 +395,7 @@ def _results(sample_bundles) -> dict:
 def test_every_result_passes_the_workers_allowlist(sample_bundles):
     import pickle
 
-    from components import safe_pickle
+    from components.model import safe_pickle
 
     for name, result in _results(sample_bundles).items():
         back = safe_pickle.loads(pickle.dumps(result))

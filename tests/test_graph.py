@@ -5,10 +5,10 @@ from __future__ import annotations
 import keras
 import pytest
 
-from components.architecture import architecture_view, clicked_node
-from components.graph import build_graph, find_nodes, layout
-from components.layer_details import layer_details
-from components.plots_model import architecture_figure
+from components.inspect.graph import build_graph, find_nodes, layout
+from components.inspect.layer_details import layer_details
+from components.plots.model import architecture_figure
+from components.plots.model_views import architecture_view, clicked_node
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import tensorflow as tf
 import tensorflow.summary as tf_summary
 
 from components.errors import DataError
-from components.history import TrainingHistory, best_epoch, read_history_bytes
-from components.samples import list_samples
+from components.inspect.history import TrainingHistory, best_epoch, read_history_bytes
+from components.model.samples import list_samples
 
 EPOCHS = {"wine_classifier": 60, "digits_cnn": 4, "sentiment_text": 30,
           "diabetes_regression": 80}

@@ -21,9 +21,9 @@ from PIL import Image
 
 import hostile
 from components.errors import BadModelFileError, GlassboxError, UnsafeModelError
-from components.model_io import load_model_bytes
-from components.model_scan import scan_model_bytes
-from components.samples import list_samples
+from components.model.load import load_model_bytes
+from components.model.samples import list_samples
+from components.model.scan import scan_model_bytes
 
 U, B = UnsafeModelError, BadModelFileError
 
@@ -196,7 +196,7 @@ def test_refusals_never_import_tensorflow(corpus, tmp_path, repo_root):
         (tmp_path / name / filename).write_bytes(data)
     probe = (
         "import json, sys; from pathlib import Path\n"
-        "from components.model_io import load_model_bytes\n"
+        "from components.model.load import load_model_bytes\n"
         "out = {}\n"
         "for case in sorted(Path(sys.argv[1]).iterdir()):\n"
         "    path = next(case.iterdir())\n"

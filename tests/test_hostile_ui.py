@@ -13,7 +13,7 @@ from test_hostile import EXPECTED
 
 import hostile
 from apptest_support import new_app
-from components.samples import get_sample
+from components.model.samples import get_sample
 from components.text_safety import escape_markdown
 
 # (corpus name, category): the expected fragment is test_hostile's EXPECTED message
@@ -84,7 +84,7 @@ def session():
     at.selectbox(key="model_choice").select("__upload__").run()
     assert not at.exception
     yield at
-    from components import worker
+    from components.model import worker
 
     worker.shutdown()  # the good model's worker process (and the spare)
 

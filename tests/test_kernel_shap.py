@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from components.explainers.kernel_shap import coalitions, default_nsamples, kernel_shap
+from components.explain.methods.kernel_shap import coalitions, default_nsamples, kernel_shap
 
 
 def _game(players: int, seed: int = 0):

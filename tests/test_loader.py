@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import keras
 
-from components.introspection import summarize
-from components.samples import list_samples
+from components.model.samples import list_samples
+from components.model.summary import summarize
 
 
 def test_sample_catalogue():

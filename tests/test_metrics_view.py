@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from components.data_checks import Dataset
+from components.data.checks import Dataset
+from components.data.evaluation import evaluate_dataset
 from components.errors import DataError
-from components.metrics_view import clicked_cell, evaluate_dataset
+from components.plots.metrics import clicked_cell
 
 
 @pytest.mark.parametrize(("points", "cell"), [

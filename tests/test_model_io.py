@@ -8,12 +8,12 @@ import json
 import keras
 import pytest
 
-from components.data_checks import InputSpec
+from components.data.session import open_dataset
 from components.errors import BadModelFileError, GlassboxError
-from components.introspection import summarize
-from components.model_io import load_model_bytes, load_model_path, sha256_hex
-from components.task import TASKS, detect_task, resolve_task
-from components.workspace import open_dataset, open_model
+from components.model.bundle import InputSpec, open_model
+from components.model.load import load_model_bytes, load_model_path, sha256_hex
+from components.model.summary import summarize
+from components.model.task import TASKS, detect_task, resolve_task
 
 # Parameter counts worked out by hand from each architecture (sample_models/build.py).
 EXPECTED_PARAMS = {
@@ -216,7 +216,7 @@ def test_multi_input_model_gets_a_data_error(tmp_path):
 
 def test_a_file_name_with_a_newline_stays_on_one_line():
     from components.errors import BadModelFileError
-    from components.model_io import check_model_bytes
+    from components.model.load import check_model_bytes
 
     with pytest.raises(BadModelFileError) as caught:
         check_model_bytes(b"x", "evil\nerror: fake.txt")

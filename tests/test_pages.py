@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from apptest_support import new_app
-from components.model_io import load_model_path
-from components.samples import list_samples
+from components.model.load import load_model_path
+from components.model.samples import list_samples
 from components.text_safety import escape_markdown
 
 SAMPLES = [s.key for s in list_samples()]

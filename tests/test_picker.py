@@ -14,22 +14,19 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from components.data_checks import Dataset
-from components.errors import DataError
-from components.picker import (
-    clicked_row,
+from components.data.checks import Dataset
+from components.data.predictions import (
     filter_table,
     map_colors,
-    map_coordinates,
-    penultimate_activations,
     predictions,
-    projection,
     row_from_query,
     sample_table,
     thumbnail_uri,
 )
-from components.plots_picker import sample_map
-from components.samples import get_sample
+from components.errors import DataError
+from components.inspect.sample_map import map_coordinates, penultimate_activations, projection
+from components.model.samples import get_sample
+from components.plots.sample_map import clicked_row, sample_map
 
 # 8 samples, 3 classes; argmax 0 0 1 1 1 2 2 0: rows 2, 5, 7 are wrong.
 Y3 = np.array(["a", "a", "a", "b", "b", "b", "c", "c"], dtype=object)

@@ -18,23 +18,22 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from components import plots_explain, plots_model
-from components.architecture import architecture_view, clicked_node
-from components.evaluation import CalibrationCurve, PrCurve, RocCurve
-from components.graph import LayerGraph, Node
-from components.history import TrainingHistory
-from components.metrics_view import clicked_cell
-from components.picker import clicked_row
-from components.plot_text import escape
-from components.plots_metrics import (
+from components.data.evaluation import CalibrationCurve, PrCurve, RocCurve
+from components.inspect.graph import LayerGraph, Node
+from components.inspect.history import TrainingHistory
+from components.plots import explain as plots_explain
+from components.plots import model as plots_model
+from components.plots.metrics import (
     calibration_figure,
+    clicked_cell,
     confusion_matrix_figure,
     pr_figure,
     roc_figure,
     training_curves,
 )
-from components.plots_picker import sample_map
-from components.weights_view import weights_view
+from components.plots.model_views import architecture_view, clicked_node, weights_view
+from components.plots.sample_map import clicked_row, sample_map
+from components.plots.text import escape
 
 LINK = '<a href="https://evil.example">x</a>'
 IMG = "<img src=x onerror=alert(1)>"

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.explainers.base import Attribution
-from components.plots_explain import (
+from components.explain.methods.base import Attribution
+from components.plots.explain import (
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     agreement_heatmap,

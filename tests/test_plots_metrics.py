@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.evaluation import CalibrationCurve, PrCurve, RocCurve
-from components.history import TrainingHistory
-from components.plots_metrics import (
+from components.data.evaluation import CalibrationCurve, PrCurve, RocCurve
+from components.inspect.history import TrainingHistory
+from components.plots.metrics import (
     calibration_figure,
     confusion_matrix_figure,
     pr_figure,

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.model_io import load_model_path
-from components.predict import make_predict_fn
-from components.samples import get_sample
+from components.model.load import load_model_path
+from components.model.predict import make_predict_fn
+from components.model.samples import get_sample
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_bad_batch_size_is_named(wine):
 def test_auto_batch_size_follows_the_input_bytes(wine, text):
     import keras
 
-    from components.predict import MAX_BATCH, MIN_BATCH, TEXT_BATCH, auto_batch_size
+    from components.model.predict import MAX_BATCH, MIN_BATCH, TEXT_BATCH, auto_batch_size
 
     assert auto_batch_size(wine[0]) == MAX_BATCH  # 13 float32 features: 52 bytes a row
     assert auto_batch_size(text[0]) == TEXT_BATCH

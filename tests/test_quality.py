@@ -12,15 +12,16 @@ import pandas as pd
 import pytest
 
 from apptest_support import new_app
-from components import plots_quality, quality
-from components.explain_view import subject_for
-from components.explainers import REGISTRY
-from components.explainers.base import Subject
-from components.explainers.text_tokens import tokens_of
-from components.model_ops import bound, explain_subject
-from components.predict import make_predict_fn
-from components.samples import get_sample
-from components.workspace import open_dataset, open_model
+from components.data.session import open_dataset
+from components.explain import quality
+from components.explain.local import bound, explain_subject, subject_for
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Subject
+from components.explain.methods.text_tokens import tokens_of
+from components.model.bundle import open_model
+from components.model.predict import make_predict_fn
+from components.model.samples import get_sample
+from components.plots import quality as plots_quality
 
 PAGE = "views/quality.py"
 
@@ -333,13 +334,13 @@ def test_the_wine_sanity_check_keeps_the_normalisation(wine):
 
 def test_runner_functions_work_in_a_worker_process(samples):
     """An upload's worker runs the page's functions; their replies pass the reply filter."""
-    from components import worker
+    from components.model import worker
 
     sample = samples["wine_classifier"]
     bundle = open_model(sample.model_path.read_bytes(), "wine.keras", isolate=True)
     try:
         dataset = open_dataset(sample.data_path.read_bytes(), "data.csv", bundle)
-        subject = subject_for(None, dataset, 2, None, sample.task)
+        subject = subject_for(dataset, 2, sample.task)
         run = bundle.runner.run
         assert isinstance(bundle.runner, worker.WorkerRunner)
         attr = run(explain_subject, subject, "ig", 1, 0, {})

@@ -15,18 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.data_checks import Check
+from components.data.checks import Check
+from components.data.session import open_dataset
 from components.errors import GlassboxError
-from components.pdf import html_to_pdf
-from components.report import (
-    Report,
-    build_report,
-    numeric_part,
-    numeric_sha256,
-    render_html,
-)
-from components.samples import get_sample
-from components.workspace import open_dataset, open_model
+from components.model.bundle import open_model
+from components.model.samples import get_sample
+from components.review.pdf import html_to_pdf
+from components.review.report import Report, build_report, numeric_part, numeric_sha256
+from components.review.report_html import render_html
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 BREAKOUT = "</script><script>alert(1)</script><!--<script>"

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from apptest_support import new_app
-from components.model_io import sha256_hex
-from components.samples import get_sample
-from components.store import Store
+from components.model.load import sha256_hex
+from components.model.samples import get_sample
+from components.review.store import Store
 
 
 @pytest.fixture

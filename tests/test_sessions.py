@@ -124,12 +124,12 @@ def own_session_ids():
 
 @pytest.fixture(scope="module", autouse=True)
 def worker_processes():
-    """Uploaded models may live in worker processes (components.worker): let all ten live
+    """Uploaded models may live in worker processes (components.model.worker): let all ten live
     at once (the default pool would restart a worker on nearly every round-robin step, which
     tests the pool, not isolation, and costs a TensorFlow import each time), and stop them
     after this module."""
     try:
-        from components import worker
+        from components.model import worker
     except ImportError:
         yield
         return
@@ -342,7 +342,7 @@ def test_a_reused_upload_id_cannot_poison_another_sessions_sample_data(own_sessi
     import uuid
     from unittest import mock
 
-    from components.samples import get_sample
+    from components.model.samples import get_sample
     from components.ui.loaders import dataset_for
 
     wine = get_sample("wine_classifier").data_path.read_bytes()

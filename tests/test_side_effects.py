@@ -2,9 +2,9 @@
 process, no code run.
 
 One child interpreter (so the audit hook never leaks into pytest) opens every hostile model
-through `components.workspace.open_model` (in-process, and with ``isolate=True`` as the app
+through `components.data.session.open_model` (in-process, and with ``isolate=True`` as the app
 opens uploads: a refusal must not start a worker process) and every hostile data file through
-`components.data_io.read_data_bytes`, then loads a real sample model and checks every data
+`components.data.read.read_data_bytes`, then loads a real sample model and checks every data
 file against it, all under a `sys.addaudithook` hook that records, and blocks:
 
 * writes (``open`` in a write/append/create mode, ``os.open`` with write flags, mkdir,
@@ -145,8 +145,9 @@ def _verdict(fn, *args) -> str:
 
 
 def _open_everything(manifest: dict) -> dict[str, str]:
-    from components.data_io import read_data_bytes
-    from components.workspace import open_dataset, open_model
+    from components.data.read import read_data_bytes
+    from components.data.session import open_dataset
+    from components.model.bundle import open_model
 
     verdicts = {}
     for case in manifest["models"]:
@@ -200,7 +201,7 @@ if __name__ != "__main__":
     def setup(tmp_path_factory):
         """The manifest: hostile models and data files on disk, a sandbox, a canary."""
         import hostile
-        from components.samples import get_sample
+        from components.model.samples import get_sample
 
         tmp = tmp_path_factory.mktemp("side_effects")
         canary = tmp / "canary.txt"

@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
-from components import store as store_module
 from components.errors import GlassboxError
-from components.store import (
+from components.review import store as store_module
+from components.review.store import (
     ACTIONS,
     GENESIS_HASH,
     METADATA,
@@ -510,7 +510,7 @@ def test_the_schema_and_triggers_are_written_for_postgresql():
 
 
 def test_importing_the_store_loads_neither_streamlit_nor_tensorflow():
-    code = ("import sys, components.store; "
+    code = ("import sys, components.review.store; "
             "print(sorted(m for m in ('streamlit', 'tensorflow', 'keras') if m in sys.modules))")
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,

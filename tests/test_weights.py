@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from components import plots_model as plots
-from components.model_io import load_model_path
-from components.samples import get_sample
-from components.weights import dead_inputs, input_reader, vocabulary, weight_summary
-from components.weights_view import weights_view
+from components.inspect.weights import dead_inputs, input_reader, vocabulary, weight_summary
+from components.model.load import load_model_path
+from components.model.samples import get_sample
+from components.plots import model as plots
+from components.plots.model_views import weights_view
 
 
 @pytest.fixture(scope="module")

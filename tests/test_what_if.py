@@ -13,14 +13,13 @@ import streamlit as st
 
 from apptest_support import new_app
 from components.errors import DataError
-from components.explainers import REGISTRY
-from components.explainers.base import Attribution, Subject
-from components.what_if import (
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Attribution, Subject
+from components.explain.what_if import (
     MAX_TEXT_CHARS,
     ImageEdit,
     PixelRange,
     attribution_changes,
-    change_bars,
     changed_features,
     compare_predictions,
     default_values,
@@ -32,6 +31,7 @@ from components.what_if import (
     plain_value,
     text_input,
 )
+from components.plots.what_if import change_bars
 
 PAGE = "views/what_if.py"
 
@@ -300,7 +300,7 @@ def test_change_bars_one_panel_per_method_in_the_given_order():
 def linear():
     import keras
 
-    from components.predict import make_predict_fn
+    from components.model.predict import make_predict_fn
 
     w, b = np.array([0.5, -2.0, 3.0], dtype="float32"), np.float32(0.25)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -313,7 +313,7 @@ def linear():
 
 
 def test_moving_one_feature_by_d_moves_the_output_by_w_d(linear):
-    from components.model_ops import explain_subject
+    from components.explain.local import explain_subject
 
     model, w, _, data, subject = linear
     specs = feature_specs(data, ["a", "b", "c"])
@@ -455,9 +455,9 @@ def test_another_target_and_fewer_methods(session):
 
 
 def _sentiment(text: str) -> float:
-    from components.model_io import load_model_path
-    from components.predict import make_predict_fn
-    from components.samples import get_sample
+    from components.model.load import load_model_path
+    from components.model.predict import make_predict_fn
+    from components.model.samples import get_sample
 
     model = load_model_path(get_sample("sentiment_text").model_path).model
     return float(make_predict_fn(model)(np.array([text], dtype=object))[0, 0])

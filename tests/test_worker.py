@@ -13,11 +13,13 @@ import pytest
 
 import hostile
 from apptest_support import new_app
-from components import model_ops, safe_pickle, worker
+from components.data.session import open_dataset
 from components.errors import GlassboxError
-from components.explain_view import subject_for
-from components.explainers import REGISTRY
-from components.workspace import open_dataset, open_model
+from components.explain.local import explain_all, explain_subject, subject_facts, subject_for
+from components.explain.methods import REGISTRY
+from components.model import safe_pickle, worker
+from components.model.bundle import open_model
+from components.model.predict import scores_of
 
 PLAIN_PARAMS = 4 * 3 + 3
 
@@ -53,7 +55,7 @@ def test_an_uploaded_model_never_enters_this_process(plain_bytes):
     try:
         assert bundle.loaded.model is None
         assert bundle.summary.total_params == PLAIN_PARAMS
-        scores = bundle.runner.run(model_ops.scores_of, np.ones((5, 4), "float32"))
+        scores = bundle.runner.run(scores_of, np.ones((5, 4), "float32"))
         assert scores.shape == (5, 3)
         np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
     finally:
@@ -89,10 +91,10 @@ def test_a_call_that_takes_too_long_is_stopped_and_the_next_one_restarts(tmp_pat
         images = np.random.default_rng(0).random((600, 64, 64, 3), dtype=np.float32)
         start = time.monotonic()
         with pytest.raises(GlassboxError, match=r"took longer than 1\.5 s, so it was stopped"):
-            bundle.runner.run(model_ops.scores_of, images)
+            bundle.runner.run(scores_of, images)
         assert time.monotonic() - start < 10
         assert not bundle.runner.alive
-        scores = bundle.runner.run(model_ops.scores_of, images[:2])  # a fresh worker
+        scores = bundle.runner.run(scores_of, images[:2])  # a fresh worker
         assert scores.shape == (2, 2) and bundle.runner.pid != pid
     finally:
         bundle.runner.close()
@@ -104,7 +106,7 @@ def test_the_pool_stops_the_least_recently_used_worker(plain_bytes, monkeypatch)
     try:
         assert not bundles[0].runner.alive
         assert bundles[1].runner.alive and bundles[2].runner.alive
-        assert bundles[0].runner.run(model_ops.scores_of, np.ones((1, 4), "float32")).shape \
+        assert bundles[0].runner.run(scores_of, np.ones((1, 4), "float32")).shape \
             == (1, 3)  # restarted from its bytes
         assert not bundles[1].runner.alive
     finally:
@@ -141,26 +143,25 @@ def test_every_result_the_pages_ask_for_passes_the_reply_filter(samples, sample_
 
 
 def _every_result_passes(samples, sample_bundles):
-    from components.architecture import architecture_view
-    from components.layer_details import layer_details
-    from components.picker import map_coordinates
-    from components.weights import weighted_layers
-    from components.weights_view import all_layers_table, weights_view
+    from components.inspect.layer_details import layer_details
+    from components.inspect.sample_map import map_coordinates
+    from components.inspect.weights import all_layers_table, weighted_layers
+    from components.plots.model_views import architecture_view, weights_view
 
     for key, bundle in sample_bundles.items():
         run = bundle.runner.run
         dataset = open_dataset(samples[key].data_path.read_bytes(),
                                samples[key].data_path.name, bundle)
-        subject = subject_for(None, dataset, 1, None, samples[key].task)
+        subject = subject_for(dataset, 1, samples[key].task)
         results = [bundle.summary, run(architecture_view), run(all_layers_table),
                    run(layer_details, bundle.summary.layers[-1].name),
-                   run(model_ops.scores_of, dataset.x[:4]),
+                   run(scores_of, dataset.x[:4]),
                    run(map_coordinates, dataset, "activations", 0),
-                   run(model_ops.subject_facts, subject),
-                   run(model_ops.explain_all, subject, ["lime", "saliency"], None, 0)]
+                   run(subject_facts, subject),
+                   run(explain_all, subject, ["lime", "saliency"], None, 0)]
         results += [run(weights_view, name) for name in run(weighted_layers)[:3]]
         facts = results[6]
-        results += [run(model_ops.explain_subject, subject, name, 0, 0, {})
+        results += [run(explain_subject, subject, name, 0, 0, {})
                     for name in REGISTRY if facts.status[name] is None]
         for result in results:
             data = io.BytesIO()

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from components.architecture import clicked_node
-from components.csv_export import to_csv
-from components.overview import layer_table
+from components.inspect.overview import layer_table
+from components.plots.model_views import clicked_node
+from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import architecture_for, layer_details_for
 from components.ui.state import require_model

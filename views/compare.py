@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import compare
+from components.explain import compare
 from components.text_safety import escape_markdown
 from components.ui import compare_widgets as ui
 from components.ui.selection import scope_of, selected_row

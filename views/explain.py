@@ -2,10 +2,7 @@
 
 import streamlit as st
 
-from components.explain_view import (
-    Explanation,
-    subject_for,
-)
+from components.explain.local import Explanation, subject_for
 from components.ui import explain_widgets as ui
 from components.ui.loaders import facts_for
 from components.ui.selection import scope_of, selected_row
@@ -32,7 +29,7 @@ with right:
     ui.map_picker(pred, dataset, runner, sha, data_sha, scope, row)
 
 # The subject carries the row and its background; the model stays with its runner.
-subject = subject_for(None, dataset, row, None, workspace.task)
+subject = subject_for(dataset, row, workspace.task)
 facts, error = facts_for(sha, data_sha, row, workspace.task, runner, subject)
 if error:
     refusal("Explanation", error)

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from components import plots_metrics as plots
-from components.evaluation import cell_samples
-from components.metrics_view import clicked_cell
-from components.model_io import sha256_hex
+from components.data.evaluation import cell_samples
+from components.model.load import sha256_hex
+from components.plots import metrics as plots
+from components.plots.metrics import clicked_cell
 from components.text_safety import escape_markdown
 from components.ui.loaders import evaluation_for, history_for
 from components.ui.state import require_model

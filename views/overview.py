@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from components.csv_export import to_csv
-from components.overview import build_overview
+from components.inspect.overview import build_overview
+from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.state import require_model
 from components.ui.widgets import checks_list, details_line, facts_row, refusal

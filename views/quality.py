@@ -3,7 +3,7 @@ with random weights)?"""
 
 import streamlit as st
 
-from components.explain_view import subject_for
+from components.explain.local import subject_for
 from components.ui import quality_widgets as ui
 from components.ui.explain_widgets import sample_header
 from components.ui.loaders import facts_for
@@ -21,7 +21,7 @@ class_names = sample.class_names if sample is not None else None
 pred = require_predictions(workspace)
 scope = scope_of(sha, data_sha)
 row = selected_row(scope, dataset.n_rows)
-subject = subject_for(None, dataset, row, None, workspace.task)
+subject = subject_for(dataset, row, workspace.task)
 facts, error = facts_for(sha, data_sha, row, workspace.task, runner, subject)
 if error:
     refusal("Explanation", error)

@@ -3,7 +3,7 @@ statistics over every layer."""
 
 import streamlit as st
 
-from components.csv_export import to_csv
+from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import weight_table_for, weighted_layers_for, weights_for
 from components.ui.state import require_model

@@ -6,8 +6,9 @@ from dataclasses import replace
 import streamlit as st
 
 from components.errors import DataError
-from components.explain_view import subject_for
-from components.plots_explain import feature_order
+from components.explain.local import subject_for
+from components.explain.what_if import compare_predictions, input_digest
+from components.plots.explain import feature_order
 from components.text_safety import escape_markdown
 from components.ui import explain_widgets as explain_ui
 from components.ui import what_if_widgets as ui
@@ -15,7 +16,6 @@ from components.ui.selection import scope_of, selected_row
 from components.ui.state import require_dataset, require_model, require_predictions
 from components.ui.stored import settings_for
 from components.ui.widgets import refusal
-from components.what_if import compare_predictions, input_digest
 
 workspace = require_model()
 bundle, sample = workspace.bundle, workspace.sample
@@ -37,7 +37,7 @@ prefix = ui.edit_prefix(scope, row)
 with top[2]:
     ui.reset_button(prefix)
 
-subject = subject_for(None, dataset, row, None, task)
+subject = subject_for(dataset, row, task)
 keys = ui.Keys(sha, data_sha, row, runner)
 facts, error = ui.original_facts(subject, keys)
 if error:

@@ -20,19 +20,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import compare
-from components import plots_compare as plots
-from components import plots_explain as explain_plots
-from components.agreement import method_label
-from components.data_checks import Dataset
+from components.data.checks import Dataset
+from components.data.predictions import Predictions
 from components.errors import GlassboxError, first_line
-from components.explain_view import subject_for
-from components.explainers import REGISTRY
-from components.explainers.base import Attribution, Subject
-from components.explainers.targets import target_choices
-from components.model_ops import SubjectFacts
-from components.picker import Predictions
-from components.samples import list_samples
+from components.explain import compare
+from components.explain.agreement import method_label
+from components.explain.local import SubjectFacts, subject_for
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Attribution, Subject
+from components.explain.methods.targets import target_choices
+from components.model.bundle import ModelBundle, open_model
+from components.model.samples import list_samples
+from components.model.worker import prewarm
+from components.plots import compare as plots
+from components.plots import explain as explain_plots
 from components.text_safety import escape_markdown
 from components.ui.explain_widgets import Settings
 from components.ui.loaders import (
@@ -46,8 +47,6 @@ from components.ui.loaders import (
 from components.ui.selection import select_row
 from components.ui.stored import artifact_label, keep, stored, workspace_store
 from components.ui.widgets import facts_row, refusal
-from components.worker import prewarm
-from components.workspace import ModelBundle, open_model
 
 SAMPLE = "sample:"  # + sample key
 STORED = "stored:"  # + SHA-256 of a model kept in the workspace
@@ -295,7 +294,7 @@ def _rows_table(shown: pd.DataFrame, table: pd.DataFrame, pair: Pair, row_scope:
 
 def sample_facts_ui(pair: Pair, row: int) -> tuple[Subject, SubjectFacts, SubjectFacts] | None:
     """The row as a subject and what each model says about it; a failure is one line."""
-    subject = subject_for(None, pair.dataset, row, None, pair.task)
+    subject = subject_for(pair.dataset, row, pair.task)
     out = []
     for who, bundle in (("A", pair.a), ("B", pair.b)):
         facts, error = facts_for(bundle.loaded.sha256, pair.data_sha, row, pair.task,
@@ -467,7 +466,7 @@ def similarity_chunk_for(model_a: str, model_b: str, data_sha256: str, task: str
     kept = [i for i, t in enumerate(targets) if t is not None]
     if not kept:
         return out, [], None
-    template = subject_for(None, _dataset, rows[kept[0]], None, task)
+    template = subject_for(_dataset, rows[kept[0]], task)
     xs = _dataset.x[[rows[i] for i in kept]]
     wanted = [targets[i] for i in kept]
     try:

@@ -13,17 +13,16 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from components import plots_explain as plots
-from components.agreement import Agreement, agreement, attributions_frame, method_label
-from components.csv_export import to_csv
-from components.data_checks import Dataset
-from components.explain_view import Explanation, explanation_json
-from components.explainers import REGISTRY
-from components.explainers.base import Attribution, Subject
-from components.explainers.targets import target_choices
-from components.model_ops import SubjectFacts
-from components.picker import Predictions, clicked_row, filter_table, map_colors
-from components.plots_picker import sample_map
+from components.data.checks import Dataset
+from components.data.predictions import Predictions, filter_table, map_colors
+from components.explain.agreement import Agreement, agreement, attributions_frame, method_label
+from components.explain.local import Explanation, SubjectFacts, explanation_json
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Attribution, Subject
+from components.explain.methods.targets import target_choices
+from components.plots import explain as plots
+from components.plots.sample_map import clicked_row, sample_map
+from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import attribution_for, map_for, sample_table_for
 from components.ui.selection import select_row

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import global_explain as ge
-from components import plots_global as plots
-from components.data_checks import Dataset
+from components.data.checks import Dataset
+from components.data.predictions import Predictions
 from components.errors import GlassboxError, first_line
-from components.explainers.targets import target_choices
-from components.picker import Predictions
+from components.explain import global_importance as ge
+from components.explain.methods.targets import target_choices
+from components.plots import global_importance as plots
 from components.text_safety import escape_markdown
 from components.ui.widgets import refusal
 

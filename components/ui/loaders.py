@@ -2,7 +2,7 @@
 
 Failures are cached too (as their message), so a rerun never re-parses a refused file.
 Uploaded models live in a session-scoped cache: another session never receives them, and
-in a worker process (`components.worker`): every call on a model goes through
+in a worker process (`components.model.worker`): every call on a model goes through
 ``bundle.runner``, which a page passes here as ``_runner``.
 """
 
@@ -14,21 +14,27 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.architecture import ArchitectureView, architecture_view
-from components.data_checks import Dataset
+from components.data.checks import Dataset
+from components.data.evaluation import Evaluation, evaluate_dataset
+from components.data.predictions import Predictions, predictions, sample_table
+from components.data.session import open_dataset
 from components.errors import GlassboxError, first_line
-from components.evaluation import Evaluation
-from components.explainers.base import Attribution, Subject
-from components.history import TrainingHistory, read_history_bytes
-from components.layer_details import LayerDetails, layer_details
-from components.metrics_view import evaluate_dataset
-from components.model_io import sha256_hex
-from components.model_ops import SubjectFacts, explain_subject, scores_of, subject_facts
-from components.picker import Predictions, map_coordinates, predictions, sample_table
-from components.samples import get_sample
-from components.weights import weighted_layers
-from components.weights_view import WeightsView, all_layers_table, weights_view
-from components.workspace import ModelBundle, open_dataset, open_model
+from components.explain.local import SubjectFacts, explain_subject, subject_facts
+from components.explain.methods.base import Attribution, Subject
+from components.inspect.history import TrainingHistory, read_history_bytes
+from components.inspect.layer_details import LayerDetails, layer_details
+from components.inspect.sample_map import map_coordinates
+from components.inspect.weights import all_layers_table, weighted_layers
+from components.model.bundle import ModelBundle, open_model
+from components.model.load import sha256_hex
+from components.model.predict import scores_of
+from components.model.samples import get_sample
+from components.plots.model_views import (
+    ArchitectureView,
+    WeightsView,
+    architecture_view,
+    weights_view,
+)
 
 Outcome = tuple[ModelBundle | None, str | None]
 
@@ -211,7 +217,7 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
                review_id: int, names: tuple[str, str], _ws) -> tuple[object | None, str | None]:
     """The compliance report, keyed on the contents, the choices and the trail's last hash
     (a new verdict or note makes a new report; the same ones reuse it)."""
-    from components.report import build_report
+    from components.review.report import build_report
     from components.ui.stored import workspace_store
 
     store = workspace_store()

@@ -16,17 +16,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import plots_quality as plots
-from components import quality as q
-from components.data_checks import Dataset
+from components.data.checks import Dataset
+from components.data.predictions import Predictions
 from components.errors import GlassboxError, first_line
-from components.explain_view import subject_for
-from components.explainers import REGISTRY
-from components.explainers.base import Attribution, Subject
-from components.explainers.targets import default_target, target_choices
-from components.model_ops import SubjectFacts
-from components.picker import Predictions
-from components.plots_explain import image_overlay
+from components.explain import quality as q
+from components.explain.local import SubjectFacts, subject_for
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Attribution, Subject
+from components.explain.methods.targets import default_target, target_choices
+from components.plots import quality as plots
+from components.plots.explain import image_overlay
 from components.text_safety import escape_markdown
 from components.ui.loaders import attribution_for
 from components.ui.selection import select_row
@@ -276,7 +275,7 @@ def _curves_over_rows(ctx: Context, settings: Settings, methods: list[str], rows
     failed: dict[str, list[str]] = {}
     bar = st.progress(0.0, text=f"Curves for {len(rows)} rows…")
     for i, row in enumerate(rows):
-        subject = subject_for(None, ctx.dataset, row, None, ctx.task)
+        subject = subject_for(ctx.dataset, row, ctx.task)
         target = default_target(ctx.pred.scores[row], ctx.task)
         curves, errors = _row_curves(ctx, subject, row, methods, target, settings.seed,
                                      settings.fill)

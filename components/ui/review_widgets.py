@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components.csv_export import to_csv
+from components.data.session import Workspace
 from components.errors import GlassboxError
-from components.store import VERDICTS, Pin, Review, Store
+from components.review.csv_export import to_csv
+from components.review.store import VERDICTS, Pin, Review, Store
 from components.text_safety import escape_markdown
 from components.ui.selection import held_row, scope_of
 from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace_store
-from components.workspace import Workspace
 
 VERDICT_ICONS = {"ok": "✅", "concern": "⚠️", "needs follow-up": "🔁", None: "📌"}
 
@@ -139,7 +139,7 @@ def trail_ui(review: Review) -> None:
 
 def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
     """Choose rows, methods and seed; build the HTML report, then optionally its PDF."""
-    from components.explainers import REGISTRY
+    from components.explain.methods import REGISTRY
     from components.ui.loaders import report_for
 
     n_rows = ws.dataset.n_rows
@@ -197,13 +197,13 @@ def _names(ws: Workspace) -> tuple[str, str]:
 
 
 def built_html(report) -> str:
-    from components.report import render_html
+    from components.review.report_html import render_html
 
     return render_html(report)
 
 
 def _pdf(html: str) -> tuple[bytes | None, str | None]:
-    from components.pdf import html_to_pdf
+    from components.review.pdf import html_to_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.pdf"

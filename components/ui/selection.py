@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.picker import row_from_query
+from components.data.predictions import row_from_query
 
 _KEY = "glassbox.selected_row"  # (scope, row); scope names the model and dataset contents
 

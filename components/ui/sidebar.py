@@ -15,11 +15,14 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components.data_checks import Dataset
-from components.data_io import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
+from components.data.checks import Dataset
+from components.data.read import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
+from components.data.session import Workspace
 from components.errors import GlassboxError
-from components.samples import Sample, get_sample, list_samples
-from components.task import TASK_LABELS, TASKS, resolve_task
+from components.model.bundle import ModelBundle
+from components.model.samples import Sample, get_sample, list_samples
+from components.model.task import TASK_LABELS, TASKS, resolve_task
+from components.model.worker import prewarm
 from components.ui.loaders import (
     dataset_for,
     sample_bundle,
@@ -29,8 +32,6 @@ from components.ui.loaders import (
 )
 from components.ui.selection import keep_in_url
 from components.ui.stored import artifact_label, keep, stored, workspace_store
-from components.worker import prewarm
-from components.workspace import ModelBundle, Workspace
 
 UPLOAD = "__upload__"
 SAMPLE_DATA = "__default_data__"

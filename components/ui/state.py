@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.data_checks import Dataset
-from components.picker import Predictions
+from components.data.checks import Dataset
+from components.data.predictions import Predictions
+from components.data.session import Workspace
 from components.ui.widgets import refusal
-from components.workspace import Workspace
 
 _KEY = "glassbox.workspace"
 

@@ -2,14 +2,14 @@
 
 Only files that passed their checks are kept: a refused model or dataset never reaches the
 workspace directory. The store's location comes from the environment
-(``GLASSBOX_WORKSPACE``, ``GLASSBOX_DATABASE_URL``; see `components.store`).
+(``GLASSBOX_WORKSPACE``, ``GLASSBOX_DATABASE_URL``; see `components.review.store`).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components.store import Artifact, Store
+from components.review.store import Artifact, Store
 
 REVIEWER_KEY = "glassbox.reviewer"
 SETTINGS_KEY = "glassbox.explain_settings"  # (scope, row, settings dict): the last explained

@@ -16,18 +16,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import streamlit as st
 
-from components import plots_explain as plots
 from components.errors import GlassboxError
-from components.explainers import REGISTRY
-from components.explainers.base import Attribution, Subject
-from components.explainers.targets import target_choices
-from components.model_ops import SubjectFacts, subject_facts
-from components.text_safety import escape_markdown
-from components.ui.explain_widgets import Settings
-from components.ui.loaders import attribution_for, explained, facts_for
-from components.ui.selection import select_row
-from components.ui.widgets import refusal
-from components.what_if import (
+from components.explain.local import SubjectFacts, subject_facts
+from components.explain.methods import REGISTRY
+from components.explain.methods.base import Attribution, Subject
+from components.explain.methods.targets import target_choices
+from components.explain.what_if import (
     FILLS,
     MAX_TEXT_CHARS,
     Comparison,
@@ -36,7 +30,6 @@ from components.what_if import (
     Number,
     PixelRange,
     attribution_changes,
-    change_bars,
     changed_features,
     default_values,
     edit_image,
@@ -45,6 +38,13 @@ from components.what_if import (
     pixel_range,
     text_input,
 )
+from components.plots import explain as plots
+from components.plots.what_if import change_bars
+from components.text_safety import escape_markdown
+from components.ui.explain_widgets import Settings
+from components.ui.loaders import attribution_for, explained, facts_for
+from components.ui.selection import select_row
+from components.ui.widgets import refusal
 
 AUTO_TARGET = -1  # "the edited input's predicted class", whichever it is
 ALL_SHOWN = 16    # up to this many features all get a slider in view; more: the top ones

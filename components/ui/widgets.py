@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import streamlit as st
 
-from components.data_checks import Check
+from components.data.checks import Check
 from components.text_safety import escape_markdown
 
 _SHOW = {"ok": st.success, "warning": st.warning, "error": st.error}

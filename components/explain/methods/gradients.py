@@ -1,0 +1,426 @@
+"""The tape code every gradient method shares: one compiled gradient function per model.
+
+`gradient_space(subject)` gives the point a method differentiates at and a batched gradient
+function there: the input itself for tabular and image models; for text models, the output of
+the `Embedding` layer (the token ids are integers, which have no gradient). A method builds
+its batch (IG's path, SmoothGrad's noisy copies), calls `space.gradients(batch, target)` once
+and reduces the result with `space.values(...)`: a float64 array shaped like the sample, or
+for text one value per token (summed over the embedding dimension, padding dropped).
+
+Compiled functions are cached per model in a `weakref.WeakKeyDictionary` and only hold the
+model through a weak reference, so a model that the app drops is freed with its functions.
+TensorFlow and Keras are imported inside functions: importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
+from components.explain.methods.targets import check_target
+from components.explain.methods.text_tokens import tokens_of, vectorizer_of
+from components.model.predict import first_output
+
+CHUNK = 256  # at most this many rows per compiled call
+CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+
+# model -> _Plan (gradient functions) and model -> {conv layer name -> Grad-CAM function}.
+_PLANS: weakref.WeakKeyDictionary[Any, _Plan] = weakref.WeakKeyDictionary()
+_CAMS: weakref.WeakKeyDictionary[Any, dict[str, Callable]] = weakref.WeakKeyDictionary()
+
+
+# ---------------------------------------------------------------------------------------------
+# Which subjects the gradient methods can explain
+
+
+def gradient_unavailable(subject: Subject, label: str, float_input: bool = True) -> str | None:
+    """None if ``label``'s gradients can be taken for ``subject``, else one line why not.
+
+    ``float_input``: the method differentiates w.r.t. the input itself (Grad-CAM does not).
+    """
+    model = subject.model
+    if model is None:
+        return (f"{label} needs the Keras model itself: gradient methods cannot work from "
+                f"predictions alone")
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
+        return f"{label} needs a model with exactly one input; this one has {len(inputs)}"
+    dtype = str(inputs[0].dtype)
+    if subject.kind == "text":
+        return _text_unavailable(model, label)
+    if "string" in dtype:
+        return f"{label}: this model reads strings, but the sample is not text"
+    if float_input and "float" not in dtype:
+        return (f"{label} needs a float input to differentiate; this model's input is "
+                f"{dtype}")
+    return None
+
+
+def _text_unavailable(model: Any, label: str) -> str | None:
+    if "string" not in str(model.inputs[0].dtype):
+        return (f"{label} on text needs the tokenizer inside the model (a string input "
+                f"followed by TextVectorization and Embedding)")
+    if vectorizer_of(model) is None:
+        return f"{label} on text needs a TextVectorization layer inside the model"
+    config = vectorizer_of(model).get_config()
+    if config.get("output_mode", "int") != "int":
+        return (f"{label} on text needs TextVectorization(output_mode='int') feeding an "
+                f"Embedding layer")
+    if config.get("ngrams"):
+        return (f"{label} on text needs one embedding position per token; this "
+                f"TextVectorization also emits n-grams")
+    embedding = _embedding_of(model)
+    if embedding is None:
+        return (f"{label} on text needs an Embedding layer after the TextVectorization; "
+                f"this model has none")
+    if getattr(embedding, "mask_zero", False):
+        return (f"{label} on text cannot use Embedding(mask_zero=True): gradients taken at "
+                f"the embedding output would lose the padding mask")
+    try:
+        _plan(model)
+    except Exception as exc:  # noqa: BLE001 - any build failure is a reason, on one line
+        reason = " ".join(str(exc).split())[:200]
+        return f"{label} cannot split this text model at its Embedding layer: {reason}"
+    return None
+
+
+def _embedding_of(model: Any) -> Any | None:
+    for layer in getattr(model, "layers", []):
+        if type(layer).__name__ == "Embedding":
+            return layer
+    return None
+
+
+def n_outputs(model: Any) -> int:
+    """How many target indices the model's first output has (its trailing dims flattened)."""
+    shape = tuple(model.outputs[0].shape[1:])
+    if not shape:
+        return 1
+    if any(d is None for d in shape):
+        raise ValueError(f"the model's output shape {tuple(model.outputs[0].shape)} is not "
+                         f"fully known, so its targets cannot be counted")
+    return int(np.prod(shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled gradient functions, one plan per model
+
+
+class _Plan:
+    """A model's compiled functions: gradients of output[:, target], and (text) embedding."""
+
+    def __init__(self, model: Any) -> None:
+        import tensorflow as tf
+
+        ref = weakref.ref(model)
+        self.text = "string" in str(model.inputs[0].dtype)
+        if self.text:
+            embedding = _embedding_of(model)
+            if embedding is None:
+                raise ValueError("the text model has no Embedding layer")
+            prefix, suffix = split_at(model, embedding)
+            _check_split(model, prefix, suffix)
+            point = embedding.output
+            self.embed = tf.function(lambda s: prefix(s),
+                                     input_signature=[tf.TensorSpec([None], tf.string)],
+                                     reduce_retracing=True)
+            call = suffix
+        else:
+            point = model.inputs[0]
+            self.embed = None
+            call = lambda x: ref()(x, training=False)  # noqa: E731
+        self.dtype = tf.as_dtype(point.dtype)
+        spec = tf.TensorSpec([None, *point.shape[1:]], self.dtype)
+
+        def grads(x: Any, target: Any) -> tuple[Any, Any]:
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                out = _flat(first_output(call(x)))
+                y = tf.gather(out, target, axis=1)
+                total = tf.reduce_sum(y)  # rows are independent: d total / d x_n = d y_n / d x_n
+            return y, tape.gradient(total, x)
+
+        self.grads = tf.function(grads, reduce_retracing=True,
+                                 input_signature=[spec, tf.TensorSpec([], tf.int32)])
+
+    def gradients(self, x: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+        import tensorflow as tf
+
+        x = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
+        t = tf.constant(target, tf.int32)
+        ys, gs = [], []
+        for i in range(0, len(x), CHUNK):
+            y, g = self.grads(tf.constant(x[i:i + CHUNK]), t)
+            ys.append(np.asarray(y, dtype=np.float64))
+            gs.append(np.asarray(g, dtype=np.float64))
+        return np.concatenate(ys), np.concatenate(gs)
+
+
+def _is_sequential(model: Any) -> bool:
+    return any(cls.__name__ == "Sequential" for cls in type(model).__mro__)
+
+
+def split_at(model: Any, layer: Any) -> tuple[Callable, Callable]:
+    """``model`` as head(x) -> ``layer``'s output and tail(that output) -> first output.
+
+    A Sequential model is a chain: its layers are applied in order (a loaded Sequential's
+    layers carry one graph node per rebuild, so ``layer.output`` may belong to a stale graph).
+    A Functional model is cut with Keras 3's intermediate-tensor models; a graph where the
+    output also depends on something other than ``layer``'s output raises ValueError.
+    """
+    import keras
+
+    if _is_sequential(model):
+        layers = list(model.layers)
+        k = next(i for i, item in enumerate(layers) if item is layer)
+        head_layers, tail_layers = layers[:k + 1], layers[k + 1:]
+
+        def chain(items: list) -> Callable:
+            def run(x: Any) -> Any:
+                for item in items:
+                    x = item(x, training=False)
+                return x
+            return run
+
+        return chain(head_layers), chain(tail_layers)
+    head = keras.Model(model.inputs, layer.output)
+    tail = keras.Model(layer.output, first_output(model.outputs))
+    return (lambda x: head(x, training=False)), (lambda a: tail(a, training=False))
+
+
+def _check_split(model: Any, head: Callable, tail: Callable) -> None:
+    """ValueError unless tail(head(text)) gives the model's own output on a probe text."""
+    import tensorflow as tf
+
+    probe = tf.constant(["the film was good", ""], tf.string)
+    direct = np.asarray(_flat(first_output(model(probe, training=False))))
+    split = np.asarray(_flat(first_output(tail(head(probe)))))
+    if direct.shape != split.shape or not np.allclose(direct, split, rtol=1e-4, atol=1e-5):
+        raise ValueError("the layers after the Embedding do not reproduce the model's output "
+                         "from the embedding alone")
+
+
+def _plan(model: Any) -> _Plan:
+    plan = _PLANS.get(model)
+    if plan is None:
+        plan = _PLANS[model] = _Plan(model)
+    return plan
+
+
+def _flat(out: Any) -> Any:
+    """The output as (N, k): a (N,) output is one column, trailing dims are flattened."""
+    import tensorflow as tf
+
+    out = tf.cast(out, tf.float32)
+    if out.shape.rank == 1:
+        return out[:, None]
+    if out.shape.rank > 2:
+        return tf.reshape(out, [tf.shape(out)[0], -1])
+    return out
+
+
+def input_gradients(model: Any, x: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+    """Output[:, target] (N,) and its gradient w.r.t. ``x`` (N, ...), float64, chunked."""
+    return _plan(model).gradients(x, target)
+
+
+def embed_texts(model: Any, texts: np.ndarray) -> np.ndarray:
+    """A text model's Embedding output for an object array of str: (N, length, dim)."""
+    import tensorflow as tf
+
+    plan = _plan(model)
+    if plan.embed is None:
+        raise ValueError("the model does not read text")
+    strings = np.asarray(texts, dtype=object).reshape(-1)
+    return np.asarray(plan.embed(tf.constant(strings, tf.string)), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# The space a method differentiates in
+
+
+@dataclass(frozen=True)
+class GradientSpace:
+    """Where a method differentiates for one subject, and how to report the result.
+
+    ``point`` is (1, ...) float32: the input for tabular and image models, the Embedding
+    output (1, length, dim) for text. ``tokens`` (text only) are the tokens of the sample as
+    `tokens_of` splits them; position i of the embedding is token i.
+    """
+
+    model: Any
+    point: np.ndarray
+    kind: str
+    tokens: tuple[str, ...] | None
+    feature_names: tuple[str, ...] | None
+
+    @property
+    def n_outputs(self) -> int:
+        return n_outputs(self.model)
+
+    def gradients(self, batch: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+        """Output[:, target] (N,) and d output / d point (N, ...) at every row of ``batch``."""
+        return input_gradients(self.model, batch, target)
+
+    def values(self, per_element: np.ndarray) -> np.ndarray:
+        """One sample's attribution (shaped like ``point[0]``) in the shape of the sample:
+        text sums over the embedding dimension and keeps the real tokens' positions."""
+        per_element = np.asarray(per_element, dtype=np.float64)
+        if self.kind == "text":
+            per_token = per_element.sum(axis=-1)
+            return np.ascontiguousarray(per_token[:len(self.tokens or ())])
+        return per_element.reshape(self.point.shape[1:])
+
+    def padding_sum(self, per_element: np.ndarray) -> float:
+        """Text: the part of the attribution that falls on padding positions (else 0)."""
+        if self.kind != "text":
+            return 0.0
+        per_token = np.asarray(per_element, dtype=np.float64).sum(axis=-1)
+        return float(per_token[len(self.tokens or ()):].sum())
+
+
+def gradient_space(subject: Subject, label: str) -> GradientSpace:
+    """The `GradientSpace` for ``subject``; ValueError with the `unavailable` reason if none."""
+    reason = gradient_unavailable(subject, label)
+    if reason:
+        raise ValueError(reason)
+    model = subject.model
+    if subject.kind == "text":
+        sample = subject.sample
+        text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
+        point = embed_texts(model, np.array([text], dtype=object))
+        tokens = tokens_of(model, text)[:point.shape[1]]
+        return GradientSpace(model, point, "text", tokens, tokens)
+    point = np.asarray(subject.x, dtype=np.float32)
+    names = subject.feature_names if subject.kind == "tabular" else None
+    return GradientSpace(model, point, subject.kind, None, names)
+
+
+def value_range(point: np.ndarray) -> float:
+    """max - min of one sample (1.0 if it is constant), the scale for noise."""
+    span = float(np.max(point) - np.min(point)) if point.size else 0.0
+    return span if span > 0 and np.isfinite(span) else 1.0
+
+
+def finite(values: np.ndarray, method: str) -> np.ndarray:
+    """``values`` as float64, or ValueError if the gradients came out NaN or infinite."""
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{method}: the model's gradients are not finite for this sample")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Grad-CAM
+
+
+def conv_layers(model: Any) -> list[str]:
+    """Names of the model's top-level convolution layers with a 4-D output, in order."""
+    names = []
+    for layer in getattr(model, "layers", []):
+        if not any(cls.__name__ in CONV_LAYERS for cls in type(layer).__mro__):
+            continue
+        try:
+            rank = len(layer.output.shape)
+        except (AttributeError, ValueError):  # never called, or called more than once
+            continue
+        if rank == 4:
+            names.append(layer.name)
+    return names
+
+
+def gradcam_maps(model: Any, x: np.ndarray, target: int, layer: str) -> np.ndarray:
+    """Grad-CAM of ``layer`` for each image of ``x`` (N, h, w, c): (N, h, w) float64, >= 0.
+
+    weights = mean over space of d output[target] / d A; cam = relu(sum_c w_c A_c), resized
+    bilinearly to the input's h x w.
+    """
+    import tensorflow as tf
+
+    fn = _cam_fn(model, layer)
+    dtype = tf.as_dtype(model.inputs[0].dtype)
+    x = np.asarray(x, dtype=dtype.as_numpy_dtype)
+    t = tf.constant(target, tf.int32)
+    maps = [np.asarray(fn(tf.constant(x[i:i + CHUNK]), t), dtype=np.float64)
+            for i in range(0, len(x), CHUNK)]
+    return np.concatenate(maps)
+
+
+def _cam_fn(model: Any, layer: str) -> Callable:
+    per_model = _CAMS.get(model)
+    if per_model is None:
+        per_model = _CAMS[model] = {}
+    if layer not in per_model:
+        per_model[layer] = _build_cam_fn(model, layer)
+    return per_model[layer]
+
+
+def _build_cam_fn(model: Any, layer: str) -> Callable:
+    import keras
+    import tensorflow as tf
+
+    conv = model.get_layer(layer)
+    if _is_sequential(model):
+        head, tail = split_at(model, conv)
+        forward = lambda x: (lambda a: (a, tail(a)))(head(x))  # noqa: E731
+    else:  # intermediate outputs keep any branches around the layer intact
+        both = keras.Model(model.inputs, [conv.output, first_output(model.outputs)])
+        forward = lambda x: both(x, training=False)  # noqa: E731
+    inp = model.inputs[0]
+    spec = tf.TensorSpec([None, *inp.shape[1:]], tf.as_dtype(inp.dtype))
+
+    def cam(x: Any, target: Any) -> Any:
+        with tf.GradientTape() as tape:
+            maps, out = forward(x)
+            total = tf.reduce_sum(tf.gather(_flat(first_output(out)), target, axis=1))
+        grads = tape.gradient(total, maps)
+        if grads is None:
+            raise ValueError(f"gradcam: the output does not depend on layer {layer!r}")
+        maps = tf.cast(maps, tf.float32)
+        weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2), keepdims=True)
+        heat = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
+        size = tf.shape(x)[1:3]
+        return tf.image.resize(heat, size, method="bilinear")[..., 0]
+
+    return tf.function(cam, reduce_retracing=True,
+                       input_signature=[spec, tf.TensorSpec([], tf.int32)])
+
+
+# ---------------------------------------------------------------------------------------------
+# What the gradient explainers share
+
+
+class GradientExplainer:
+    """Base of the gradient methods: subclasses set name, label, defaults and `explain`."""
+
+    name = ""
+    label = ""
+    family = "gradient"
+    signed = True
+    defaults: dict[str, Any] = {}
+
+    def unavailable(self, subject: Subject) -> str | None:
+        return gradient_unavailable(subject, self.label)
+
+    def __repr__(self) -> str:
+        return f"<{self.label} explainer>"
+
+    def single_pass(self, subject: Subject, target: int, seed: int, params: dict[str, Any],
+                    times_input: bool) -> Attribution:
+        """One gradient at the sample: the gradient itself (saliency) or, with
+        ``times_input``, the gradient times the input (gradient x input)."""
+        p = merged_params(self.defaults, params, self.name)
+        with Stopwatch() as sw:
+            space = gradient_space(subject, self.label)
+            target = check_target(target, space.n_outputs)
+            _, grads = space.gradients(space.point, target)
+            raw = grads[0] * space.point[0] if times_input else grads[0]
+            values = finite(space.values(raw), self.name)
+        return Attribution(values=values, method=self.name, target=target,
+                           params={**p, "seed": seed}, seconds=sw.seconds,
+                           feature_names=space.feature_names)

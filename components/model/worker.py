@@ -1,0 +1,346 @@
+"""Uploaded models run in a worker process: memory-capped, timed out, and replaceable.
+
+An uploaded model passed the static scan and loads in Keras' safe mode, yet it can still ask
+for more memory than the machine has (a huge layer behind an innocent input) or take hours
+to predict. So the Streamlit server never loads one itself: each uploaded model lives in its
+own child process, with
+
+* its own interpreter (``python -m components.model.worker``, talking over a socket pair), so
+  nothing of the server's state is shared or re-run;
+* an address-space limit (``RLIMIT_AS``) and a resident-memory watchdog in the parent: a
+  model that outgrows ``GLASSBOX_WORKER_MEMORY_MB`` (default 4096) is killed;
+* a timeout per call (``GLASSBOX_WORKER_TIMEOUT_S``, default 30 s): a call that takes
+  longer is stopped and the worker killed;
+* replies that are not trusted: they are unpickled with an allowlist of the data classes
+  Glassbox's results are made of (`components.model.safe_pickle`), never with plain `pickle`.
+
+Every failure becomes a one-line `WorkerError`; the next call starts a fresh worker. At most
+``GLASSBOX_MAX_WORKERS`` (default 10) run at once: the least recently used is stopped (and
+restarted from the model's bytes if it is needed again). One spare worker with TensorFlow
+already imported waits for the next upload, so an upload costs the model's load time, not
+TensorFlow's import.
+
+`LocalRunner` gives the bundled sample models (the app's own files) the same interface,
+in-process: ``runner.run(fn, *args)`` calls ``fn(model, *args)`` wherever the model lives.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Protocol
+
+from components.errors import GlassboxError, first_line
+
+MIB = 2**20
+
+
+class WorkerError(GlassboxError):
+    """The worker holding an uploaded model failed: out of memory, too slow, or crashed."""
+
+
+def _env(name: str, default: str) -> Callable[[], Any]:
+    """A dataclass default read from the environment when the object is made."""
+    kind = float if "." in default else int
+    return lambda: kind(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use: resident memory (MiB) and seconds per call."""
+
+    memory_mb: int = field(default_factory=_env("GLASSBOX_WORKER_MEMORY_MB", "4096"))
+    timeout_s: float = field(default_factory=_env("GLASSBOX_WORKER_TIMEOUT_S", "30.0"))
+    startup_s: float = 180.0  # importing TensorFlow in a fresh process: our cost, not the model's
+    # Address space TensorFlow reserves without using it (~2 GiB virtual for ~0.7 GiB resident).
+    address_slack_mb: int = 3072
+
+
+class ModelRunner(Protocol):
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(model, *args, **kwargs)``, wherever the model lives."""
+
+
+class LocalRunner:
+    """A model in this process: the bundled samples, and tests."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return fn(self.model, *args, **kwargs)
+
+
+class WorkerRunner:
+    """An uploaded model in its own process; see the module docstring."""
+
+    def __init__(self, data: bytes, filename: str, sha256: str,
+                 limits: Limits | None = None) -> None:
+        self._data, self._filename, self.sha256 = data, filename, sha256
+        self.limits = limits or Limits()
+        self._process: Any = None
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if not self.alive:
+                self._start()
+            _POOL.touch(self)
+            return self._ask(("run", fn, args, kwargs), self.limits.timeout_s)
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        """Stop the worker (it restarts from the model's bytes on the next call)."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        _POOL.forget(self)
+        if conn is not None:
+            conn.close()
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+    def _start(self) -> None:
+        self._process, self._conn = _take_spare(self.limits)
+        _POOL.add(self)
+        self._ask(("load", self._data, self._filename), self.limits.timeout_s)
+
+    def _ask(self, message: tuple, timeout_s: float) -> Any:
+        try:
+            self._conn.send(message)
+        except (OSError, ValueError):
+            self.close()
+            raise WorkerError("the model's worker process had stopped; try again") from None
+        status, value = self._reply(timeout_s)
+        if status == "error":
+            raise GlassboxError(value)
+        return value
+
+    def _reply(self, timeout_s: float) -> tuple[str, Any]:
+        """Wait for the answer, watching time and memory; kill the worker past either."""
+        deadline = time.monotonic() + timeout_s
+        while not self._conn.poll(0.05):
+            if self._process.poll() is not None:
+                code = self._process.returncode
+                self.close()
+                raise WorkerError(f"the model's worker process died (exit code {code}); it "
+                                  "may have run out of memory")
+            if (rss := resident_mb(self._process.pid)) > self.limits.memory_mb:
+                self.close()
+                raise WorkerError(f"the model needed more than {self.limits.memory_mb} MiB of "
+                                  f"memory ({rss:,} MiB resident), so it was stopped")
+            if time.monotonic() > deadline:
+                self.close()
+                raise WorkerError(f"the model took longer than {timeout_s:g} s, so it was "
+                                  "stopped")
+        try:
+            reply = safe_loads(self._conn.recv_bytes())
+        except (EOFError, OSError):
+            self.close()
+            raise WorkerError("the model's worker process closed its connection") from None
+        if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] in ("ok", "error")):
+            self.close()
+            raise WorkerError("the model's worker process sent a malformed reply")
+        return reply
+
+
+def safe_loads(data: bytes) -> Any:
+    from components.model.safe_pickle import loads  # deferred: only the parent reads replies
+
+    try:
+        return loads(data)
+    except pickle.UnpicklingError as err:
+        raise WorkerError(f"the worker's reply was refused: {first_line(err)}") from None
+
+
+def resident_mb(pid: int | None) -> int:
+    """Resident memory of a process in MiB (0 if it is gone), from /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+# ---------------------------------------------------------------- the pool of workers
+
+
+class _Pool:
+    """Live workers, least recently used first; at most ``max_workers`` at once."""
+
+    def __init__(self, max_workers: int) -> None:
+        self.max_workers = max_workers
+        self._live: OrderedDict[int, WorkerRunner] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, runner: WorkerRunner) -> None:
+        with self._lock:
+            self._live[id(runner)] = runner
+            evict = list(self._live.values())[: max(0, len(self._live) - self.max_workers)]
+        for old in evict:
+            old.close()
+
+    def touch(self, runner: WorkerRunner) -> None:
+        with self._lock:
+            if id(runner) in self._live:
+                self._live.move_to_end(id(runner))
+
+    def forget(self, runner: WorkerRunner) -> None:
+        with self._lock:
+            self._live.pop(id(runner), None)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [r.pid for r in self._live.values() if r.pid is not None]
+
+
+_POOL = _Pool(int(os.environ.get("GLASSBOX_MAX_WORKERS", "10")))
+_SPARE: list[tuple[Any, Any]] = []
+_SPARE_LOCK = threading.Lock()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _spawn(limits: Limits) -> tuple[subprocess.Popen, Connection]:
+    """A fresh worker interpreter and the parent's end of the socket pair to it."""
+    ours, theirs = socket.socketpair()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "components.model.worker", str(theirs.fileno()),
+         *map(str, asdict(limits).values())],
+        pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    theirs.close()
+    return process, Connection(ours.detach())
+
+
+def _take_spare(limits: Limits) -> tuple[Any, Any]:
+    """A worker with TensorFlow imported: the spare if one is ready, else a new one; then
+    start the next spare in the background."""
+    with _SPARE_LOCK:
+        spare = _SPARE.pop() if _SPARE else None
+    if spare is None or spare[0].poll() is not None:
+        spare = _spawn(limits)
+    process, conn = spare
+    if not conn.poll(limits.startup_s) or conn.recv_bytes() != b"ready":
+        process.kill()
+        raise WorkerError("the model worker did not start (TensorFlow failed to import)")
+    if _keep_spare():
+        threading.Thread(target=prewarm, args=(limits,), daemon=True).start()
+    return process, conn
+
+
+def _keep_spare() -> bool:
+    return os.environ.get("GLASSBOX_SPARE_WORKER", "1") != "0"
+
+
+def prewarm(limits: Limits | None = None) -> None:
+    """Start the spare worker now if there is none (the sidebar calls this as soon as the
+    user chooses to upload, so TensorFlow imports while they pick the file)."""
+    if not _keep_spare():
+        return
+    with _SPARE_LOCK:
+        if not any(process.poll() is None for process, _ in _SPARE):
+            _SPARE[:] = [_spawn(limits or Limits())]
+
+
+def shutdown() -> None:
+    """Stop every worker and the spare (tests and benchmarks call this)."""
+    with _SPARE_LOCK:
+        spares, _SPARE[:] = list(_SPARE), []
+    for process, _ in spares:
+        process.kill()
+    for pid_runner in list(_POOL._live.values()):
+        pid_runner.close()
+
+
+def worker_pids() -> list[int]:
+    """PIDs of the live workers and the spare, for memory measurements."""
+    with _SPARE_LOCK:
+        spare = [p.pid for p, _ in _SPARE if p.poll() is None]
+    return _POOL.pids() + spare
+
+
+# ---------------------------------------------------------------- the child process
+
+
+def _serve(conn: Any, limits: Limits) -> None:
+    """The worker's loop: import TensorFlow, say ready, load one model, then run calls."""
+    import resource
+
+    cap = (limits.memory_mb + limits.address_slack_mb) * MIB
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras  # noqa: F401  # the expensive part, before any model is involved
+    import pandas as pd
+
+    # Strings as Python objects, not Arrow buffers: replies then need no pyarrow to rebuild.
+    pd.set_option("mode.string_storage", "python")
+
+    conn.send_bytes(b"ready")
+    model = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        reply, model = _answer(message, model, limits)
+        try:
+            data = pickle.dumps(reply)
+        except Exception as err:  # a result that cannot travel is a bug, said in one line
+            data = pickle.dumps(("error", f"could not send the result ({first_line(err)})"))
+        conn.send_bytes(data)
+
+
+def _answer(message: tuple, model: Any, limits: Limits) -> tuple[tuple[str, Any], Any]:
+    """(the reply, the model afterwards) for one message from the parent."""
+    try:
+        if message[0] == "load":
+            from components.model.load import load_model_bytes
+
+            return ("ok", None), load_model_bytes(message[1], message[2]).model
+        _, fn, args, kwargs = message
+        if model is None:
+            return ("error", "no model is loaded in this worker"), model
+        return ("ok", fn(model, *args, **kwargs)), model
+    except GlassboxError as err:
+        return ("error", str(err)), model
+    except MemoryError:
+        return ("error", "the model ran out of memory (the worker's limit is "
+                         f"{limits.memory_mb} MiB)"), model
+    except Exception as err:  # one line for the user; the worker stays usable
+        if type(err).__name__ == "ResourceExhaustedError" or "OOM when allocating" in str(err):
+            return ("error", "the model ran out of memory (the worker's limit is "
+                             f"{limits.memory_mb} MiB)"), model
+        return ("error", f"could not compute ({type(err).__name__}: {first_line(err)})"), model
+
+
+# python -m components.model.worker FD MEMORY_MB TIMEOUT_S STARTUP_S SLACK
+if __name__ == "__main__":
+    fd, memory_mb, timeout_s, startup_s, slack_mb = sys.argv[1:6]
+    _serve(Connection(int(fd)), Limits(int(memory_mb), float(timeout_s), float(startup_s),
+                                       int(slack_mb)))

@@ -1,0 +1,309 @@
+"""Pure figure builders for the explanation page: attributions in, Plotly figures out.
+
+No Streamlit. Colours mean the same thing on every figure: red pushes the target output up,
+blue pushes it down (the bars' two colours are the ends of the maps' "RdBu_r" scale). Maps
+and token grids are each normalised to their own largest |value|, so shapes compare across
+methods whose units differ; the colour bar says so. Every text that comes from the user
+(feature names, tokens, class names in titles) is shown as text: "&", "<" and ">" are
+escaped so Plotly's HTML-ish label markup never applies.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from components.explain.agreement import method_label, ordered_methods
+from components.plots.text import escape
+
+if TYPE_CHECKING:
+    from components.explain.methods.base import Attribution
+
+POSITIVE_COLOR = "#d6604d"  # the red end of RdBu_r: pushes the target up
+NEGATIVE_COLOR = "#4393c3"  # the blue end: pushes it down
+ZERO_COLOR = "#bdbdbd"
+DIVERGING = "RdBu_r"
+SEQUENTIAL = "Inferno"
+OVERLAY_MODES = ("signed", "absolute")
+ZERO_LINE = {"color": "#555555", "width": 1}
+
+
+# ---------------------------------------------------------------- bars
+
+
+def feature_order(attributions: Mapping[str, Attribution], top_k: int) -> list[int]:
+    """One order of feature indices for every method's bar chart, most important first.
+
+    Rule: each method's |values| are divided by that method's largest |value| (so methods
+    in different units mix; an all-zero method counts as all zeros). The candidates are
+    the union of every method's own top ``top_k`` features by |value|, so each shown
+    feature is in at least one method's top k. Candidates are ranked by their mean
+    normalised |value| over all methods (ties: lower index first) and the first ``top_k``
+    kept. Values are flattened, so image maps give flat pixel indices. Empty mapping: [].
+    Raises ValueError for top_k < 1 or methods whose values differ in size.
+    """
+    if not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
+    if not attributions:
+        return []
+    sizes = {name: np.size(a.values) for name, a in attributions.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"attributions differ in size: {sizes}")
+    normalised = []
+    for attr in attributions.values():
+        mag = np.abs(np.nan_to_num(np.asarray(attr.values, dtype="float64").ravel(),
+                                   posinf=0.0, neginf=0.0))
+        top = mag.max(initial=0.0)
+        normalised.append(mag / top if top > 0 else mag)
+    stack = np.vstack(normalised)
+    candidates = set()
+    for row in stack:
+        candidates.update(np.argsort(-row, kind="stable")[:top_k].tolist())
+    mean = stack.mean(axis=0)
+    ranked = sorted(candidates, key=lambda i: (-mean[i], i))
+    return [int(i) for i in ranked[:top_k]]
+
+
+def attribution_bars(attribution: Attribution, order: Sequence[int],
+                     feature_values: np.ndarray | None = None, title: str = "") -> go.Figure:
+    """One method's values as horizontal bars, features in ``order`` top-down.
+
+    Bars are red (positive), blue (negative) or grey (zero) with a line at 0; each bar's
+    ``customdata`` is its feature index. Hover shows the feature's value in the sample
+    when ``feature_values`` (same length as the attribution) is given. For SHAP (a
+    ``base_value``) the subtitle gives the base value and base + sum of all values.
+    Repeated names (a token twice in a text) get their position appended.
+    """
+    values = np.asarray(attribution.values, dtype="float64").ravel()
+    n = values.size
+    order = [int(i) for i in order]
+    bad = [i for i in order if not 0 <= i < n]
+    if bad:
+        raise ValueError(f"order holds indices outside 0..{n - 1}: {bad[:5]}")
+    names = _names(attribution.feature_names, n)
+    if feature_values is not None:
+        feature_values = np.asarray(feature_values).ravel()
+        if feature_values.size != n:
+            raise ValueError(f"{feature_values.size} feature values for {n} attributions")
+    shown = values[order]
+    labels = [names[i] for i in order]
+    hover = []
+    for i, label in zip(order, labels, strict=True):
+        line = f"{label}<br>attribution {_num(values[i])}"
+        if feature_values is not None:
+            line += f"<br>value in this sample {_value(feature_values[i])}"
+        hover.append(line)
+    fig = go.Figure(go.Bar(
+        x=shown, y=labels, orientation="h", customdata=order, hovertext=hover,
+        hoverinfo="text", name=method_label(attribution.method),
+        marker_color=[_sign_color(v) for v in shown]))
+    fig.add_vline(x=0, line=ZERO_LINE)
+    subtitle = ""
+    if attribution.base_value is not None:
+        base = float(attribution.base_value)
+        subtitle = (f"base value {_num(base)}; base + all {n} values = "
+                    f"{_num(base + float(np.nansum(values)))}")
+    full_title = escape(title) + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+    fig.update_layout(
+        title=full_title, xaxis_title="attribution (red: pushes the output up)",
+        yaxis={"autorange": "reversed", "type": "category"}, showlegend=False,
+        height=max(220, 26 * len(order) + 120), margin={"l": 10, "r": 10, "t": 70, "b": 40})
+    return fig
+
+
+def _names(feature_names: Sequence[str] | None, n: int) -> list[str]:
+    """Escaped, unique bar labels: repeats get " [position]" so bars do not merge."""
+    if feature_names is None or len(feature_names) != n:
+        raw = [f"feature {i}" for i in range(n)]
+    else:
+        raw = [str(x) for x in feature_names]
+    counts: dict[str, int] = {}
+    for name in raw:
+        counts[name] = counts.get(name, 0) + 1
+    return [escape(name if counts[name] == 1 else f"{name} [{i}]")
+            for i, name in enumerate(raw)]
+
+
+def _sign_color(value: float) -> str:
+    if value > 0:
+        return POSITIVE_COLOR
+    if value < 0:
+        return NEGATIVE_COLOR
+    return ZERO_COLOR
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}".replace("-", "\u2212")
+
+
+def _value(value: object) -> str:
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return _num(float(value))
+    return escape(value)
+
+
+# ---------------------------------------------------------------- images
+
+
+def image_overlay(image: np.ndarray, values: np.ndarray, *, opacity: float = 0.5,
+                  mode: str = "signed", title: str = "") -> go.Figure:
+    """The image with one attribution map (summed over channels) laid over it.
+
+    ``image`` (h, w, c) or (h, w) is rescaled to 0..1 over all its pixels for display:
+    one channel as a grey heatmap, three (or four: alpha dropped) as an RGB ``go.Image``,
+    any other count as the channels' mean in grey. The map is divided by its own largest
+    |value| m: ``mode="signed"`` plots values/m in [-1, 1] on "RdBu_r" with zmin=-1,
+    zmax=1 (0 is the middle); ``"absolute"`` plots |values|/m in [0, 1] on a sequential
+    scale. An all-zero map stays 0. Hover shows the raw summed value.
+    """
+    if mode not in OVERLAY_MODES:
+        raise ValueError(f"mode must be one of {', '.join(OVERLAY_MODES)}, not {mode!r}")
+    if not 0 <= opacity <= 1:
+        raise ValueError(f"opacity must be between 0 and 1, not {opacity!r}")
+    image = np.asarray(image, dtype="float64")
+    values = np.asarray(values, dtype="float64")
+    if image.ndim == 2:
+        image = image[..., None]
+    if values.ndim == 3:
+        values = values.sum(axis=-1)
+    if image.ndim != 3 or values.ndim != 2:
+        raise ValueError(f"image_overlay needs (h, w, c) arrays, got image {image.shape} "
+                         f"and values {np.shape(values)}")
+    if image.shape[:2] != values.shape:
+        raise ValueError(f"image {image.shape[:2]} and attribution {values.shape} differ "
+                         f"in height and width")
+    fig = go.Figure(_image_trace(_unit_range(image)))
+    m = float(np.nanmax(np.abs(values), initial=0.0))
+    scale = m if m > 0 and math.isfinite(m) else 1.0
+    if mode == "signed":
+        z, zmin, colorscale = values / scale, -1.0, DIVERGING
+        bar_title, ticks = "±1 = max", [-1, 0, 1]
+    else:
+        z, zmin, colorscale = np.abs(values) / scale, 0.0, SEQUENTIAL
+        bar_title, ticks = "1 = max", [0, 1]
+    fig.add_trace(go.Heatmap(
+        z=z, zmin=zmin, zmax=1.0,
+        colorscale=colorscale, opacity=opacity, customdata=values,
+        # a slim bar: the page explains the scale once, the image keeps the width
+        colorbar={"title": {"text": bar_title, "side": "right"}, "thickness": 8,
+                  "tickvals": ticks, "len": 0.9},
+        hovertemplate=("row %{y}, col %{x}<br>relative %{z:.2f}<br>attribution "
+                       "%{customdata:.4g}<extra></extra>")))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                     scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_layout(title=escape(title), height=300, plot_bgcolor="white",
+                      margin={"l": 4, "r": 4, "t": 40, "b": 4})
+    return fig
+
+
+def _unit_range(image: np.ndarray) -> np.ndarray:
+    """All pixels rescaled together to 0..1 (keeps colours); constant or empty -> 0."""
+    clean = np.nan_to_num(image, nan=0.0, posinf=0.0, neginf=0.0)
+    if not clean.size:
+        return clean
+    lo, hi = float(clean.min()), float(clean.max())
+    return (clean - lo) / (hi - lo) if hi > lo else np.zeros_like(clean)
+
+
+def _image_trace(image: np.ndarray) -> go.Heatmap | go.Image:
+    channels = image.shape[-1]
+    if channels in (3, 4):
+        rgb = np.round(image[..., :3] * 255).astype("uint8")
+        return go.Image(z=rgb, hoverinfo="skip", name="image")
+    grey = image[..., 0] if channels == 1 else image.mean(axis=-1)
+    return go.Heatmap(z=grey, colorscale="gray", zmin=0.0, zmax=1.0, showscale=False,
+                      hoverinfo="skip", name="image")
+
+
+# ---------------------------------------------------------------- text
+
+
+def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 8,
+                  title: str = "") -> go.Figure:
+    """Tokens in reading order, ``per_line`` per row, each cell coloured by its value.
+
+    A ``go.Heatmap`` of ceil(n / per_line) rows; padding cells are NaN with empty text and
+    no hover. Colours: values / max |value| on "RdBu_r", zmin=-1, zmax=1. Each cell shows
+    its token (escaped); hover adds the raw value. No tokens: an empty figure saying so.
+    """
+    if not isinstance(per_line, (int, np.integer)) or isinstance(per_line, bool) \
+            or per_line < 1:
+        raise ValueError(f"per_line must be a positive integer, not {per_line!r}")
+    values = np.asarray(values, dtype="float64").ravel()
+    if len(tokens) != values.size:
+        raise ValueError(f"{len(tokens)} tokens but {values.size} values")
+    n = values.size
+    fig = go.Figure()
+    fig.update_layout(title=escape(title), plot_bgcolor="white",
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    if n == 0:
+        fig.add_annotation(text="no tokens to show", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+        return fig.update_layout(height=160)
+    rows = -(-n // per_line)
+    m = float(np.nanmax(np.abs(values), initial=0.0))
+    scale = m if m > 0 and math.isfinite(m) else 1.0
+    z = np.full(rows * per_line, np.nan)
+    z[:n] = values / scale
+    raw = np.full(rows * per_line, np.nan)
+    raw[:n] = values
+    text = [escape(t) for t in tokens] + [""] * (rows * per_line - n)
+    fig.add_trace(go.Heatmap(
+        z=z.reshape(rows, per_line), customdata=raw.reshape(rows, per_line),
+        text=np.array(text, dtype=object).reshape(rows, per_line).tolist(),
+        texttemplate="%{text}", colorscale=DIVERGING, zmin=-1.0, zmax=1.0,
+        xgap=3, ygap=3, hoverongaps=False,
+        colorbar={"title": {"text": "relative attribution,<br>±1 = max |value|"},
+                  "thickness": 12},
+        hovertemplate="%{text}<br>attribution %{customdata:.4g}<extra></extra>"))
+    return fig.update_layout(height=44 * rows + 110)
+
+
+# ---------------------------------------------------------------- summaries
+
+
+def timing_bars(seconds: Mapping[str, float]) -> go.Figure:
+    """Wall time of each method (registry order), labelled in seconds."""
+    methods = ordered_methods(seconds)
+    times = [float(seconds[m]) for m in methods]
+    fig = go.Figure(go.Bar(
+        x=[escape(method_label(m)) for m in methods], y=times, marker_color="#4c78a8",
+        text=[f"{t:.2f} s" for t in times], textposition="outside", customdata=methods,
+        hovertemplate="%{x}: %{y:.3f} s<extra></extra>"))
+    top = max(times, default=0.0)
+    return fig.update_layout(yaxis_title="seconds", height=280, showlegend=False,
+                             yaxis_range=[0, top * 1.2 if top > 0 else 1],
+                             margin={"l": 10, "r": 10, "t": 30, "b": 10})
+
+
+def agreement_heatmap(matrix: pd.DataFrame, title: str = "") -> go.Figure:
+    """A square method x method matrix (e.g. `Agreement.spearman`) as an annotated heatmap
+    on "RdBu_r" from -1 to 1; NaN cells read "n/a". Rows and columns named by label."""
+    if matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"agreement_heatmap needs a square matrix, got {matrix.shape}")
+    z = matrix.to_numpy(dtype="float64")
+    rows = [escape(method_label(str(m))) for m in matrix.index]
+    cols = [escape(method_label(str(m))) for m in matrix.columns]
+    text = [["n/a" if math.isnan(v) else _fmt2(v) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale=DIVERGING,
+        zmin=-1.0, zmax=1.0, xgap=2, ygap=2, hoverongaps=False,
+        colorbar={"title": {"text": "Spearman"}, "thickness": 12},
+        hovertemplate="%{y} vs %{x}: %{text}<extra></extra>"))
+    size = max(260, 70 * len(rows) + 140)
+    fig.update_xaxes(side="top", showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False, scaleanchor="x", scaleratio=1)
+    return fig.update_layout(title=escape(title), height=size, plot_bgcolor="white",
+                             margin={"l": 10, "r": 10, "t": 90, "b": 10})
+
+
+def _fmt2(value: float) -> str:
+    return f"{value + 0.0:.2f}".replace("-0.00", "0.00").replace("-", "\u2212")

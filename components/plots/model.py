@@ -1,0 +1,232 @@
+"""Pure figure builders for the model views: arrays and graphs in, Plotly figures out.
+
+Layer, class, weight and token names come from the uploaded file: every one is passed
+through `components.plots.text.escape` before Plotly draws it (Plotly reads HTML in labels).
+Node ids stay raw in ``customdata`` (a click returns them; no template shows them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+from components.inspect.graph import LayerGraph, Node
+from components.plots.text import escape
+
+COLOR_BY = ("type", "params")
+LABELS_UP_TO = 80  # more nodes than this: names on hover only, so the graph stays legible
+HIGHLIGHT = "#d62728"
+
+
+def architecture_figure(graph: LayerGraph, positions: dict[str, tuple[float, float]], *,
+                        color_by: str = "type", highlight: Collection[str] = (),
+                        selected: str | None = None) -> go.Figure:
+    """The layer DAG, top-down. One scatter trace per layer type (so the legend is the colour
+    key); every marker's ``customdata`` is its node id, which a click selection returns."""
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
+    fig = go.Figure()
+    for box in _group_boxes(graph, positions):
+        fig.add_shape(**box)
+    fig.add_trace(_edge_trace(graph, positions))
+    show_text = len(graph.nodes) <= LABELS_UP_TO
+    marks = set(highlight) | ({selected} if selected else set())
+    for trace in _node_traces(graph, positions, color_by, marks, show_text):
+        fig.add_trace(trace)
+    _style(fig, graph, positions)
+    return fig
+
+
+def _edge_trace(graph: LayerGraph, pos: dict[str, tuple[float, float]]) -> go.Scatter:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for src, dst in graph.edges:
+        xs += [pos[src][0], pos[dst][0], None]
+        ys += [pos[src][1], pos[dst][1], None]
+    return go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                      line={"color": "#9aa0a6", "width": 1.2}, name="edges")
+
+
+def _node_traces(graph: LayerGraph, pos, color_by: str, marks: set[str], show_text: bool):
+    by_type: dict[str, list[Node]] = {}
+    for node in graph.nodes.values():
+        by_type.setdefault(node.class_name, []).append(node)
+    palette = qualitative.Plotly + qualitative.D3
+    max_params = max((n.params for n in graph.nodes.values()), default=0) or 1
+    for i, (cls, nodes) in enumerate(sorted(by_type.items())):
+        color = (palette[i % len(palette)] if color_by == "type"
+                 else [n.params / max_params for n in nodes])
+        yield go.Scatter(
+            x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
+            mode="markers+text" if show_text else "markers", name=escape(cls),
+            text=[escape(n.name) for n in nodes], textposition="middle right",
+            customdata=[n.id for n in nodes], hovertext=[_hover(n) for n in nodes],
+            hoverinfo="text",
+            marker={"size": [18 if n.id in marks else 13 for n in nodes], "color": color,
+                    "colorscale": "Viridis", "cmin": 0, "cmax": 1,
+                    "symbol": ["square" if n.is_group else "circle" for n in nodes],
+                    "line": {"width": [3 if n.id in marks else 0.5 for n in nodes],
+                             "color": [HIGHLIGHT if n.id in marks else "#444" for n in nodes]}})
+
+
+def _hover(node: Node) -> str:
+    kind = f"{node.class_name} (submodel, collapsed)" if node.is_group else node.class_name
+    shape = "shared/several" if node.output_shape is None else str(node.output_shape)
+    return (f"<b>{escape(node.id)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
+            f"{node.params:,} params")
+
+
+def _group_boxes(graph: LayerGraph, pos) -> list[dict]:
+    boxes = []
+    for group, members in graph.groups.items():
+        pts = [pos[m] for m in members if m in pos]
+        if not pts:
+            continue
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        boxes.append({"type": "rect", "x0": min(xs) - 0.4, "x1": max(xs) + 0.4,
+                      "y0": min(ys) - 0.4, "y1": max(ys) + 0.4, "layer": "below",
+                      "line": {"color": "#7f7f7f", "dash": "dot"},
+                      "fillcolor": "rgba(127,127,127,0.06)", "label": {
+                          "text": escape(group), "textposition": "top left"}})
+    return boxes
+
+
+def _style(fig: go.Figure, graph: LayerGraph, pos) -> None:
+    depth = -min((p[1] for p in pos.values()), default=0) + 1
+    fig.update_layout(
+        height=int(min(max(360, 70 * depth), 4000)), dragmode="pan", clickmode="event+select",
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"title": "Layer type"},
+        xaxis={"visible": False}, yaxis={"visible": False}, hovermode="closest",
+        plot_bgcolor="white")
+
+
+# ---------------------------------------------------------------- weights
+
+MAX_SIDE = 200  # heatmap rows/columns drawn at most; larger tensors are block-averaged
+MAX_FILTERS = 64
+MAX_HIST_VALUES = 1_000_000
+
+
+def downsample(matrix: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, str | None]:
+    """Block-average a 2-D array to at most ``max_side`` per axis; the note says so."""
+    rows, cols = matrix.shape
+    fr, fc = -(-rows // max_side), -(-cols // max_side)  # ceil division
+    if fr == 1 and fc == 1:
+        return matrix, None
+    padded = np.full((fr * -(-rows // fr), fc * -(-cols // fc)), np.nan, dtype="float64")
+    padded[:rows, :cols] = matrix
+    blocks = padded.reshape(padded.shape[0] // fr, fr, padded.shape[1] // fc, fc)
+    note = (f"{rows}x{cols} shown as {blocks.shape[0]}x{blocks.shape[2]}: each cell is the "
+            f"mean of a {fr}x{fc} block")
+    return np.nanmean(blocks, axis=(1, 3)), note
+
+
+def weight_heatmap(matrix: np.ndarray, *, layer: str, weight: str = "kernel",
+                   row_labels: list[str] | None = None, max_side: int = MAX_SIDE) -> go.Figure:
+    """A (inputs x units) kernel, diverging colours centred at 0. Large kernels are
+    block-averaged and the title says so; row labels only when no rows were merged."""
+    if matrix.ndim != 2:
+        raise ValueError(f"weight_heatmap needs a 2-D array, got shape {matrix.shape}")
+    shown, note = downsample(matrix, max_side)
+    labels = ([escape(r) for r in row_labels]
+              if row_labels is not None and shown.shape[0] == matrix.shape[0] else None)
+    bound = float(np.nanmax(np.abs(shown))) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=shown, y=labels, colorscale="RdBu_r", zmid=0, zmin=-bound, zmax=bound,
+        colorbar={"title": "weight"},
+        hovertemplate="input %{y}<br>unit %{x}<br>w = %{z:.4f}<extra></extra>"))
+    title = f"{escape(layer)} {escape(weight)} {matrix.shape[0]}x{matrix.shape[1]}" + (
+        f"<br><sup>{note}</sup>" if note else "")
+    fig.update_layout(title=title, xaxis_title="unit", yaxis_title="input",
+                      yaxis={"autorange": "reversed"},
+                      height=max(320, min(900, 14 * shown.shape[0])))
+    return fig
+
+
+def bias_bar(bias: np.ndarray, *, layer: str) -> go.Figure:
+    fig = go.Figure(go.Bar(x=np.arange(bias.size), y=bias.ravel(),
+                           marker_color=np.where(bias.ravel() >= 0, "#d6604d", "#4393c3")))
+    fig.update_layout(title=f"{escape(layer)} bias", xaxis_title="unit", yaxis_title="bias",
+                      height=300)
+    return fig
+
+
+def conv_filter_grid(kernel: np.ndarray, *, layer: str, channel: str | int = "mean",
+                     max_filters: int = MAX_FILTERS) -> go.Figure:
+    """One small heatmap per output filter of a (kh, kw, in, out) kernel; input channels
+    averaged (``channel="mean"``) or one chosen. Shared colour scale centred at 0."""
+    if kernel.ndim != 4:
+        raise ValueError(f"conv_filter_grid needs a (kh, kw, in, out) kernel, got {kernel.shape}")
+    if channel == "mean":
+        planes = kernel.mean(axis=2)
+    elif isinstance(channel, int) and 0 <= channel < kernel.shape[2]:
+        planes = kernel[:, :, channel, :]
+    else:
+        raise ValueError(f"channel must be 'mean' or 0..{kernel.shape[2] - 1}, not {channel!r}")
+    n = min(planes.shape[-1], max_filters)
+    cols = min(8, n)
+    rows = -(-n // cols)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=0.02)
+    bound = float(np.abs(planes[..., :n]).max()) or 1.0
+    for f in range(n):
+        fig.add_trace(go.Heatmap(z=planes[:, :, f], coloraxis="coloraxis", name=f"filter {f}",
+                                 hovertemplate=f"filter {f}<br>w = %{{z:.4f}}<extra></extra>"),
+                      row=f // cols + 1, col=f % cols + 1)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed")
+    shown = f" (first {n} of {planes.shape[-1]})" if n < planes.shape[-1] else ""
+    what = "channels averaged" if channel == "mean" else f"input channel {channel}"
+    fig.update_layout(title=f"{escape(layer)}: {planes.shape[-1]} filters{shown}, {what}",
+                      coloraxis={"colorscale": "RdBu_r", "cmin": -bound, "cmax": bound,
+                                 "cmid": 0}, height=110 * rows + 80)
+    return fig
+
+
+def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | None = None,
+                         labelled: int = 60) -> go.Figure:
+    """Embedding rows projected on their first two principal components; the first
+    ``labelled`` tokens (the most frequent, in a Keras vocabulary) carry their text."""
+    from sklearn.decomposition import PCA
+
+    if matrix.ndim != 2 or matrix.shape[0] < 2:
+        raise ValueError(f"embedding_projection needs a (tokens, dims) array, got {matrix.shape}")
+    coords = PCA(n_components=2, random_state=0).fit_transform(matrix.astype("float64"))
+    names = [str(t) for t in tokens[: len(matrix)]] if tokens else []
+    names += [f"#{i}" for i in range(len(names), len(matrix))]
+    fig = go.Figure(go.Scatter(
+        x=coords[:, 0], y=coords[:, 1], mode="markers+text",
+        text=[escape(t) if i < labelled else "" for i, t in enumerate(names)],
+        hovertext=[escape(t) for t in names], hoverinfo="text", textposition="top center",
+        marker={"size": 6, "color": np.arange(len(matrix)), "colorscale": "Viridis",
+                "colorbar": {"title": "token index"}}))
+    fig.update_layout(title=f"{escape(layer)}: {len(matrix)} token vectors, PCA", height=520,
+                      xaxis_title="PC 1", yaxis_title="PC 2")
+    return fig
+
+
+def vector_bars(vectors: dict[str, np.ndarray], *, layer: str) -> go.Figure:
+    """Several same-length vectors (BatchNorm gamma/beta/moving mean/variance) as bars."""
+    fig = make_subplots(rows=len(vectors), cols=1, shared_xaxes=True,
+                        subplot_titles=[escape(v) for v in vectors], vertical_spacing=0.06)
+    for i, values in enumerate(vectors.values(), start=1):
+        fig.add_trace(go.Bar(x=np.arange(values.size), y=values.ravel(), showlegend=False),
+                      row=i, col=1)
+    fig.update_layout(title=escape(layer), height=180 * len(vectors) + 60)
+    return fig
+
+
+def weight_histogram(values: np.ndarray, *, title: str, bins: int = 60) -> go.Figure:
+    """Histogram of all values; above a million values a fixed-seed sample, said in the title."""
+    flat = values.ravel()
+    note = ""
+    if flat.size > MAX_HIST_VALUES:
+        flat = np.random.default_rng(0).choice(flat, MAX_HIST_VALUES, replace=False)
+        note = f" (random sample of {MAX_HIST_VALUES:,} of {values.size:,})"
+    fig = go.Figure(go.Histogram(x=flat, nbinsx=bins, marker_color="#4c78a8"))
+    fig.update_layout(title=f"{escape(title)}{note}", xaxis_title="value", yaxis_title="count",
+                      height=300, bargap=0.02)
+    return fig

@@ -1,0 +1,144 @@
+"""The sample map of the explanation page: 2-D coordinates in, a clickable plotly Figure out.
+
+Every point's ``customdata`` is [row], so `components.data.predictions.clicked_row` turns a click
+into the dataset row. No Streamlit here. Class names, labels and the title are user text:
+they reach Plotly (which reads HTML in labels) through `components.plots.text.escape`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from components.plots.text import escape
+
+COLOR_BY: tuple[str, ...] = ("prediction", "error", "confidence")
+SPACES: tuple[str, ...] = ("inputs", "activations")
+GL_ABOVE = 2000  # more points than this draw with WebGL (Scattergl)
+CORRECT_COLOR, WRONG_COLOR, RING_COLOR = "#9db4cc", "#d62728", "#111111"
+
+
+def class_palette(n: int) -> list[str]:
+    """One colour per class index, stable across filters: Plotly's 10, or Alphabet's 26."""
+    colors = qualitative.Plotly if n <= len(qualitative.Plotly) else qualitative.Alphabet
+    return [colors[i % len(colors)] for i in range(n)]
+
+
+def sample_map(coords, *, rows, color, color_by: str, class_names: Sequence[str] = (),
+               selected: int | None = None, title: str = "", space: str = "inputs",
+               prediction: Sequence | None = None, label: Sequence | None = None) -> go.Figure:
+    """One marker per sample at ``coords`` (N, 2); ``rows`` (N,) are their dataset rows.
+
+    ``color_by`` says what ``color`` (N,) holds: "prediction" — predicted class indices,
+    one legend entry per class of ``class_names`` (with no class names, e.g. regression,
+    the predicted values on a continuous scale); "error" — ``correct`` as bool (two traces,
+    correct / misclassified) or absolute errors (continuous); "confidence" — 0..1
+    (continuous). ``selected``, a dataset row, gets a ring on top (its own trace, also with
+    customdata). ``prediction``/``label`` (N,) are display values for the hover, which
+    always names the row. ``space`` titles the axes: "PC 1" or "activation PC 1".
+    """
+    if color_by not in COLOR_BY:
+        raise ValueError(f"unknown color_by {color_by!r}; expected one of {', '.join(COLOR_BY)}")
+    if space not in SPACES:
+        raise ValueError(f"unknown space {space!r}; expected one of {', '.join(SPACES)}")
+    coords = np.asarray(coords, dtype=float).reshape(-1, 2)
+    rows = np.asarray(rows).astype(int).reshape(-1)
+    color = np.asarray(color).reshape(-1)
+    prediction = None if prediction is None else list(prediction)  # positions, not labels
+    label = None if label is None else list(label)
+    for name, values in (("rows", rows), ("color", color), ("prediction", prediction),
+                         ("label", label)):
+        if values is not None and len(values) != len(coords):
+            raise ValueError(f"{len(values)} {name} for {len(coords)} points")
+    hover = _hover(rows, prediction, label)
+    scatter = go.Scattergl if len(coords) > GL_ABOVE else go.Scatter
+    common = {"mode": "markers", "hoverinfo": "text"}
+
+    def points(mask, **kwargs):
+        return scatter(x=coords[mask, 0], y=coords[mask, 1],
+                       customdata=[[int(r)] for r in rows[mask]],
+                       hovertext=[hover[i] for i in np.flatnonzero(mask)], **common, **kwargs)
+
+    traces = []
+    if color_by == "prediction" and len(class_names):
+        palette = class_palette(len(class_names))
+        for k, name in enumerate(class_names):
+            traces.append(points(color.astype(int) == k, name=escape(name),
+                                 marker={"color": palette[k], "size": 7, "opacity": 0.8}))
+    elif color_by == "error" and color.dtype == bool:
+        traces.append(points(color, name="correct",
+                             marker={"color": CORRECT_COLOR, "size": 7, "opacity": 0.7}))
+        traces.append(points(~color, name="misclassified",
+                             marker={"color": WRONG_COLOR, "size": 8, "opacity": 0.9}))
+    else:
+        scale = {"prediction": ("Viridis", "prediction"), "error": ("Reds", "abs error"),
+                 "confidence": ("Viridis", "confidence")}[color_by]
+        marker = {"color": color.astype(float), "colorscale": scale[0], "size": 7,
+                  "opacity": 0.8, "showscale": True, "colorbar": {"title": {"text": scale[1]}}}
+        if color_by == "confidence":
+            marker |= {"cmin": 0.0, "cmax": 1.0}
+        traces.append(points(np.ones(len(coords), dtype=bool), name=scale[1], marker=marker,
+                             showlegend=False))
+    fig = go.Figure(traces)
+    if selected is not None and (at := np.flatnonzero(rows == int(selected))).size:
+        i = int(at[0])
+        fig.add_trace(go.Scatter(
+            x=[coords[i, 0]], y=[coords[i, 1]], mode="markers", name=f"row {int(selected)}",
+            customdata=[[int(selected)]], hovertext=[hover[i]], hoverinfo="text",
+            marker={"symbol": "circle-open", "size": 18, "color": RING_COLOR,
+                    "line": {"width": 3, "color": RING_COLOR}}))
+    prefix = "activation PC" if space == "activations" else "PC"
+    fig.update_xaxes(title_text=f"{prefix} 1", zeroline=False)
+    fig.update_yaxes(title_text=f"{prefix} 2", zeroline=False)
+    # uirevision keeps zoom and legend toggles when the page reruns with a new selection
+    return fig.update_layout(title={"text": escape(title)}, clickmode="event+select",
+                             hovermode="closest", uirevision=f"sample-map-{space}",
+                             legend={"itemsizing": "constant"}, height=480)
+
+
+def _hover(rows: np.ndarray, prediction, label) -> list[str]:
+    """Hover lines per point; user values (class names, labels) are HTML-escaped."""
+    out = []
+    for i, row in enumerate(rows):
+        lines = [f"row {int(row)}"]
+        if prediction is not None:
+            lines.append(f"prediction: {_show(prediction[i])}")
+        if label is not None:
+            lines.append(f"label: {_show(label[i])}")
+        out.append("<br>".join(lines))
+    return out
+
+
+def _show(value) -> str:
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+        return "—"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.4g}"
+    return escape(value)
+
+
+def clicked_row(points: list[dict] | None) -> int | None:
+    """The dataset row of the first clicked map point, or None.
+
+    A point's ``customdata`` holds the row: as a number or string, a list [row, ...], or an
+    object keyed "0", "1" (a typed array as Plotly sends it back).
+    """
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(custom, dict):
+            custom = custom.get("0")
+        elif isinstance(custom, (list, tuple)):
+            custom = custom[0] if custom else None
+        if isinstance(custom, bool) or custom is None:
+            continue
+        try:
+            number = float(custom)
+        except (TypeError, ValueError):
+            continue
+        if number.is_integer() and number >= 0:
+            return int(number)
+    return None

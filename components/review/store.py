@@ -1,0 +1,728 @@
+"""The persistent workspace: stored uploads, review sessions and their append-only audit trail.
+
+Uploaded models and datasets are kept content-addressed: the bytes go to
+``root/blobs/<sha[:2]>/<sha>`` (the path comes from the SHA-256 alone, never from a file
+name) and their metadata to a SQL database through SQLAlchemy 2 Core, SQLite by default
+(``root/glassbox.db``) or any PostgreSQL URL. Reopening the app lists what was stored before.
+
+A review belongs to one (model, dataset) pair. Every review action is an `Event` in an
+append-only trail: nothing is ever updated or deleted, by this module (it has no method for
+it) or through the database (triggers refuse UPDATE and DELETE on the events table). Each
+event stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON of its content)``,
+so an edit or removal made behind Glassbox's back shows up in `Store.verify`.
+
+The pinned samples of a review are not stored: `fold_pins` derives them by replaying the
+trail in order (``pin``, ``unpin``, ``assess``). An ``assess`` of a row that is not pinned pins
+it; a later ``assess`` replaces the current verdict while the earlier one stays in the trail.
+
+Streamlit-free and TensorFlow-free: the UI and the CLI both use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import numbers
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from components.errors import GlassboxError, first_line, quote_names
+
+VERDICTS: tuple[str, ...] = ("ok", "concern", "needs follow-up")
+ACTIONS = ("pin", "unpin", "assess", "explain", "report", "export")
+KINDS = ("model", "dataset")
+ROW_ACTIONS = ("pin", "unpin", "assess")  # these name a sample row; the others may
+GENESIS_HASH = "0" * 64  # the prev_hash of a review's first event
+MAX_ACTOR_CHARS = 100
+MAX_NOTE_CHARS = 10_000
+MAX_NAME_CHARS = 255
+MAX_PAYLOAD_CHARS = 100_000  # parameters and seeds, not results: keeps the trail small
+APPEND_ONLY_MESSAGE = "audit events are append-only"
+WORKSPACE_ENV = "GLASSBOX_WORKSPACE"
+DATABASE_ENV = "GLASSBOX_DATABASE_URL"
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class StoreError(GlassboxError):
+    """The workspace or the audit trail refused a request, or found stored data damaged."""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A stored upload: ``kind`` is ``"model"`` or ``"dataset"``; ``name`` is the first name
+    it was uploaded under (display only); ``created_at`` is ISO-8601 UTC to the second."""
+
+    sha256: str
+    kind: str
+    name: str
+    size: int
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Review:
+    """The review session of one (model, dataset) pair."""
+
+    id: int
+    model_sha256: str
+    data_sha256: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a review's audit trail: who (``actor``) did what, when, to which row."""
+
+    id: int
+    review_id: int
+    at: str
+    actor: str
+    action: str
+    row: int | None
+    payload: dict
+    prev_hash: str
+    hash: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A pinned sample as the trail leaves it: ``verdict`` is None until it is assessed;
+    ``reviewer`` made the latest change (pin or assessment)."""
+
+    row: int
+    verdict: str | None
+    note: str
+    reviewer: str
+    pinned_at: str
+    updated_at: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# Explicit constraint names: the same schema, and the same error texts, on every database.
+METADATA = MetaData(naming_convention={
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+})
+
+ARTIFACTS = Table(
+    "artifacts", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(MAX_NAME_CHARS), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", String(20), nullable=False),
+    UniqueConstraint("sha256", "kind"),
+    CheckConstraint("kind IN ('model', 'dataset')", name="kind"),
+)
+
+REVIEWS = Table(
+    "reviews", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("model_sha256", String(64), nullable=False),
+    Column("data_sha256", String(64), nullable=False),
+    Column("created_at", String(20), nullable=False),
+    UniqueConstraint("model_sha256", "data_sha256"),
+)
+
+EVENTS = Table(
+    "events", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("review_id", Integer, ForeignKey("reviews.id"), nullable=False),
+    Column("at", String(20), nullable=False),
+    Column("actor", String(MAX_ACTOR_CHARS), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("row", Integer, nullable=True),
+    Column("payload", Text, nullable=False),  # canonical JSON, as hashed
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    # One successor per event: two writers that read the same last hash cannot both append.
+    UniqueConstraint("review_id", "prev_hash"),
+    CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in ACTIONS) + ")", name="action"),
+    sqlite_autoincrement=True,  # ids are never reused (ignored by other dialects)
+)
+
+_SQLITE_APPEND_ONLY = [
+    f"""CREATE TRIGGER IF NOT EXISTS events_no_{verb.lower()} BEFORE {verb} ON events
+BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
+    for verb in ("UPDATE", "DELETE")
+]
+
+_POSTGRES_APPEND_ONLY = [
+    f"""CREATE OR REPLACE FUNCTION glassbox_events_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $fn$""",
+    # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14 (OR REPLACE): check the catalog.
+    """DO $do$ BEGIN
+IF NOT EXISTS (SELECT 1 FROM pg_trigger
+               WHERE tgname = 'events_append_only' AND tgrelid = 'events'::regclass) THEN
+  CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION glassbox_events_append_only();
+END IF;
+IF NOT EXISTS (SELECT 1 FROM pg_trigger
+               WHERE tgname = 'events_no_truncate' AND tgrelid = 'events'::regclass) THEN
+  CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION glassbox_events_append_only();
+END IF;
+END $do$""",
+]
+
+
+def append_only_ddl(dialect: str) -> list[str]:
+    """The statements that make the events table refuse UPDATE and DELETE on ``dialect``."""
+    if dialect == "sqlite":
+        return list(_SQLITE_APPEND_ONLY)
+    if dialect == "postgresql":
+        return list(_POSTGRES_APPEND_ONLY)
+    raise StoreError(f"the database '{dialect}' is not supported (use SQLite or PostgreSQL)")
+
+
+# --- plain helpers ------------------------------------------------------------------------
+
+
+def default_root() -> Path:
+    """``$GLASSBOX_WORKSPACE``, else ``<repo root>/workspace``."""
+    configured = os.environ.get(WORKSPACE_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return Path(__file__).resolve().parents[2] / "workspace"
+
+
+def default_database_url(root: Path) -> str:
+    """``$GLASSBOX_DATABASE_URL``, else a SQLite file ``glassbox.db`` inside ``root``."""
+    configured = os.environ.get(DATABASE_ENV, "").strip()
+    return configured or f"sqlite:///{Path(root) / 'glassbox.db'}"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``, fit to show or log."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        # Unparseable: any part of it could be a secret.
+        return "<unreadable database URL>"
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text of ``value`` that is hashed and stored: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def event_hash(prev_hash: str, content: dict) -> str:
+    """sha256 over the previous event's hash followed by this event's canonical content."""
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
+
+
+def event_content(review_id: int, at: str, actor: str, action: str, row: int | None,
+                  payload: dict) -> dict:
+    """What an event's hash covers: everything but its id and the hashes themselves."""
+    return {"review_id": review_id, "at": at, "actor": actor, "action": action, "row": row,
+            "payload": payload}
+
+
+def fold_pins(events: Iterable[Event]) -> list[Pin]:
+    """The pinned samples after replaying ``events`` in order, sorted by row."""
+    pins: dict[int, Pin] = {}
+    for ev in events:
+        if ev.row is None:
+            continue
+        current = pins.get(ev.row)
+        if ev.action == "pin" and current is None:
+            pins[ev.row] = Pin(ev.row, None, "", ev.actor, ev.at, ev.at)
+        elif ev.action == "unpin":
+            pins.pop(ev.row, None)
+        elif ev.action == "assess":
+            pinned_at = current.pinned_at if current is not None else ev.at
+            pins[ev.row] = Pin(ev.row, ev.payload.get("verdict"), ev.payload.get("note", ""),
+                               ev.actor, pinned_at, ev.at)
+    return [pins[row] for row in sorted(pins)]
+
+
+def _now() -> str:
+    """UTC now, ISO-8601 to the second (a module function so tests can set the clock)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """A user-supplied value quoted for a one-line message (repr escapes newlines)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# --- validation (each raises StoreError with one line) ------------------------------------
+
+
+def _check_sha(sha256: Any, what: str = "digest") -> str:
+    if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+        raise StoreError(f"the {what} {_shown(sha256)} is not a SHA-256 (64 lowercase hex digits)")
+    return sha256
+
+
+def _check_kind(kind: Any) -> str:
+    if kind not in KINDS:
+        raise StoreError(f"unknown kind {_shown(kind)} (expected one of: {quote_names(KINDS)})")
+    return kind
+
+
+def _check_text(value: Any, what: str, limit: int) -> str:
+    """A stripped, non-empty, single-line name of at most ``limit`` characters."""
+    if not isinstance(value, str):
+        raise StoreError(f"{what} must be text, not {type(value).__name__}")
+    value = value.strip()
+    if not value:
+        raise StoreError(f"{what} is empty")
+    if len(value) > limit:
+        raise StoreError(f"{what} is longer than {limit} characters")
+    if _CONTROL.search(value):
+        raise StoreError(f"{what} contains control characters")
+    return value
+
+
+def _check_int(value: Any, what: str) -> int:
+    # numbers.Integral takes numpy integers (dataframe indices); bool is refused on purpose.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise StoreError(f"{what} must be an integer, not {type(value).__name__}")
+    return int(value)
+
+
+def _check_row(action: str, row: Any) -> int | None:
+    if row is None:
+        if action in ROW_ACTIONS:
+            raise StoreError(f"the action '{action}' needs a row")
+        return None
+    row = _check_int(row, "row")
+    if row < 0:
+        raise StoreError(f"row must be 0 or more, not {row}")
+    return row
+
+
+def _check_payload(action: str, payload: Any) -> tuple[dict, str]:
+    """``payload`` as stored (after a JSON round trip) and its canonical text."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise StoreError(f"payload must be a dict, not {type(payload).__name__}")
+    if action == "assess":
+        if payload.get("verdict") not in VERDICTS:
+            raise StoreError(f"verdict must be one of {quote_names(VERDICTS)}, "
+                             f"not {_shown(payload.get('verdict'))}")
+        note = payload.get("note", "")
+        if not isinstance(note, str):
+            raise StoreError(f"note must be text, not {type(note).__name__}")
+        if len(note) > MAX_NOTE_CHARS:
+            raise StoreError(f"note is longer than {MAX_NOTE_CHARS} characters")
+    try:
+        text = canonical_json(payload)
+        text.encode("utf-8")  # lone surrogates cannot be hashed or stored
+    except (TypeError, ValueError) as err:
+        raise StoreError(f"payload is not JSON-serialisable: {first_line(err, 120)}") from None
+    if len(text) > MAX_PAYLOAD_CHARS:
+        raise StoreError(f"payload is longer than {MAX_PAYLOAD_CHARS} characters as JSON")
+    # What is returned is what a later read gives back (tuples become lists, and so on).
+    return json.loads(text), text
+
+
+# --- engine -------------------------------------------------------------------------------
+
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(url: str) -> threading.Lock:
+    """One lock per database URL in this process, shared by every Store opened on it.
+
+    Streamlit sessions are threads of one process: they must not read the same last hash and
+    both append after it. Other processes are stopped by the unique (review_id, prev_hash).
+    """
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(url, threading.Lock())
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    """WAL lets readers work while a writer appends; SQLite enforces foreign keys on request."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _open_engine(url: str) -> Engine:
+    """An engine for ``url``; errors name the URL with its password masked."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        # Not chained: SQLAlchemy's message quotes the whole URL, password included.
+        raise StoreError(f"the database URL {mask_url(url)} is not valid") from None
+    options: dict[str, Any] = {"future": True}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite:
+        # Sessions are threads; a writer may hold the file briefly, so wait rather than fail.
+        options["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if parsed.database in (None, "", ":memory:"):
+            options["poolclass"] = StaticPool  # one in-memory database, not one per thread
+    try:
+        engine = create_engine(parsed, **options)
+    except (SQLAlchemyError, ImportError) as err:
+        raise StoreError(f"cannot open the database {mask_url(url)}: {first_line(err)}") from None
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+class Store:
+    """Stored uploads, reviews and their audit trails under ``root`` and in one database.
+
+    ``url`` is the database URL with any password masked. Safe to share between threads.
+    """
+
+    root: Path
+    url: str
+
+    def __init__(self, root: Path | str | None = None, database_url: str | None = None) -> None:
+        self.root = Path(root if root is not None else default_root()).expanduser().resolve()
+        raw_url = database_url or default_database_url(self.root)
+        self.url = mask_url(raw_url)
+        self._blobs = self.root / "blobs"
+        self._lock = _writer_lock(raw_url)
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._blobs.mkdir(mode=0o700, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot create the workspace folder {self.root}: "
+                             f"{err.strerror or first_line(err)}") from err
+        self._engine = _open_engine(raw_url)  # once per Store: dispose() releases it
+        self._create_schema()
+
+    @classmethod
+    def from_env(cls) -> Store:
+        """The store that ``$GLASSBOX_WORKSPACE`` and ``$GLASSBOX_DATABASE_URL`` name."""
+        return cls()
+
+    def __repr__(self) -> str:
+        return f"Store(root={str(self.root)!r}, url={self.url!r})"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (for maintenance and tests; the API never edits events)."""
+        return self._engine
+
+    def dispose(self) -> None:
+        """Close the pooled connections (the store reconnects if used again)."""
+        self._engine.dispose()
+
+    # --- files ----------------------------------------------------------------------------
+
+    def put(self, kind: str, name: str, data: bytes) -> Artifact:
+        """Store ``data`` (once per content) and return its metadata.
+
+        The blob is written before its row, so a listed artifact always has its bytes. The
+        same bytes stored again keep the first name; as the other ``kind`` they get a row of
+        their own and share the blob.
+        """
+        kind = _check_kind(kind)
+        name = _check_text(name, "the file name", MAX_NAME_CHARS)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise StoreError(f"file contents must be bytes, not {type(data).__name__}")
+        data = bytes(data)
+        sha256 = hashlib.sha256(data).hexdigest()
+        self._write_blob(sha256, data)
+        with self._lock, self._database("saving the file's details"):
+            if (found := self.artifact(sha256, kind)) is not None:
+                return found
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(ARTIFACTS).values(
+                        sha256=sha256, kind=kind, name=name, size=len(data),
+                        created_at=_now()))
+            except IntegrityError:
+                pass  # another process stored it first: its row (and name) stands
+            found = self.artifact(sha256, kind)
+        if found is None:  # pragma: no cover - the row was just written
+            raise StoreError(f"stored file {sha256[:12]}… has no details in the database")
+        return found
+
+    def has(self, sha256: str) -> bool:
+        """Whether bytes with this digest are stored (False for anything not a digest)."""
+        return (isinstance(sha256, str) and bool(_SHA256.fullmatch(sha256))
+                and self._blob_path(sha256).is_file())
+
+    def read(self, sha256: str) -> bytes:
+        """The stored bytes, re-hashed so damage on disk is reported, never returned."""
+        sha256 = _check_sha(sha256)
+        try:
+            data = self._blob_path(sha256).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"stored file {sha256[:12]}… is missing") from None
+        except OSError as err:
+            raise StoreError(f"stored file {sha256[:12]}… cannot be read: "
+                             f"{err.strerror or first_line(err)}") from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"stored file {sha256[:12]}… is corrupted "
+                             "(its SHA-256 no longer matches)")
+        return data
+
+    def artifacts(self, kind: str | None = None) -> list[Artifact]:
+        """Stored uploads, newest first (of one ``kind`` if given)."""
+        query = select(ARTIFACTS).order_by(ARTIFACTS.c.created_at.desc(), ARTIFACTS.c.id.desc())
+        if kind is not None:
+            query = query.where(ARTIFACTS.c.kind == _check_kind(kind))
+        with self._database("listing stored files"), self._engine.connect() as conn:
+            return [_artifact(row) for row in conn.execute(query)]
+
+    def artifact(self, sha256: str, kind: str | None = None) -> Artifact | None:
+        """The metadata of one upload; without ``kind``, the first stored of either kind."""
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            return None
+        query = select(ARTIFACTS).where(ARTIFACTS.c.sha256 == sha256).order_by(ARTIFACTS.c.id)
+        if kind is not None:
+            query = query.where(ARTIFACTS.c.kind == _check_kind(kind))
+        with self._database("reading a stored file's details"), self._engine.connect() as conn:
+            row = conn.execute(query.limit(1)).first()
+        return None if row is None else _artifact(row)
+
+    # --- reviews --------------------------------------------------------------------------
+
+    def review_for(self, model_sha256: str, data_sha256: str) -> Review:
+        """The review of this (model, dataset) pair, created on first use."""
+        model_sha256 = _check_sha(model_sha256, "model digest")
+        data_sha256 = _check_sha(data_sha256, "dataset digest")
+        query = select(REVIEWS).where(REVIEWS.c.model_sha256 == model_sha256,
+                                      REVIEWS.c.data_sha256 == data_sha256)
+        with self._lock, self._database("opening a review"):
+            with self._engine.connect() as conn:
+                row = conn.execute(query).first()
+            if row is None:
+                try:
+                    with self._engine.begin() as conn:
+                        conn.execute(insert(REVIEWS).values(
+                            model_sha256=model_sha256, data_sha256=data_sha256,
+                            created_at=_now()))
+                except IntegrityError:
+                    pass  # another process opened it first: use that one
+                with self._engine.connect() as conn:
+                    row = conn.execute(query).one()
+        return _review(row)
+
+    def review(self, review_id: int) -> Review | None:
+        """The review with this id, or None."""
+        if isinstance(review_id, bool) or not isinstance(review_id, numbers.Integral):
+            return None
+        with self._database("reading a review"), self._engine.connect() as conn:
+            row = conn.execute(select(REVIEWS).where(REVIEWS.c.id == int(review_id))).first()
+        return None if row is None else _review(row)
+
+    def reviews(self) -> list[Review]:
+        """All reviews, newest first."""
+        query = select(REVIEWS).order_by(REVIEWS.c.created_at.desc(), REVIEWS.c.id.desc())
+        with self._database("listing reviews"), self._engine.connect() as conn:
+            return [_review(row) for row in conn.execute(query)]
+
+    # --- the audit trail ------------------------------------------------------------------
+
+    def record(self, review_id: int, actor: str, action: str, row: int | None = None,
+               payload: dict | None = None) -> Event:
+        """Append one event to the review's trail and return it, chained to the last one.
+
+        ``pin``, ``unpin`` and ``assess`` need a ``row``; ``assess`` needs
+        ``payload={"verdict": one of VERDICTS, "note": text}``. The time is the server's.
+        """
+        review_id = _check_int(review_id, "review id")
+        actor = _check_text(actor, "the reviewer's name", MAX_ACTOR_CHARS)
+        if action not in ACTIONS:
+            raise StoreError(f"unknown action {_shown(action)} "
+                             f"(expected one of: {quote_names(ACTIONS)})")
+        row = _check_row(action, row)
+        payload, payload_text = _check_payload(action, payload)
+        with self._database("recording a review action"):
+            for _attempt in range(5):
+                try:
+                    with self._lock, self._engine.begin() as conn:
+                        return self._append(conn, review_id, actor, action, row, payload,
+                                            payload_text)
+                except IntegrityError:
+                    continue  # another process appended after the hash we read: read again
+        raise StoreError(f"the audit trail of review {review_id} is busy; try again")
+
+    def events(self, review_id: int) -> list[Event]:
+        """The review's trail, oldest first."""
+        return [_event(row) for row in self._event_rows(review_id)]
+
+    def pins(self, review_id: int) -> list[Pin]:
+        """The review's pinned samples now, sorted by row (derived from the trail)."""
+        return fold_pins(self.events(review_id))
+
+    def verify(self, review_id: int) -> None:
+        """Check every hash and link of the review's trail; raise naming the first bad event."""
+        expected_prev = GENESIS_HASH
+        for row in self._event_rows(review_id):
+            problem = None
+            try:
+                payload = json.loads(row.payload)
+            except ValueError:
+                payload, problem = None, "its payload is not JSON"
+            if problem is None and row.prev_hash != expected_prev:
+                problem = "it does not follow the event before it"
+            if problem is None:
+                content = event_content(row.review_id, row.at, row.actor, row.action, row.row,
+                                        payload)
+                if event_hash(row.prev_hash, content) != row.hash:
+                    problem = "its content no longer matches its hash"
+            if problem is not None:
+                raise StoreError(f"the audit trail of review {review_id} fails verification "
+                                 f"at event {row.id}: {problem}")
+            expected_prev = row.hash
+
+    def export_rows(self, review_id: int) -> list[dict]:
+        """The trail as flat dicts (for CSV): the payload as its canonical JSON text."""
+        return [{"id": ev.id, "at": ev.at, "actor": ev.actor, "action": ev.action,
+                 "row": ev.row, "payload": canonical_json(ev.payload),
+                 "prev_hash": ev.prev_hash, "hash": ev.hash}
+                for ev in self.events(review_id)]
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _blob_path(self, sha256: str) -> Path:
+        """Where bytes with this (already validated) digest live."""
+        return self._blobs / sha256[:2] / sha256
+
+    def _write_blob(self, sha256: str, data: bytes) -> None:
+        """Write the blob unless present: temp file in the same folder, fsync, then rename,
+        so a reader or a crash never sees a half-written file under the final name."""
+        path = self._blob_path(sha256)
+        if path.exists():
+            return
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0o600
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+        except OSError as err:
+            raise StoreError(f"cannot save the file in {self._blobs}: "
+                             f"{err.strerror or first_line(err)}") from err
+        _fsync_dir(path.parent)
+
+    def _create_schema(self) -> None:
+        """Create missing tables and the append-only triggers (idempotent)."""
+        statements = append_only_ddl(self._engine.dialect.name)  # refuses other databases
+        with self._lock, self._database("creating the tables"), self._engine.begin() as conn:
+            METADATA.create_all(conn)
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+
+    def _append(self, conn: Connection, review_id: int, actor: str, action: str,
+                row: int | None, payload: dict, payload_text: str) -> Event:
+        """Insert the next event of the review's chain (inside the caller's transaction)."""
+        if conn.execute(select(REVIEWS.c.id).where(REVIEWS.c.id == review_id)).first() is None:
+            raise StoreError(f"there is no review with id {review_id}")
+        prev_hash = conn.execute(
+            select(EVENTS.c.hash).where(EVENTS.c.review_id == review_id)
+            .order_by(EVENTS.c.id.desc()).limit(1)).scalar_one_or_none() or GENESIS_HASH
+        at = _now()
+        digest = event_hash(prev_hash, event_content(review_id, at, actor, action, row, payload))
+        result = conn.execute(insert(EVENTS).values(
+            review_id=review_id, at=at, actor=actor, action=action, row=row,
+            payload=payload_text, prev_hash=prev_hash, hash=digest))
+        return Event(result.inserted_primary_key[0], review_id, at, actor, action, row, payload,
+                     prev_hash, digest)
+
+    def _event_rows(self, review_id: int) -> list[Row]:
+        """The raw rows of a review's trail in id order; StoreError if there is no review."""
+        review_id = _check_int(review_id, "review id")
+        with self._database("reading the audit trail"), self._engine.connect() as conn:
+            if conn.execute(select(REVIEWS.c.id).where(REVIEWS.c.id == review_id)).first() is None:
+                raise StoreError(f"there is no review with id {review_id}")
+            query = select(EVENTS).where(EVENTS.c.review_id == review_id).order_by(EVENTS.c.id)
+            return list(conn.execute(query))
+
+    @contextmanager
+    def _database(self, doing: str) -> Iterator[None]:
+        """Turn a database failure (locked, unreachable, ...) into a one-line StoreError."""
+        try:
+            yield
+        except SQLAlchemyError as err:
+            raise StoreError(f"database error while {doing}: {first_line(err)}") from err
+
+
+def _artifact(row: Row) -> Artifact:
+    return Artifact(row.sha256, row.kind, row.name, int(row.size), row.created_at)
+
+
+def _review(row: Row) -> Review:
+    return Review(row.id, row.model_sha256, row.data_sha256, row.created_at)
+
+
+def _event(row: Row) -> Event:
+    try:
+        payload = json.loads(row.payload)
+    except ValueError:
+        raise StoreError(f"event {row.id} has an unreadable payload "
+                         "(the audit trail was edited outside Glassbox)") from None
+    return Event(row.id, row.review_id, row.at, row.actor, row.action, row.row, payload,
+                 row.prev_hash, row.hash)
