@@ -15,18 +15,25 @@ from components.ui.widgets import refusal
 
 st.set_page_config(page_title="Glassbox", page_icon="🔍", layout="wide")
 
-PAGES = [
-    st.Page("views/overview.py", title="Model & data", icon="📋", default=True),
-    st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
-    st.Page("views/weights.py", title="Weights", icon="🎚️"),
-    st.Page("views/metrics.py", title="Metrics", icon="📈"),
-    st.Page("views/explain.py", title="Explain", icon="💡"),
-    st.Page("views/global_view.py", title="Global", icon="🌐"),
-    st.Page("views/what_if.py", title="What-if", icon="🎛️"),
-    st.Page("views/compare.py", title="Compare", icon="⚖️"),
-    st.Page("views/quality.py", title="Quality", icon="🧪"),
-    st.Page("views/review.py", title="Review", icon="📝"),
-]
+# Sections follow the data's path: the model and its data, then explanations, then review.
+PAGES = {
+    "Model": [
+        st.Page("views/overview.py", title="Model & data", icon="📋", default=True),
+        st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
+        st.Page("views/weights.py", title="Weights", icon="🎚️"),
+        st.Page("views/metrics.py", title="Metrics", icon="📈"),
+    ],
+    "Explain": [
+        st.Page("views/explain.py", title="Explain", icon="💡"),
+        st.Page("views/global_view.py", title="Global", icon="🌐"),
+        st.Page("views/what_if.py", title="What-if", icon="🎛️"),
+        st.Page("views/compare.py", title="Compare", icon="⚖️"),
+        st.Page("views/quality.py", title="Quality", icon="🧪"),
+    ],
+    "Review": [
+        st.Page("views/review.py", title="Review", icon="📝"),
+    ],
+}
 
 navigation = st.navigation(PAGES)
 st.sidebar.title("🔍 Glassbox")

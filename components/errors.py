@@ -1,5 +1,7 @@
 """The one error type users see: a single plain sentence, never a traceback."""
 
+from collections.abc import Iterable
+
 
 class GlassboxError(ValueError):
     """A problem with user input, stated in one line that names what was wrong.
@@ -26,6 +28,6 @@ def first_line(err: BaseException, limit: int = 300) -> str:
     return (lines[0] if lines else type(err).__name__)[:limit]
 
 
-def quote_names(names) -> str:
+def quote_names(names: Iterable[object]) -> str:
     """'a', 'b', 'c': how messages list column, member or array names."""
     return ", ".join(f"'{n}'" for n in names)

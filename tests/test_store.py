@@ -481,7 +481,7 @@ def test_passwords_are_masked_in_the_url_and_in_errors(tmp_path):
 def test_defaults_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("GLASSBOX_WORKSPACE", raising=False)
     monkeypatch.delenv("GLASSBOX_DATABASE_URL", raising=False)
-    assert default_root() == Path(store_module.__file__).resolve().parent.parent / "workspace"
+    assert default_root() == Path(store_module.__file__).resolve().parents[2] / "workspace"
     assert default_database_url(tmp_path) == f"sqlite:///{tmp_path / 'glassbox.db'}"
     monkeypatch.setenv("GLASSBOX_WORKSPACE", str(tmp_path / "env-ws"))
     monkeypatch.setenv("GLASSBOX_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")

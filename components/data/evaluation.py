@@ -7,10 +7,12 @@ regression), and returns one `Evaluation` the metrics page draws from.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
@@ -88,7 +90,8 @@ class Evaluation:
     residuals: np.ndarray | None = None
 
 
-def evaluate(y_true, scores, task: str, class_names=None) -> Evaluation:
+def evaluate(y_true: ArrayLike, scores: ArrayLike, task: str,
+             class_names: Sequence[str] | None = None) -> Evaluation:
     """Score ``scores`` (N, k) from the model against ``y_true`` for ``task``.
 
     ``task`` is one of multiclass, binary, multilabel, regression. ``class_names`` name the
@@ -149,7 +152,7 @@ def cell_samples(evaluation: Evaluation, true_class: int, pred_class: int) -> pd
 # labels exactly as the metrics page does.
 
 
-def class_probabilities(scores, task: str) -> np.ndarray:
+def class_probabilities(scores: ArrayLike, task: str) -> np.ndarray:
     """Class probabilities (N, k) float64, as `evaluate` reads the model output ``scores``.
 
     binary: (N, 2) [negative, positive] from one sigmoid unit or a 2-way softmax; multiclass:
@@ -168,12 +171,12 @@ def class_probabilities(scores, task: str) -> np.ndarray:
                      "or multilabel")
 
 
-def resolve_class_names(class_names, n: int) -> tuple[str, ...]:
+def resolve_class_names(class_names: Sequence[str] | None, n: int) -> tuple[str, ...]:
     """``class_names`` as n strings; "0".."n-1" when None. A count mismatch is a DataError."""
     return _names(class_names, n)
 
 
-def class_indices(labels, class_names: tuple[str, ...]) -> np.ndarray:
+def class_indices(labels: ArrayLike, class_names: tuple[str, ...]) -> np.ndarray:
     """Labels (N,) as class indices: names map through ``class_names``, numbers are indices.
 
     An empty label or one the model cannot predict raises `DataError` naming it.
@@ -181,7 +184,7 @@ def class_indices(labels, class_names: tuple[str, ...]) -> np.ndarray:
     return _class_indices(np.asarray(labels), tuple(class_names))
 
 
-def multilabel_targets(labels) -> np.ndarray:
+def multilabel_targets(labels: ArrayLike) -> np.ndarray:
     """0/1 label rows (N, k) as ints; anything else raises `DataError` naming the value."""
     return _zero_one(np.asarray(labels))
 

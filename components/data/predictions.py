@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from components.data.checks import Dataset
 from components.data.evaluation import (
@@ -67,7 +68,7 @@ class Predictions:
         return self.truth is not None
 
 
-def predictions(scores, labels, task: str,
+def predictions(scores: ArrayLike, labels: ArrayLike | None, task: str,
                 class_names: Sequence[str] | None = None) -> Predictions:
     """Read the model output ``scores`` (N, k) for ``task`` against ``labels`` (or None).
 
@@ -187,7 +188,7 @@ def _data_columns(dataset: Dataset, max_features: int, taken: set[str]) -> dict[
     return out
 
 
-def thumbnail_uri(image, size: int = THUMBNAIL_PX) -> str:
+def thumbnail_uri(image: ArrayLike, size: int = THUMBNAIL_PX) -> str:
     """A PNG data URI of ``image`` (h, w), (h, w, 1), (h, w, 3) or (h, w, 4) for a table cell.
 
     Values are scaled from the image's own min..max to 0..255 (a constant image is black).

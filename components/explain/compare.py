@@ -14,7 +14,7 @@ Grad-CAM, whose maps are unsigned).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,10 +33,11 @@ from components.explain.agreement import (
     ordered_methods,
     spearman_rho,
 )
-from components.explain.local import bound, explain_one
+from components.explain.local import bound, explain_one, subject_for
 from components.explain.methods.base import Attribution, Subject
 from components.explain.methods.targets import default_target
 from components.model.bundle import InputSpec
+from components.model.worker import ModelRunner
 
 CHEAP_METHODS: tuple[str, ...] = ("saliency", "gradxinput", "ig")  # the summary's default
 # Rows explained per call into a model's worker: each call must finish within the worker's
@@ -424,6 +425,78 @@ def pair_similarities(attrs_a: Sequence[Attribution | str],
             s = similarity(a, b)
             out[i] = (s.cosine, s.spearman)
     return out
+
+
+ChunkResult = tuple[np.ndarray | None, list[str], str | None]
+
+
+def chunk_similarities(runner_a: ModelRunner, runner_b: ModelRunner, dataset: Dataset,
+                       task: str, method: str, seed: int, rows: Sequence[int],
+                       targets: Sequence[int | None]) -> ChunkResult:
+    """A few rows, each explained by both models for its target: (values, failures, error).
+
+    ``values`` is (N, 2) [cosine, Spearman] (NaN for a row whose target is None: skipped);
+    ``failures`` the one-line reasons rows failed; ``error`` the one line when the method
+    failed as a whole (then ``values`` is None).
+    """
+    out = np.full((len(rows), 2), np.nan)
+    kept = [i for i, t in enumerate(targets) if t is not None]
+    if not kept:
+        return out, [], None
+    template = subject_for(dataset, rows[kept[0]], task)
+    xs = dataset.x[[rows[i] for i in kept]]
+    wanted = [targets[i] for i in kept]
+    try:
+        attrs_a = runner_a.run(explain_rows, template, xs, method, wanted, seed)
+        attrs_b = runner_b.run(explain_rows, template, xs, method, wanted, seed)
+    except GlassboxError as err:
+        return None, [], str(err)
+    except Exception as err:  # one method failing must not take the summary down
+        return None, [], f"could not compute ({type(err).__name__}: {first_line(err)})"
+    out[kept] = pair_similarities(attrs_a, attrs_b)
+    return out, [a for a in (*attrs_a, *attrs_b) if isinstance(a, str)], None
+
+
+@dataclass(frozen=True)
+class DatasetSimilarity:
+    """Each method over many rows: ``per_method`` maps a method that ran to its (N, 2)
+    [cosine, Spearman]; ``failures`` the rows' failure lines per method; ``broken`` the one
+    line for a method that failed as a whole (left out of ``per_method``)."""
+
+    per_method: dict[str, np.ndarray]
+    failures: dict[str, list[str]]
+    broken: dict[str, str]
+
+
+def dataset_similarities(rows: Sequence[int], targets: Sequence[int | None],
+                         methods: Sequence[str],
+                         chunk: Callable[[str, tuple[int, ...], tuple[int | None, ...]],
+                                         ChunkResult],
+                         progress: Callable[[int, int, str, tuple[int, ...]], None]
+                         | None = None) -> DatasetSimilarity:
+    """Every method over ``rows`` (each row for its target), piece by piece (`chunks`):
+    ``chunk(method, rows, targets)`` computes one piece (the page's cache over
+    `chunk_similarities`); ``progress(step, steps, method, rows)`` follows along. A method
+    whose piece fails as a whole is not tried again."""
+    by_row = dict(zip((int(r) for r in rows), targets, strict=True))
+    plan = [(m, c) for m in methods for c in chunks(rows, m)]
+    per_method: dict[str, list[np.ndarray]] = {m: [] for m in methods}
+    failures: dict[str, list[str]] = {m: [] for m in methods}
+    broken: dict[str, str] = {}
+    for step, (method, piece) in enumerate(plan, 1):
+        if method in broken:
+            continue
+        values, failed, error = chunk(method, piece, tuple(by_row[r] for r in piece))
+        if error:
+            broken[method] = error
+            continue
+        per_method[method].append(values)
+        failures[method] += failed
+        if progress is not None:
+            progress(step, len(plan), method, piece)
+    return DatasetSimilarity(
+        per_method={m: np.vstack(v) for m, v in per_method.items() if m not in broken and v},
+        failures={m: f for m, f in failures.items() if f}, broken=broken)
 
 
 def similarity_summary(per_method: Mapping[str, np.ndarray]) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from components.data.checks import Dataset
 from components.errors import DataError
@@ -17,7 +18,7 @@ SPACES: tuple[str, ...] = ("inputs", "activations")
 _ACTIVATION_LAYERS = ("Activation", "Softmax")
 
 
-def projection(x, *, seed: int = 0, max_rows: int = 5000,
+def projection(x: ArrayLike, *, seed: int = 0, max_rows: int = 5000,
                standardize: bool | None = None) -> np.ndarray:
     """Numeric inputs (N, ...) flattened and projected to 2-D by PCA: (N, 2) float64.
 
@@ -100,7 +101,7 @@ def _sequential_penultimate(model: Any, keras: Any) -> Any:
 def _functional_penultimate(model: Any, keras: Any) -> Any:
     calls: dict[int, tuple[Any, Any]] = {}  # id(output tensor) -> (layer, input)
 
-    def record(layer, *args, **kwargs):
+    def record(layer: Any, *args: Any, **kwargs: Any) -> Any:
         out = layer(*args, **kwargs)
         for tensor in _flat(out):
             calls[id(tensor)] = (layer, args[0] if args else next(iter(kwargs.values()), None))
@@ -146,7 +147,7 @@ def _is_container(layer: Any) -> bool:
     return hasattr(layer, "layers") and hasattr(layer, "inputs") and bool(layer.layers)
 
 
-def penultimate_activations(model: Any, x, batch_size: int | None = None) -> np.ndarray:
+def penultimate_activations(model: Any, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
     """The activations feeding ``model``'s output layer for ``x``, flattened: (N, d) float32.
 
     Batched through one `tf.function` (the `make_predict_fn` path); ``x`` is what the model

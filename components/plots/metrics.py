@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from numpy.typing import ArrayLike
 from plotly.subplots import make_subplots
 
 from components.data.evaluation import CalibrationCurve, PrCurve, RocCurve
@@ -59,7 +60,8 @@ def training_curves(history: TrainingHistory, best_metric: str | None = "val_los
     return fig.update_layout(height=320 * rows, hovermode="x unified")
 
 
-def confusion_matrix_figure(counts, class_names: Sequence[str], normalize: bool) -> go.Figure:
+def confusion_matrix_figure(counts: ArrayLike, class_names: Sequence[str],
+                            normalize: bool) -> go.Figure:
     """Counts (k, k), rows = true, columns = predicted, as a grid of square scatter markers.
 
     A scatter, not a heatmap: Streamlit's on_select reports clicked scatter points. Point
@@ -126,7 +128,7 @@ def calibration_figure(curve: CalibrationCurve) -> go.Figure:
     return _unit_axes(fig, "mean predicted probability", "observed frequency")
 
 
-def pred_vs_true_figure(y_true, y_pred) -> go.Figure:
+def pred_vs_true_figure(y_true: ArrayLike, y_pred: ArrayLike) -> go.Figure:
     """Regression: one point per sample (true on x, predicted on y) and the y = x line."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if y_true.shape != y_pred.shape:
@@ -141,7 +143,7 @@ def pred_vs_true_figure(y_true, y_pred) -> go.Figure:
     return fig.update_layout(xaxis_title="true", yaxis_title="predicted")
 
 
-def residual_histogram(residuals) -> go.Figure:
+def residual_histogram(residuals: ArrayLike) -> go.Figure:
     """Regression residuals (predicted - true) as a histogram, with a line at 0."""
     fig = go.Figure(go.Histogram(x=np.asarray(residuals, dtype=float), name="residuals"))
     fig.add_vline(x=0, line=GUIDE)

@@ -8,10 +8,12 @@ they reach Plotly (which reads HTML in labels) through `components.plots.text.es
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from numpy.typing import ArrayLike
 from plotly.colors import qualitative
 
 from components.plots.text import escape
@@ -28,7 +30,8 @@ def class_palette(n: int) -> list[str]:
     return [colors[i % len(colors)] for i in range(n)]
 
 
-def sample_map(coords, *, rows, color, color_by: str, class_names: Sequence[str] = (),
+def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by: str,
+               class_names: Sequence[str] = (),
                selected: int | None = None, title: str = "", space: str = "inputs",
                prediction: Sequence | None = None, label: Sequence | None = None) -> go.Figure:
     """One marker per sample at ``coords`` (N, 2); ``rows`` (N,) are their dataset rows.
@@ -58,7 +61,7 @@ def sample_map(coords, *, rows, color, color_by: str, class_names: Sequence[str]
     scatter = go.Scattergl if len(coords) > GL_ABOVE else go.Scatter
     common = {"mode": "markers", "hoverinfo": "text"}
 
-    def points(mask, **kwargs):
+    def points(mask: np.ndarray, **kwargs: Any) -> go.Scatter | go.Scattergl:
         return scatter(x=coords[mask, 0], y=coords[mask, 1],
                        customdata=[[int(r)] for r in rows[mask]],
                        hovertext=[hover[i] for i in np.flatnonzero(mask)], **common, **kwargs)

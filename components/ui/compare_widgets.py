@@ -22,35 +22,38 @@ import streamlit as st
 
 from components.data.checks import Dataset
 from components.data.predictions import Predictions
-from components.errors import GlassboxError, first_line
 from components.explain import compare
 from components.explain.agreement import method_label
 from components.explain.local import SubjectFacts, subject_for
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, Subject
 from components.explain.methods.targets import target_choices
-from components.model.bundle import ModelBundle, open_model
-from components.model.samples import list_samples
-from components.model.worker import prewarm
+from components.model.bundle import ModelBundle
+from components.model.worker import ModelRunner
 from components.plots import compare as plots
 from components.plots import explain as explain_plots
 from components.text_safety import escape_markdown
-from components.ui.explain_widgets import Settings
+from components.ui.explain_widgets import Settings, display_ui
 from components.ui.loaders import (
     attribution_for,
     evaluation_for,
     facts_for,
     predictions_for,
-    sample_bundle,
-    upload_digest,
+)
+from components.ui.model_picker import (
+    STORED,
+    UPLOAD,
+    PickedModel,
+    model_options,
+    sample_model,
+    second_bundle,
+    stored_model,
+    uploaded_model,
 )
 from components.ui.selection import select_row
-from components.ui.stored import artifact_label, keep, stored, workspace_store
 from components.ui.widgets import facts_row, refusal
 
 SAMPLE = "sample:"  # + sample key
-STORED = "stored:"  # + SHA-256 of a model kept in the workspace
-UPLOAD = "__upload__"
 URL_PARAM = "vs"  # ?vs=KEY (a sample) or ?vs=SHA256 (a stored model) names model B
 PANEL_COLUMNS = {"tabular": 2, "image": 2, "text": 1}
 
@@ -58,42 +61,9 @@ PANEL_COLUMNS = {"tabular": 2, "image": 2, "text": 1}
 # ---------------------------------------------------------------- the second model
 
 
-def _close_worker(outcome: tuple[ModelBundle | None, str | None]) -> None:
-    """Model B leaving its cache (replaced, or the session ended) stops its worker."""
-    bundle, _ = outcome
-    if bundle is not None and hasattr(bundle.runner, "close"):
-        bundle.runner.close()
-
-
-@st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
-                   show_spinner="Checking the second model, then loading it in safe mode…")
-def second_bundle(sha256: str, filename: str, _data: bytes
-                  ) -> tuple[ModelBundle | None, str | None]:
-    """Model B from an upload or the workspace, keyed by its SHA-256, private to the session,
-    in its own worker process. A refusal is cached as its one-line message."""
-    try:
-        return open_model(_data, filename, isolate=True), None
-    except GlassboxError as err:
-        return None, str(err)
-
-
-@dataclass(frozen=True)
-class SecondModel:
-    """Model B as picked: its bundle (or the one-line reason it was refused) and a name."""
-
-    name: str
-    bundle: ModelBundle | None = None
-    error: str | None = None
-
-
-def second_model_ui() -> SecondModel | None:
+def second_model_ui() -> PickedModel | None:
     """The picker for model B; None until one is chosen (or an upload is pending)."""
-    samples = {f"{SAMPLE}{s.key}": s for s in list_samples()}
-    models = {f"{STORED}{a.sha256}": a for a in stored("model")}
-    keys = [*samples, *models, UPLOAD]
-    titles = {k: f"Sample: {s.title}" for k, s in samples.items()} | \
-        {k: f"Saved: {artifact_label(a)}" for k, a in models.items()} | \
-        {UPLOAD: "Upload a model…"}
+    keys, titles = model_options(sample_prefix=SAMPLE, upload_title="Upload a model…")
     wanted = _wanted(keys)
     choice = st.selectbox("Second model (B)", keys, format_func=titles.__getitem__,
                           index=keys.index(wanted) if wanted else None,
@@ -106,10 +76,8 @@ def second_model_ui() -> SecondModel | None:
         return _uploaded()
     _put_in_url(choice.split(":", 1)[1])
     if choice.startswith(SAMPLE):
-        sample = samples[choice]
-        bundle, error = sample_bundle(sample.key)
-        return SecondModel(name=sample.key, bundle=bundle, error=error)
-    return _stored(choice.removeprefix(STORED))
+        return sample_model(choice.removeprefix(SAMPLE))
+    return stored_model(choice.removeprefix(STORED), second_bundle)
 
 
 def _wanted(keys: list[str]) -> str | None:
@@ -125,33 +93,16 @@ def _put_in_url(value: str) -> None:
         st.query_params[URL_PARAM] = value
 
 
-def _uploaded() -> SecondModel | None:
-    prewarm()  # a worker imports TensorFlow while the user picks the file
-    upload = st.file_uploader("Second model (.keras / .h5)", type=["keras", "h5", "hdf5"],
-                              key="compare_model_file",
-                              help="Checked statically, then loaded in Keras' safe mode in a "
-                                   "worker process, like the sidebar's uploads.")
-    if upload is None:
+def _uploaded() -> PickedModel | None:
+    picked = uploaded_model("Second model (.keras / .h5)", "compare_model_file",
+                            "Checked statically, then loaded in Keras' safe mode in a worker "
+                            "process, like the sidebar's uploads.", second_bundle)
+    if picked is None:
         st.query_params.pop(URL_PARAM, None)
         return None
-    data = upload.getvalue()
-    digest = upload_digest(data)
-    bundle, error = second_bundle(digest, upload.name, data)
-    if bundle is not None:  # only an accepted model is kept, and then linkable
-        keep("model", upload.name, data)
-        _put_in_url(digest)
-    return SecondModel(name=upload.name, bundle=bundle, error=error)
-
-
-def _stored(sha256: str) -> SecondModel:
-    artifact = workspace_store().artifact(sha256, "model")
-    name = artifact.name if artifact is not None else sha256[:12]
-    try:
-        data = workspace_store().read(sha256)
-    except GlassboxError as err:
-        return SecondModel(name=name, error=str(err))
-    bundle, error = second_bundle(sha256, name, data)
-    return SecondModel(name=name, bundle=bundle, error=error)
+    if picked.bundle is not None:
+        _put_in_url(picked.sha256)
+    return picked
 
 
 def outputs_of(bundle: ModelBundle) -> int:
@@ -365,21 +316,7 @@ def sample_settings_ui(pair: Pair, subject: Subject, facts_a: SubjectFacts,
                                format_func=label, key=f"cmp_target_{pair.scope}_{row}")
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"cmp_seed_{pair.scope}"))
     return Settings(methods=methods, target=int(target), seed=seed,
-                          **_display_ui(subject, pair.scope))
-
-
-def _display_ui(subject: Subject, scope: str) -> dict[str, Any]:
-    if subject.kind == "image":
-        cols = st.columns(2)
-        return {"opacity": cols[0].slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05,
-                                          key=f"cmp_opacity_{scope}"),
-                "mode": cols[1].radio("Heatmap", ["signed", "absolute"], horizontal=True,
-                                      key=f"cmp_mode_{scope}")}
-    if subject.kind == "text":
-        return {}
-    n = subject.sample.size
-    return {"top_k": st.slider("Top features", 1, max(2, min(n, 30)), min(8, n),
-                               key=f"cmp_topk_{scope}")}
+                    **display_ui(subject, pair.scope, prefix="cmp_", text_top_k=False))
 
 
 def attributions_ui(pair: Pair, subject: Subject, settings: Settings, row: int
@@ -457,28 +394,12 @@ def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
 @st.cache_data(max_entries=4096, show_spinner=False)
 def similarity_chunk_for(model_a: str, model_b: str, data_sha256: str, task: str,
                          method: str, seed: int, rows: tuple[int, ...],
-                         targets: tuple[int | None, ...], _runner_a, _runner_b,
-                         _dataset: Dataset) -> tuple[np.ndarray | None, list[str], str | None]:
-    """(N, 2) [cosine, Spearman] for a few rows, each explained by both models for its
-    target (None: skipped, NaN); the rows' failure reasons; or None and the one-line error.
-    Keyed on both models' and the data's SHA-256, the method, seed, rows and targets."""
-    out = np.full((len(rows), 2), np.nan)
-    kept = [i for i, t in enumerate(targets) if t is not None]
-    if not kept:
-        return out, [], None
-    template = subject_for(_dataset, rows[kept[0]], task)
-    xs = _dataset.x[[rows[i] for i in kept]]
-    wanted = [targets[i] for i in kept]
-    try:
-        attrs_a = _runner_a.run(compare.explain_rows, template, xs, method, wanted, seed)
-        attrs_b = _runner_b.run(compare.explain_rows, template, xs, method, wanted, seed)
-    except GlassboxError as err:
-        return None, [], str(err)
-    except Exception as err:  # one method failing must not take the summary down
-        return None, [], f"could not compute ({type(err).__name__}: {first_line(err)})"
-    out[kept] = compare.pair_similarities(attrs_a, attrs_b)
-    failed = [a for a in (*attrs_a, *attrs_b) if isinstance(a, str)]
-    return out, failed, None
+                         targets: tuple[int | None, ...], _runner_a: ModelRunner,
+                         _runner_b: ModelRunner, _dataset: Dataset) -> compare.ChunkResult:
+    """`compare.chunk_similarities`, keyed on both models' and the data's SHA-256, the
+    method, seed, rows and targets."""
+    return compare.chunk_similarities(_runner_a, _runner_b, _dataset, task, method, seed,
+                                      rows, targets)
 
 
 def summary_settings_ui(pair: Pair, offered: list[str]) -> tuple[int, int, list[str]]:
@@ -523,37 +444,30 @@ def summary_ui(pair: Pair, pred_a: Predictions, n_outputs: int, rows: np.ndarray
 
 def _similarities(pair: Pair, rows: np.ndarray, targets: list[int | None],
                   methods: list[str]) -> dict[str, np.ndarray]:
-    by_row = dict(zip((int(r) for r in rows), targets, strict=True))
-    plan = [(m, c) for m in methods for c in compare.chunks(rows, m)]
     bar = st.progress(0.0, text=f"Comparing {len(rows)} rows…")
-    per_method: dict[str, list[np.ndarray]] = {m: [] for m in methods}
-    failures: dict[str, list[str]] = {m: [] for m in methods}
-    broken: dict[str, str] = {}
-    for step, (method, piece) in enumerate(plan, 1):
-        if method in broken:
-            continue
-        values, failed, error = similarity_chunk_for(
-            pair.a.loaded.sha256, pair.b.loaded.sha256, pair.data_sha, pair.task, method, 0,
-            piece, tuple(by_row[r] for r in piece), pair.a.runner, pair.b.runner, pair.dataset)
-        if error:
-            broken[method] = error
-            continue
-        per_method[method].append(values)
-        failures[method] += failed
-        bar.progress(step / len(plan), text=f"{REGISTRY[method].label}: rows "
-                                            f"{piece[0]}…{piece[-1]} ({step} of {len(plan)})")
+
+    def chunk(method: str, piece: tuple[int, ...], wanted: tuple[int | None, ...]
+              ) -> compare.ChunkResult:
+        return similarity_chunk_for(pair.a.loaded.sha256, pair.b.loaded.sha256, pair.data_sha,
+                                    pair.task, method, 0, piece, wanted, pair.a.runner,
+                                    pair.b.runner, pair.dataset)
+
+    def progress(step: int, steps: int, method: str, piece: tuple[int, ...]) -> None:
+        bar.progress(step / steps, text=f"{REGISTRY[method].label}: rows {piece[0]}…"
+                                        f"{piece[-1]} ({step} of {steps})")
+
+    result = compare.dataset_similarities(rows, targets, methods, chunk, progress)
     bar.progress(1.0, text=f"Compared {len(rows)} rows with {len(methods)} methods")
-    for method, error in broken.items():
+    for method, error in result.broken.items():
         refusal(REGISTRY[method].label, error)
-    for method, failed in failures.items():
-        if failed:
-            st.caption(f"{REGISTRY[method].label}: {len(failed)} explanations failed, first: "
-                       f"{escape_markdown(failed[0])}")
+    for method, failed in result.failures.items():
+        st.caption(f"{REGISTRY[method].label}: {len(failed)} explanations failed, first: "
+                   f"{escape_markdown(failed[0])}")
     skipped = sum(t is None for t in targets)
     if skipped:
         st.caption(f"{skipped} rows skipped: model A's predicted class is not an output of "
                    "model B.")
-    return {m: np.vstack(v) for m, v in per_method.items() if m not in broken and v}
+    return result.per_method
 
 
 def _least_similar_ui(pair: Pair, rows: np.ndarray, per_method: dict[str, np.ndarray],

@@ -20,6 +20,7 @@ from components.explain.local import Explanation, SubjectFacts, explanation_json
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, Subject
 from components.explain.methods.targets import target_choices
+from components.model.worker import ModelRunner
 from components.plots import explain as plots
 from components.plots.sample_map import clicked_row, sample_map
 from components.review.csv_export import to_csv
@@ -85,8 +86,8 @@ def _column_config(table) -> dict[str, Any]:
     return config
 
 
-def map_picker(pred: Predictions, dataset: Dataset, runner, model_sha: str, data_sha: str,
-               scope: str, row: int) -> None:
+def map_picker(pred: Predictions, dataset: Dataset, runner: ModelRunner, model_sha: str,
+               data_sha: str, scope: str, row: int) -> None:
     """The 2-D map of the dataset; clicking a point selects that sample."""
     cols = st.columns(2)
     spaces = ["activations"] if dataset.kind == "text" else ["inputs", "activations"]
@@ -182,7 +183,7 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
     for name, reason in status.items():
         if reason is not None:
             st.caption(f"{REGISTRY[name].label} is not offered: {escape_markdown(reason)}")
-    extra = _display_ui(subject, scope)
+    extra = display_ui(subject, scope)
     settings = Settings(methods=methods, target=target, seed=seed,
                         params=_params_ui(methods, facts.choices, scope), **extra)
     _settings_to_url(settings)
@@ -270,16 +271,21 @@ def _target_label(name: str, score: float, predicted: bool) -> str:
     return f"{name} ({score:.3g})" + (" · predicted" if predicted else "")
 
 
-def _display_ui(subject: Subject, scope: str) -> dict[str, Any]:
+def display_ui(subject: Subject, scope: str, *, prefix: str = "",
+               text_top_k: bool = True) -> dict[str, Any]:
+    """How the panels are drawn: heatmap opacity and mode (images), how many features
+    (tabular; texts too when ``text_top_k``). Widget keys are ``prefix`` + name + scope."""
     if subject.kind == "image":
         cols = st.columns(2)
         return {"opacity": cols[0].slider("Heatmap opacity", 0.0, 1.0, 0.6, 0.05,
-                                          key=f"opacity_{scope}"),
+                                          key=f"{prefix}opacity_{scope}"),
                 "mode": cols[1].radio("Heatmap", ["signed", "absolute"], horizontal=True,
-                                      key=f"mode_{scope}")}
+                                      key=f"{prefix}mode_{scope}")}
+    if subject.kind == "text" and not text_top_k:
+        return {}
     n = subject.sample.size if subject.kind == "tabular" else 20
     return {"top_k": st.slider("Top features", 1, max(2, min(n, 30)), min(8, n),
-                               key=f"topk_{scope}")}
+                               key=f"{prefix}topk_{scope}")}
 
 
 def _params_ui(methods: list[str], choices: dict[str, dict[str, list]],
@@ -330,7 +336,7 @@ def _coerce(text: str) -> Any:
 
 
 def compute_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str,
-               row: int, runner) -> dict[str, Attribution]:
+               row: int, runner: ModelRunner) -> dict[str, Attribution]:
     """Each chosen method through the cache, with progress; a failure is one line."""
     done: dict[str, Attribution] = {}
     with st.status(f"Explaining row {row}…", expanded=False) as status:

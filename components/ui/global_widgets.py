@@ -20,6 +20,7 @@ from components.data.predictions import Predictions
 from components.errors import GlassboxError, first_line
 from components.explain import global_importance as ge
 from components.explain.methods.targets import target_choices
+from components.model.worker import ModelRunner
 from components.plots import global_importance as plots
 from components.text_safety import escape_markdown
 from components.ui.widgets import refusal
@@ -74,7 +75,7 @@ def _timed(fn, *args) -> tuple[Any, str | None]:
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def shap_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, target: int,
-                   extra: int, start: int, stop: int, _runner, _x: np.ndarray,
+                   extra: int, start: int, stop: int, _runner: ModelRunner, _x: np.ndarray,
                    _background: np.ndarray) -> tuple[dict | None, str | None]:
     """SHAP of rows start..stop of the sample (R, F), for one target and budget."""
     return _timed(_runner.run, ge.shap_rows, _x, _background, target, None, seed, extra)
@@ -82,7 +83,7 @@ def shap_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def permutation_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, task: str,
-                    label: str | None, _runner, _x: np.ndarray, _y: np.ndarray
+                    label: str | None, _runner: ModelRunner, _x: np.ndarray, _y: np.ndarray
                     ) -> tuple[dict | None, str | None]:
     """Permutation importance of the sample's columns, keyed like the SHAP chunks."""
     return _timed(_runner.run, ge.permutation_rows, _x, _y, task, PERMUTATION_REPEATS, seed)
@@ -90,7 +91,8 @@ def permutation_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int,
 
 @st.cache_data(max_entries=256, show_spinner="Computing partial dependence…")
 def pdp_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, target: int,
-            feature: int, _runner, _x: np.ndarray) -> tuple[dict | None, str | None]:
+            feature: int, _runner: ModelRunner, _x: np.ndarray
+            ) -> tuple[dict | None, str | None]:
     """ICE and PDP of one feature over the sampled rows (a 20-point grid)."""
     grid = ge.pdp_grid(_x[:, feature], PDP_RESOLUTION)
     return _timed(_runner.run, ge.pdp_rows, _x, feature, target, grid)
@@ -98,22 +100,22 @@ def pdp_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, target:
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def maps_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, method: str,
-                   task: str, n_classes: int, start: int, stop: int, _runner, _x: np.ndarray,
-                   _classes: np.ndarray) -> tuple[dict | None, str | None]:
+                   task: str, n_classes: int, start: int, stop: int, _runner: ModelRunner,
+                   _x: np.ndarray, _classes: np.ndarray) -> tuple[dict | None, str | None]:
     """Per-class sums of the attribution maps of rows start..stop of the sample."""
     return _timed(_runner.run, ge.class_map_sums, _x, _classes, n_classes, task, method)
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def tokens_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, method: str,
-                     task: str, start: int, stop: int, _runner, _texts: np.ndarray,
+                     task: str, start: int, stop: int, _runner: ModelRunner, _texts: np.ndarray,
                      _classes: np.ndarray) -> tuple[dict | None, str | None]:
     """Token values of texts start..stop of the sample, towards each row's class."""
     return _timed(_runner.run, ge.token_rows, _texts, _classes, task, method)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def unavailable_for(model_sha256: str, kind: str, method: str, _runner,
+def unavailable_for(model_sha256: str, kind: str, method: str, _runner: ModelRunner,
                     _sample: np.ndarray) -> str | None:
     """Why ``method`` does not apply to this model (None if it does)."""
     try:
@@ -163,7 +165,7 @@ def _tabular_choices(left, right, pred: Predictions, n_outputs: int,
 
 
 def tabular_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model_sha: str,
-               data_sha: str, runner) -> TabularResult | None:
+               data_sha: str, runner: ModelRunner) -> TabularResult | None:
     """SHAP chunk by chunk, then permutation importance, under one progress bar."""
     rows = ge.sample_rows(dataset.n_rows, settings.n_rows, settings.seed)
     x = np.asarray(dataset.x[rows], dtype=np.float32)
@@ -199,8 +201,8 @@ def _joined(parts: list[dict]) -> dict[str, Any]:
 
 
 def _permutation(settings: GlobalSettings, dataset: Dataset, pred: Predictions,
-                 rows: np.ndarray, x: np.ndarray, model_sha: str, data_sha: str, runner
-                 ) -> tuple[dict | None, str | None, str]:
+                 rows: np.ndarray, x: np.ndarray, model_sha: str, data_sha: str,
+                 runner: ModelRunner) -> tuple[dict | None, str | None, str]:
     truth = None if pred.truth is None else pred.truth[rows]
     try:
         y, used, source = ge.permutation_labels(truth, pred.predicted[rows], pred.task)
@@ -280,7 +282,7 @@ def dependence_ui(result: TabularResult, names: list[str], scope: str) -> None:
 
 
 def pdp_ui(result: TabularResult, names: list[str], settings: GlobalSettings, what: str,
-           model_sha: str, data_sha: str, runner, scope: str) -> None:
+           model_sha: str, data_sha: str, runner: ModelRunner, scope: str) -> None:
     """Partial dependence and ICE curves of the chosen features, two charts per row."""
     order = plots.importance_order(ge.mean_abs(result.shap["values"]))
     cols = st.columns([3, 1])
@@ -332,7 +334,7 @@ def _chunked(loader, label: str, n: int, kind: str, *args) -> list[dict] | None:
 
 
 def image_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model_sha: str,
-             data_sha: str, runner, scope: str) -> None:
+             data_sha: str, runner: ModelRunner, scope: str) -> None:
     """Class-average attribution maps of the sampled rows, one heatmap per class."""
     rows = ge.sample_rows(dataset.n_rows, settings.n_rows, settings.seed)
     classes, names = classes_of(pred, rows)
@@ -342,7 +344,7 @@ def image_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, mode
         return
     x = dataset.x[rows]
 
-    def load(start: int, stop: int):
+    def load(start: int, stop: int) -> tuple[dict | None, str | None]:
         return maps_chunk_for(model_sha, data_sha, settings.n_rows, settings.seed,
                               settings.method, pred.task, len(names), start, stop, runner,
                               x[start:stop], classes[start:stop])
@@ -383,7 +385,7 @@ def _maps_caption(settings: GlobalSettings, rows: np.ndarray, total: int,
 
 
 def text_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model_sha: str,
-            data_sha: str, runner, scope: str) -> None:
+            data_sha: str, runner: ModelRunner, scope: str) -> None:
     """The tokens with the largest mean attribution towards each class: table and bars."""
     rows = ge.sample_rows(dataset.n_rows, settings.n_rows, settings.seed)
     classes, names = classes_of(pred, rows)
@@ -393,7 +395,7 @@ def text_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model
         return
     texts = np.asarray(dataset.x[rows], dtype=object)
 
-    def load(start: int, stop: int):
+    def load(start: int, stop: int) -> tuple[dict | None, str | None]:
         return tokens_chunk_for(model_sha, data_sha, settings.n_rows, settings.seed,
                                 settings.method, pred.task, start, stop, runner,
                                 texts[start:stop], classes[start:stop])

@@ -9,6 +9,8 @@ in a worker process (`components.model.worker`): every call on a model goes thro
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import streamlit as st
 from components.data.checks import Dataset
 from components.data.evaluation import Evaluation, evaluate_dataset
 from components.data.predictions import Predictions, predictions, sample_table
-from components.data.session import open_dataset
+from components.data.session import Workspace, open_dataset
 from components.errors import GlassboxError, first_line
 from components.explain.local import SubjectFacts, explain_subject, subject_facts
 from components.explain.methods.base import Attribution, Subject
@@ -25,10 +27,11 @@ from components.inspect.history import TrainingHistory, read_history_bytes
 from components.inspect.layer_details import LayerDetails, layer_details
 from components.inspect.sample_map import map_coordinates
 from components.inspect.weights import all_layers_table, weighted_layers
-from components.model.bundle import ModelBundle, open_model
+from components.model.bundle import ModelBundle
 from components.model.load import sha256_hex
 from components.model.predict import scores_of
 from components.model.samples import get_sample
+from components.model.worker import ModelRunner
 from components.plots.model_views import (
     ArchitectureView,
     WeightsView,
@@ -36,40 +39,18 @@ from components.plots.model_views import (
     weights_view,
 )
 
-Outcome = tuple[ModelBundle | None, str | None]
+T = TypeVar("T")
 
+if TYPE_CHECKING:  # the report modules load on first use (`report_for`)
+    from components.review.report import Report
 
-def _attempt(fn, *args) -> tuple[object | None, str | None]:
+def attempt(fn: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
+    """``fn(*args)`` and no error, or None and a `GlassboxError`'s one line: what the caches
+    keep, so a refused input is not tried again on the next rerun."""
     try:
         return fn(*args), None
     except GlassboxError as err:
         return None, str(err)
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the sample model…")
-def sample_bundle(key: str) -> Outcome:
-    """A bundled sample, shared by all sessions (the files are the app's own)."""
-    sample = get_sample(key)
-    return _attempt(open_model, sample.model_path.read_bytes(), sample.model_path.name,
-                    sample.feature_names)
-
-
-def _close_worker(outcome: Outcome) -> None:
-    """An uploaded model leaving the cache (evicted, or its session ended) stops its worker."""
-    bundle, _ = outcome
-    if bundle is not None and hasattr(bundle.runner, "close"):
-        bundle.runner.close()
-
-
-@st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
-                   show_spinner="Checking the file, then loading it in safe mode…")
-def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
-    """An uploaded model, keyed by the SHA-256 of its bytes, private to this session."""
-    return _attempt(_open_isolated, _data, filename)
-
-
-def _open_isolated(data: bytes, filename: str) -> ModelBundle:
-    return open_model(data, filename, isolate=True)
 
 
 # Entries are bounded everywhere; the ones holding whole datasets (each upload is at most
@@ -79,16 +60,7 @@ def dataset_for(data_sha256: str, filename: str, model_sha256: str,
                 feature_names: tuple[str, ...] | None, label: str | None,
                 _data: bytes, _bundle: ModelBundle) -> tuple[Dataset | None, str | None]:
     """The dataset checked against the model; keyed on both digests and the label choice."""
-    return _attempt(open_dataset, _data, filename, _bundle, label)
-
-
-def upload_digest(data: bytes) -> str:
-    """SHA-256 of an upload's bytes, on every run (~0.3 s for the 256 MiB maximum).
-
-    Never cached on Streamlit's file id: a client chooses its ids and may send new bytes
-    under an old one, which would then key another file's cached results.
-    """
-    return sha256_hex(data)
+    return attempt(open_dataset, _data, filename, _bundle, label)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -101,14 +73,15 @@ def sample_data(key: str) -> tuple[bytes, str, str]:
 
 @st.cache_data(max_entries=32, show_spinner="Drawing the layer graph…")
 def architecture_for(model_sha256: str, expanded: tuple[str, ...], query: str, color_by: str,
-                     selected: str | None, _runner) -> ArchitectureView:
+                     selected: str | None, _runner: ModelRunner) -> ArchitectureView:
     """The architecture view for one model and one set of display choices."""
     return _runner.run(architecture_view, expanded=expanded, query=query, color_by=color_by,
                        selected=selected)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def layer_details_for(model_sha256: str, node_id: str, _runner) -> LayerDetails | None:
+def layer_details_for(model_sha256: str, node_id: str,
+                      _runner: ModelRunner) -> LayerDetails | None:
     """One layer's configuration, shapes and counts; None for an input placeholder."""
     try:
         return _runner.run(layer_details, node_id)
@@ -118,58 +91,59 @@ def layer_details_for(model_sha256: str, node_id: str, _runner) -> LayerDetails 
 
 @st.cache_data(max_entries=64, show_spinner="Reading the weights…")
 def weights_for(model_sha256: str, node_id: str, feature_names: tuple[str, ...] | None,
-                channel: str | int, _runner) -> WeightsView:
+                channel: str | int, _runner: ModelRunner) -> WeightsView:
     return _runner.run(weights_view, node_id, feature_names=feature_names, channel=channel)
 
 
 @st.cache_data(max_entries=16, show_spinner="Summarising every layer's weights…")
-def weight_table_for(model_sha256: str, _runner) -> pd.DataFrame:
+def weight_table_for(model_sha256: str, _runner: ModelRunner) -> pd.DataFrame:
     return _runner.run(all_layers_table)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def weighted_layers_for(model_sha256: str, _runner) -> list[str]:
+def weighted_layers_for(model_sha256: str, _runner: ModelRunner) -> list[str]:
     return _runner.run(weighted_layers)
 
 
 @st.cache_data(max_entries=8, show_spinner="Scoring every row of the dataset…")
-def scores_for(model_sha256: str, data_sha256: str, _runner, _dataset) -> np.ndarray:
+def scores_for(model_sha256: str, data_sha256: str, _runner: ModelRunner,
+               _dataset: Dataset) -> np.ndarray:
     """The model's output (N, k) for every row, once per (model, data) content pair."""
     return _runner.run(scores_of, _dataset.x)
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the model on every row of the dataset…")
 def evaluation_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
-                   class_names: tuple[str, ...] | None, _runner, _dataset
-                   ) -> tuple[Evaluation | None, str | None]:
+                   class_names: tuple[str, ...] | None, _runner: ModelRunner,
+                   _dataset: Dataset) -> tuple[Evaluation | None, str | None]:
     """Run once per (model, data, task, label) content: reruns and page switches reuse it."""
     def scores(_x: np.ndarray) -> np.ndarray:
         return scores_for(model_sha256, data_sha256, _runner, _dataset)
 
-    return _attempt(evaluate_dataset, scores, _dataset, task, class_names)
+    return attempt(evaluate_dataset, scores, _dataset, task, class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def history_for(digest: str, filename: str, _data: bytes
                 ) -> tuple[TrainingHistory | None, str | None]:
-    return _attempt(read_history_bytes, _data, filename)
+    return attempt(read_history_bytes, _data, filename)
 
 
 @st.cache_data(max_entries=16, show_spinner="Predicting every row…")
 def predictions_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
-                    class_names: tuple[str, ...] | None, _runner, _dataset
-                    ) -> tuple[Predictions | None, str | None]:
+                    class_names: tuple[str, ...] | None, _runner: ModelRunner,
+                    _dataset: Dataset) -> tuple[Predictions | None, str | None]:
     """Each row's prediction, confidence and correctness, once per content and task."""
     try:
         scores = scores_for(model_sha256, data_sha256, _runner, _dataset)
     except GlassboxError as err:
         return None, str(err)
-    return _attempt(predictions, scores, _dataset.labels, task, class_names)
+    return attempt(predictions, scores, _dataset.labels, task, class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner="Projecting the dataset to 2-D…")
-def map_for(model_sha256: str, data_sha256: str, space: str, _runner, _dataset
-            ) -> tuple[np.ndarray | None, str | None]:
+def map_for(model_sha256: str, data_sha256: str, space: str, _runner: ModelRunner,
+            _dataset: Dataset) -> tuple[np.ndarray | None, str | None]:
     """The 2-D map of the dataset (PCA of inputs or of penultimate activations)."""
     try:
         return _runner.run(map_coordinates, _dataset, space, 0), None
@@ -178,21 +152,21 @@ def map_for(model_sha256: str, data_sha256: str, space: str, _runner, _dataset
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def facts_for(model_sha256: str, data_sha256: str, row: int, task: str, _runner,
+def facts_for(model_sha256: str, data_sha256: str, row: int, task: str, _runner: ModelRunner,
               _subject: Subject) -> tuple[SubjectFacts | None, str | None]:
     """The sample's prediction, default target, applicable methods and their choices."""
-    return _attempt(_runner.run, subject_facts, _subject)
+    return attempt(_runner.run, subject_facts, _subject)
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def attribution_for(model_sha256: str, data_sha256: str, row: int, method: str, target: int,
-                    seed: int, params_json: str, task: str, _runner, _subject: Subject
-                    ) -> tuple[Attribution | None, str | None]:
+                    seed: int, params_json: str, task: str, _runner: ModelRunner,
+                    _subject: Subject) -> tuple[Attribution | None, str | None]:
     """One method on one sample, keyed on (model, data, row, method, target, seed, params)."""
     return explained(_runner, _subject, method, target, seed, params_json)
 
 
-def explained(runner, subject: Subject, method: str, target: int, seed: int,
+def explained(runner: ModelRunner, subject: Subject, method: str, target: int, seed: int,
               params_json: str) -> tuple[Attribution | None, str | None]:
     """One method through the model's runner, or the one line saying why it failed."""
     try:
@@ -206,7 +180,7 @@ def explained(runner, subject: Subject, method: str, target: int, seed: int,
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
-                     _pred: Predictions, _dataset) -> pd.DataFrame:
+                     _pred: Predictions, _dataset: Dataset) -> pd.DataFrame:
     """The picker's table (thumbnails encoded once per content, not per rerun)."""
     return sample_table(_pred, _dataset)
 
@@ -214,7 +188,8 @@ def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str 
 @st.cache_data(max_entries=4, show_spinner="Building the report: scoring, explaining, drawing…")
 def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
                methods: tuple[str, ...], seed: int, task: str, trail_hash: str,
-               review_id: int, names: tuple[str, str], _ws) -> tuple[object | None, str | None]:
+               review_id: int, names: tuple[str, str],
+               _ws: Workspace) -> tuple[Report | None, str | None]:
     """The compliance report, keyed on the contents, the choices and the trail's last hash
     (a new verdict or note makes a new report; the same ones reuse it)."""
     from components.review.report import build_report
@@ -228,7 +203,7 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
     review = {"id": review_id, "pins": [p.to_json() for p in store.pins(review_id)],
               "events": [e.to_json() for e in store.events(review_id)], "verified": True}
     class_names = _ws.sample.class_names if _ws.sample is not None else None
-    return _attempt(lambda: build_report(
+    return attempt(lambda: build_report(
         _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1],
         data_sha256=data_sha256, task=task, rows=list(rows), methods=list(methods), seed=seed,
         class_names=class_names, review=review))

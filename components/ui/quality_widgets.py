@@ -24,6 +24,7 @@ from components.explain.local import SubjectFacts, subject_for
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, Subject
 from components.explain.methods.targets import default_target, target_choices
+from components.model.worker import ModelRunner
 from components.plots import quality as plots
 from components.plots.explain import image_overlay
 from components.text_safety import escape_markdown
@@ -42,7 +43,7 @@ MAX_LISTED = 10  # sign flips named in the warning
 class Context:
     """What every section needs: where the model runs, the contents' digests, the sample."""
 
-    runner: Any
+    runner: ModelRunner
     model_sha: str
     data_sha: str
     dataset: Dataset
@@ -84,8 +85,8 @@ def baseline_for(data_sha256: str, kind: str, fill: str, _dataset: Dataset) -> n
 
 @st.cache_data(max_entries=4096, show_spinner=False)
 def curves_for(model_sha256: str, data_sha256: str, row: int, method: str, target: int,
-               seed: int, params_json: str, fill: str, task: str, _runner, _subject: Subject,
-               _baseline: np.ndarray | None) -> tuple[dict | None, str | None]:
+               seed: int, params_json: str, fill: str, task: str, _runner: ModelRunner,
+               _subject: Subject, _baseline: np.ndarray | None) -> tuple[dict | None, str | None]:
     """Deletion and insertion curves of one method's attribution of one row.
 
     The attribution comes from the explain page's cache (`loaders.attribution_for`), and is
@@ -110,7 +111,7 @@ def curves_for(model_sha256: str, data_sha256: str, row: int, method: str, targe
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def sanity_for(model_sha256: str, data_sha256: str, row: int, methods: tuple[str, ...],
-               target: int, seed: int, task: str, _runner, _subject: Subject
+               target: int, seed: int, task: str, _runner: ModelRunner, _subject: Subject
                ) -> tuple[dict | None, str | None]:
     """The gradient methods on the model and on its randomised copy (seeded)."""
     return _attempt(_runner.run, q.sanity_of, _subject, list(methods), target, seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,9 @@ from components.review.store import VERDICTS, Pin, Review, Store
 from components.text_safety import escape_markdown
 from components.ui.selection import held_row, scope_of
 from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace_store
+
+if TYPE_CHECKING:  # deferred like the imports below: the report modules load on first use
+    from components.review.report import Report
 
 VERDICT_ICONS = {"ok": "✅", "concern": "⚠️", "needs follow-up": "🔁", None: "📌"}
 
@@ -196,7 +200,7 @@ def _names(ws: Workspace) -> tuple[str, str]:
     return ws.bundle.loaded.filename, data_name
 
 
-def built_html(report) -> str:
+def built_html(report: Report) -> str:
     from components.review.report_html import render_html
 
     return render_html(report)

@@ -20,22 +20,23 @@ from components.data.read import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
 from components.data.session import Workspace
 from components.errors import GlassboxError
 from components.model.bundle import ModelBundle
-from components.model.samples import Sample, get_sample, list_samples
+from components.model.samples import Sample, get_sample
 from components.model.task import TASK_LABELS, TASKS, resolve_task
-from components.model.worker import prewarm
-from components.ui.loaders import (
-    dataset_for,
-    sample_bundle,
-    sample_data,
+from components.ui.loaders import dataset_for, sample_data
+from components.ui.model_picker import (
+    STORED,
+    UPLOAD,
+    model_options,
+    sample_model,
+    stored_model,
     upload_digest,
     uploaded_bundle,
+    uploaded_model,
 )
 from components.ui.selection import keep_in_url
 from components.ui.stored import artifact_label, keep, stored, workspace_store
 
-UPLOAD = "__upload__"
 SAMPLE_DATA = "__default_data__"
-STORED = "stored:"  # + SHA-256: a model or dataset kept in the workspace
 AUTO = "auto"
 DATA_TYPES = [s.lstrip(".") for s in TABLE_SUFFIXES + ARRAY_SUFFIXES + IMAGE_SUFFIXES]
 
@@ -59,12 +60,7 @@ def sidebar_ui() -> Workspace:
 
 
 def _model_choice() -> str:
-    samples = list_samples()
-    models = {f"{STORED}{a.sha256}": a for a in stored("model")}
-    keys = [s.key for s in samples] + list(models) + [UPLOAD]
-    titles = {s.key: f"Sample: {s.title}" for s in samples} | \
-        {key: f"Saved: {artifact_label(a)}" for key, a in models.items()} | \
-        {UPLOAD: "Upload my own model…"}
+    keys, titles = model_options(sample_prefix="", upload_title="Upload my own model…")
     wanted = _wanted_model(keys)
     index = keys.index(wanted) if wanted in keys else 0
     choice = st.selectbox("Model", keys, index=index, format_func=titles.__getitem__,
@@ -110,39 +106,29 @@ def _name_in_url(choice: str) -> None:
 
 def _sample_model(sample: Sample) -> Workspace:
     st.caption(sample.description)
-    bundle, error = sample_bundle(sample.key)
-    return Workspace(source=sample.key, bundle=bundle, model_error=error, sample=sample)
+    picked = sample_model(sample.key)
+    return Workspace(source=sample.key, bundle=picked.bundle, model_error=picked.error,
+                     sample=sample)
 
 
 def _uploaded_model() -> Workspace:
-    prewarm()  # a worker imports TensorFlow while the user picks a file
-    upload = st.file_uploader("Keras model", type=["keras", "h5", "hdf5"], key="model_file",
-                              help="Checked statically, then loaded in Keras' safe mode. "
-                                   "Lambda layers and custom classes are refused. Accepted "
-                                   "models are kept in the workspace.")
-    if upload is None:
+    picked = uploaded_model("Keras model", "model_file",
+                            "Checked statically, then loaded in Keras' safe mode. Lambda layers "
+                            "and custom classes are refused. Accepted models are kept in the "
+                            "workspace.", uploaded_bundle)
+    if picked is None:
         st.query_params.pop("model", None)
         return Workspace(source=UPLOAD)
-    data = upload.getvalue()
-    digest = upload_digest(data)
-    bundle, error = uploaded_bundle(digest, upload.name, data)
-    if bundle is not None:  # only an accepted model is kept, and then linkable
-        keep("model", upload.name, data)
-        st.query_params["model"] = digest
-    return Workspace(source=upload.name, bundle=bundle, model_error=error)
+    if picked.bundle is not None:
+        st.query_params["model"] = picked.sha256
+    return Workspace(source=picked.name, bundle=picked.bundle, model_error=picked.error)
 
 
 def _stored_model(sha256: str) -> Workspace:
-    artifact = workspace_store().artifact(sha256, "model")
-    name = artifact.name if artifact is not None else sha256[:12]
-    try:
-        data = workspace_store().read(sha256)
-    except GlassboxError as err:
-        return Workspace(source=name, model_error=str(err))
-    st.caption(f"Saved {artifact.created_at if artifact else ''} · SHA-256 {sha256[:16]}…")
-    # Stored files were uploads: they are checked again and run in a worker like one.
-    bundle, error = uploaded_bundle(sha256, name, data)
-    return Workspace(source=name, bundle=bundle, model_error=error)
+    picked = stored_model(sha256, uploaded_bundle)
+    if picked.note:
+        st.caption(picked.note)
+    return Workspace(source=picked.name, bundle=picked.bundle, model_error=picked.error)
 
 
 def _with_data(ws: Workspace) -> Workspace:

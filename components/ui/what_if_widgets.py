@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import streamlit as st
@@ -38,6 +38,7 @@ from components.explain.what_if import (
     pixel_range,
     text_input,
 )
+from components.model.worker import ModelRunner
 from components.plots import explain as plots
 from components.plots.what_if import change_bars
 from components.text_safety import escape_markdown
@@ -60,7 +61,7 @@ class Keys(NamedTuple):
     model_sha256: str
     data_sha256: str
     row: int
-    runner: Any
+    runner: ModelRunner
 
 
 def edit_prefix(scope: str, row: int) -> str:
@@ -84,7 +85,8 @@ def pixels_for(data_sha256: str, _x: np.ndarray) -> PixelRange:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def edited_facts_for(model_sha256: str, data_sha256: str, row: int, digest: str, task: str,
-                     _runner, _subject: Subject) -> tuple[SubjectFacts | None, str | None]:
+                     _runner: ModelRunner, _subject: Subject
+                     ) -> tuple[SubjectFacts | None, str | None]:
     """The edited input's prediction, default target and applicable methods."""
     try:
         return _runner.run(subject_facts, _subject), None
@@ -95,7 +97,8 @@ def edited_facts_for(model_sha256: str, data_sha256: str, row: int, digest: str,
 @st.cache_data(max_entries=1024, show_spinner=False)
 def edited_attribution_for(model_sha256: str, data_sha256: str, row: int, digest: str,
                            method: str, target: int, seed: int, params_json: str, task: str,
-                           _runner, _subject: Subject) -> tuple[Attribution | None, str | None]:
+                           _runner: ModelRunner, _subject: Subject
+                           ) -> tuple[Attribution | None, str | None]:
     """One method on one edited input, keyed on (model, data, row, input digest, method,
     target, seed, settings)."""
     return explained(_runner, _subject, method, target, seed, params_json)

@@ -148,8 +148,10 @@ def _batched_image_explainer() -> type:
     from lime.lime_image import LimeImageExplainer
 
     class BatchedLimeImageExplainer(LimeImageExplainer):
-        def data_labels(self, image, fudged_image, segments, classifier_fn, num_samples,
-                        batch_size=10):
+        def data_labels(self, image: np.ndarray, fudged_image: np.ndarray,
+                        segments: np.ndarray, classifier_fn: masking.PredictFn,
+                        num_samples: int, batch_size: int = 10,
+                        ) -> tuple[np.ndarray, np.ndarray]:
             n_features = np.unique(segments).shape[0]
             data = self.random_state.randint(0, 2, num_samples * n_features).reshape(
                 (num_samples, n_features))

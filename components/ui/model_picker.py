@@ -1,0 +1,137 @@
+"""Picking a model: a bundled sample, one kept in the workspace, or an upload.
+
+The sidebar picks the session's model (A); the compare page picks a second one (B). Both
+offer the same choices, check uploads and stored files the same way (static scan, then a
+worker process), and keep only accepted uploads in the workspace. Each has its own
+session-scoped cache of one entry (`uploaded_bundle`, `second_bundle`): putting B in A's
+cache would evict A and stop its worker. The bundled samples, the app's own files, load
+in-process once per server (`sample_bundle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from components.errors import GlassboxError
+from components.model.bundle import ModelBundle, open_model
+from components.model.load import sha256_hex
+from components.model.samples import get_sample, list_samples
+from components.model.worker import prewarm
+from components.ui.loaders import attempt
+from components.ui.stored import artifact_label, keep, stored, workspace_store
+
+STORED = "stored:"  # + SHA-256: a model kept in the workspace
+UPLOAD = "__upload__"
+MODEL_TYPES = ["keras", "h5", "hdf5"]
+
+Outcome = tuple[ModelBundle | None, str | None]  # the bundle, or the one-line refusal
+Opener = Callable[[str, str, bytes], Outcome]  # (sha256, file name, bytes) -> Outcome
+
+
+@dataclass(frozen=True)
+class PickedModel:
+    """A chosen model: its bundle or the one-line reason it was refused.
+
+    ``name`` is the sample key or the file name; ``sha256`` is set for uploads and stored
+    files (the digest of their bytes); ``note`` is a line to show under the picker.
+    """
+
+    name: str
+    bundle: ModelBundle | None = None
+    error: str | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+
+def _close_worker(outcome: Outcome) -> None:
+    """An uploaded model leaving its cache (replaced, or the session ended) stops its worker."""
+    bundle, _ = outcome
+    if bundle is not None and hasattr(bundle.runner, "close"):
+        bundle.runner.close()
+
+
+def _open_isolated(data: bytes, filename: str) -> ModelBundle:
+    return open_model(data, filename, isolate=True)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the sample model…")
+def sample_bundle(key: str) -> Outcome:
+    """A bundled sample, shared by all sessions (the files are the app's own)."""
+    sample = get_sample(key)
+    return attempt(open_model, sample.model_path.read_bytes(), sample.model_path.name,
+                    sample.feature_names)
+
+
+@st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
+                   show_spinner="Checking the file, then loading it in safe mode…")
+def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
+    """The sidebar's uploaded or stored model, keyed by the SHA-256 of its bytes, private to
+    this session, in its own worker process."""
+    return attempt(_open_isolated, _data, filename)
+
+
+@st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
+                   show_spinner="Checking the second model, then loading it in safe mode…")
+def second_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
+    """The compare page's model B: like `uploaded_bundle`, in a cache of its own."""
+    return attempt(_open_isolated, _data, filename)
+
+
+def upload_digest(data: bytes) -> str:
+    """SHA-256 of an upload's bytes, on every run (~0.3 s for the 256 MiB maximum).
+
+    Never cached on Streamlit's file id: a client chooses its ids and may send new bytes
+    under an old one, which would then key another file's cached results.
+    """
+    return sha256_hex(data)
+
+
+def model_options(*, sample_prefix: str, upload_title: str) -> tuple[list[str], dict[str, str]]:
+    """The picker's keys (samples, stored models, then the upload) and their titles.
+
+    A sample's key is ``sample_prefix`` + its key; a stored model's ``stored:`` + SHA-256.
+    """
+    samples = {f"{sample_prefix}{s.key}": s for s in list_samples()}
+    models = {f"{STORED}{a.sha256}": a for a in stored("model")}
+    titles = {k: f"Sample: {s.title}" for k, s in samples.items()} | \
+        {k: f"Saved: {artifact_label(a)}" for k, a in models.items()} | \
+        {UPLOAD: upload_title}
+    return list(titles), titles
+
+
+def sample_model(key: str) -> PickedModel:
+    bundle, error = sample_bundle(key)
+    return PickedModel(name=key, bundle=bundle, error=error)
+
+
+def uploaded_model(label: str, key: str, help_text: str, opener: Opener) -> PickedModel | None:
+    """The upload widget; None until a file is chosen. The file is checked and loaded
+    through ``opener`` (a worker per model) and, once accepted, kept in the workspace."""
+    prewarm()  # a worker imports TensorFlow while the user picks the file
+    upload = st.file_uploader(label, type=MODEL_TYPES, key=key, help=help_text)
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    digest = upload_digest(data)
+    bundle, error = opener(digest, upload.name, data)
+    if bundle is not None:  # only an accepted model is kept, and then linkable
+        keep("model", upload.name, data)
+    return PickedModel(name=upload.name, bundle=bundle, error=error, sha256=digest)
+
+
+def stored_model(sha256: str, opener: Opener) -> PickedModel:
+    """A model kept in the workspace: stored files were uploads, so they are checked again
+    and run in a worker like one."""
+    artifact = workspace_store().artifact(sha256, "model")
+    name = artifact.name if artifact is not None else sha256[:12]
+    try:
+        data = workspace_store().read(sha256)
+    except GlassboxError as err:
+        return PickedModel(name=name, error=str(err), sha256=sha256)
+    bundle, error = opener(sha256, name, data)
+    saved = artifact.created_at if artifact is not None else ""
+    return PickedModel(name=name, bundle=bundle, error=error, sha256=sha256,
+                       note=f"Saved {saved} · SHA-256 {sha256[:16]}…")
