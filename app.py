@@ -13,30 +13,31 @@ from components.ui.sidebar import sidebar_ui
 from components.ui.state import publish
 from components.ui.widgets import refusal
 
-st.set_page_config(page_title="Glassbox", page_icon="🔍", layout="wide")
+st.set_page_config(page_title="Glassbox", page_icon=":material/search:", layout="wide")
 
 # Sections follow the data's path: the model and its data, then explanations, then review.
+# Material icons, not emoji: they render in every browser (headless Chromium has no emoji font).
 PAGES = {
     "Model": [
-        st.Page("views/overview.py", title="Model & data", icon="📋", default=True),
-        st.Page("views/architecture.py", title="Architecture", icon="🕸️"),
-        st.Page("views/weights.py", title="Weights", icon="🎚️"),
-        st.Page("views/metrics.py", title="Metrics", icon="📈"),
+        st.Page("views/overview.py", title="Model & data", icon=":material/table_chart:", default=True),
+        st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
+        st.Page("views/weights.py", title="Weights", icon=":material/grid_on:"),
+        st.Page("views/metrics.py", title="Metrics", icon=":material/monitoring:"),
     ],
     "Explain": [
-        st.Page("views/explain.py", title="Explain", icon="💡"),
-        st.Page("views/global_view.py", title="Global", icon="🌐"),
-        st.Page("views/what_if.py", title="What-if", icon="🎛️"),
-        st.Page("views/compare.py", title="Compare", icon="⚖️"),
-        st.Page("views/quality.py", title="Quality", icon="🧪"),
+        st.Page("views/explain.py", title="Explain", icon=":material/lightbulb:"),
+        st.Page("views/global_view.py", title="Global", icon=":material/public:"),
+        st.Page("views/what_if.py", title="What-if", icon=":material/tune:"),
+        st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
+        st.Page("views/quality.py", title="Quality", icon=":material/verified:"),
     ],
     "Review": [
-        st.Page("views/review.py", title="Review", icon="📝"),
+        st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
     ],
 }
 
 navigation = st.navigation(PAGES)
-st.sidebar.title("🔍 Glassbox")
+st.sidebar.title(":material/search: Glassbox")
 workspace = sidebar_ui()
 publish(workspace)
 try:

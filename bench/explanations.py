@@ -26,8 +26,7 @@ from timing import median_seconds  # noqa: E402
 
 from components.data.session import open_dataset  # noqa: E402
 from components.explain.local import subject_for  # noqa: E402
-from components.explain.methods import REGISTRY  # noqa: E402
-from components.explain.methods import masking as masking  # noqa: E402
+from components.explain.methods import REGISTRY, masking  # noqa: E402
 from components.explain.methods.lime_explainer import AUTO_SAMPLES  # noqa: E402
 from components.explain.methods.text_tokens import masked_texts, tokens_of  # noqa: E402
 from components.model.bundle import open_model  # noqa: E402

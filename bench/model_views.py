@@ -24,10 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import keras  # noqa: E402
 
 from components.inspect.weights import all_layers_table  # noqa: E402
-from components.plots.model_views import (
-    architecture_view,  # noqa: E402
-    weights_view,  # noqa: E402
-)
+from components.plots.model_views import architecture_view, weights_view  # noqa: E402
 
 
 def deep_model(blocks: int = 100) -> keras.Model:

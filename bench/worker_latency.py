@@ -20,11 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components.data.session import open_dataset  # noqa: E402
-from components.explain.local import (  # noqa: E402
-    explain_subject,
-    subject_facts,
-    subject_for,  # noqa: E402
-)
+from components.explain.local import explain_subject, subject_facts, subject_for  # noqa: E402
 from components.model import worker  # noqa: E402
 from components.model.bundle import open_model  # noqa: E402
 from components.model.predict import scores_of  # noqa: E402

@@ -9,7 +9,7 @@ file against it, all under a `sys.addaudithook` hook that records, and blocks:
 
 * writes (``open`` in a write/append/create mode, ``os.open`` with write flags, mkdir,
   rename, remove, chmod...) whose path is outside the sandbox directory. The sandbox is the
-  child's working directory, ``TMPDIR`` (Python's and hence `model_io`'s temporary files),
+  child's working directory, ``TMPDIR`` (Python's and hence `model.load`'s temporary files),
   ``KERAS_HOME`` (Keras writes ``keras.json`` there on first import) and ``MPLCONFIGDIR``
   (matplotlib's font cache, warmed before the run as on a deployed host);
 * network: ``socket.connect``/``getaddrinfo``/``gethostbyname``/``bind``/``sendto``,

@@ -264,7 +264,7 @@ def filter_table(table: pd.DataFrame, *, misclassified_only: bool = False,
 
 
 def map_colors(pred: Predictions, color_by: str) -> np.ndarray:
-    """The ``color`` array `plots_picker.sample_map` takes for ``color_by``.
+    """The ``color`` array `components.plots.sample_map.sample_map` takes for ``color_by``.
 
     prediction: predicted class indices (the value for regression); error: ``correct`` (bool)
     or the absolute error for regression; confidence: the confidence. "error" without labels

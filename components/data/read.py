@@ -1,6 +1,6 @@
 """Read an uploaded dataset into plain values: a table (CSV/Parquet) or an image array.
 
-Reading only; fitting the data to a model's input is `data_checks`. Every failure is a
+Reading only; fitting the data to a model's input is `checks`. Every failure is a
 `DataError` whose message names the file and what was wrong.
 """
 

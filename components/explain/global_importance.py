@@ -1,6 +1,6 @@
 """Global explanations: what the model does over a sample of the dataset's rows.
 
-* Tables: SHAP values of every sampled row (Kernel SHAP as `explainers.shap_explainer`
+* Tables: SHAP values of every sampled row (Kernel SHAP as `methods.shap_explainer`
   computes it for one row, the coalitions of many rows sent to the model together), their
   mean |value| per feature; permutation importance (scikit-learn's
   `permutation_importance` on `ModelClassifier` / `ModelRegressor`, thin estimators around
@@ -78,7 +78,7 @@ def sample_rows(n_total: int, n: int, seed: int) -> np.ndarray:
 
 
 def background_of(x: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The rows SHAP's background is drawn from: as `explain_view.subject_for` draws them
+    """The rows SHAP's background is drawn from: as `local.subject_for` draws them
     (up to 200, seed 0), so a row's global values match its single-row SHAP values."""
     n = len(x)
     picks = np.sort(np.random.default_rng(seed).choice(n, size=min(n, MAX_BACKGROUND),

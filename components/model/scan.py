@@ -3,7 +3,7 @@
 Nothing here imports Keras or TensorFlow: a refused file costs milliseconds and runs nothing.
 Accepts a `.keras` zip (config.json + metadata.json + model.weights.h5 + assets/) or a legacy
 HDF5 `.h5` with a `model_config` attribute, and walks the model config recursively against
-the allowlist in `model_allowlist`.
+the allowlist in `allowlist`.
 """
 
 from __future__ import annotations

@@ -314,8 +314,8 @@ def _largest(maps: np.ndarray) -> float:
 def token_bars(table: pd.DataFrame, class_names: Sequence[str], *,
                per_row: int = 3) -> go.Figure:
     """The top tokens of each class as horizontal bars (largest on top), one panel per
-    class; ``table`` is `global_explain.top_tokens`'s frame. Red bars push towards the
-    class, blue ones away."""
+    class; ``table`` is `components.explain.global_importance.top_tokens`'s frame. Red bars
+    push towards the class, blue ones away."""
     missing = {"class", "token", "mean attribution", "occurrences"} - set(table.columns)
     if missing:
         raise ValueError(f"the token table lacks column(s) {', '.join(sorted(missing))}")

@@ -2,7 +2,7 @@
 
 No Streamlit. Each method keeps one colour on every figure (`METHOD_COLORS`); the random
 order reference is a dashed grey line. Feature names and tokens come from the user and are
-escaped (`plot_text.escape`), so Plotly's label markup never applies to them.
+escaped (`text.escape`), so Plotly's label markup never applies to them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The sample map of the explanation page: 2-D coordinates in, a clickable plotly Figure out.
 
-Every point's ``customdata`` is [row], so `components.data.predictions.clicked_row` turns a click
+Every point's ``customdata`` is [row], so `clicked_row` turns a click
 into the dataset row. No Streamlit here. Class names, labels and the title are user text:
 they reach Plotly (which reads HTML in labels) through `components.plots.text.escape`.
 """
@@ -16,10 +16,10 @@ import plotly.graph_objects as go
 from numpy.typing import ArrayLike
 from plotly.colors import qualitative
 
+from components.inspect.sample_map import SPACES
 from components.plots.text import escape
 
 COLOR_BY: tuple[str, ...] = ("prediction", "error", "confidence")
-SPACES: tuple[str, ...] = ("inputs", "activations")
 GL_ABOVE = 2000  # more points than this draw with WebGL (Scattergl)
 CORRECT_COLOR, WRONG_COLOR, RING_COLOR = "#9db4cc", "#d62728", "#111111"
 
