@@ -19,7 +19,8 @@ st.set_page_config(page_title="Glassbox", page_icon=":material/search:", layout=
 # Material icons, not emoji: they render in every browser (headless Chromium has no emoji font).
 PAGES = {
     "Model": [
-        st.Page("views/overview.py", title="Model & data", icon=":material/table_chart:", default=True),
+        st.Page("views/overview.py", title="Model & data", icon=":material/table_chart:",
+                default=True),
         st.Page("views/architecture.py", title="Architecture", icon=":material/account_tree:"),
         st.Page("views/weights.py", title="Weights", icon=":material/grid_on:"),
         st.Page("views/metrics.py", title="Metrics", icon=":material/monitoring:"),
