@@ -22,32 +22,46 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from components.errors import GlassboxError
+from components.errors import MAX_MESSAGE, GlassboxError, excerpt, first_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep stderr for our one error line
     os.environ.setdefault("GLASSBOX_SPARE_WORKER", "0")  # one model per run: no spare worker
+    os.environ.setdefault("GLASSBOX_SPARE_PARSER", "0")  # nor a spare parser
     try:
         payload = args.run(args)
     except GlassboxError as err:
         return _fail(str(err))
     except Exception as err:  # a broken file must never surface as a traceback
-        return _fail(f"could not process the input ({type(err).__name__}: {err})")
+        return _fail(f"could not process the input ({type(err).__name__}: "
+                     f"{first_line(err)})")
     print(json.dumps(payload, indent=2))
     return 0 if not payload.get("errors") else _fail(payload["errors"][0])
 
 
 def _fail(message: str) -> int:
-    first = (message.strip().splitlines() or ["unknown error"])[0]
-    print(f"error: {first}", file=sys.stderr)
+    """One inert line: whatever the message quotes (file or column names, cell values) has
+    its control and bidi characters escaped, so a name cannot split the line or rewrite the
+    terminal; and the line is capped."""
+    print(f"error: {excerpt(str(message).strip() or 'unknown error', MAX_MESSAGE)}",
+          file=sys.stderr)
     return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose own error line ("unrecognized arguments: …" repeats argv verbatim)
+    is escaped and capped like ours."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {excerpt(message, MAX_MESSAGE)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m components",
-                                     description="Glassbox, headless: inspect Keras models.")
+    parser = _Parser(prog="python -m components",
+                     description="Glassbox, headless: inspect Keras models.")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     inspect = sub.add_parser("inspect", help="print a model's summary as JSON")
     inspect.add_argument("model", help="a .keras or .h5 file")
@@ -113,7 +127,7 @@ def _check(args: argparse.Namespace) -> dict:
 
     bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     data = _read(args.data)
-    ds = open_dataset(data, Path(args.data).name, bundle, args.label)
+    ds = open_dataset(data, Path(args.data).name, bundle, args.label, isolate=True)
     return {
         "model_sha256": bundle.loaded.sha256,
         "data_sha256": sha256_hex(data),
@@ -138,7 +152,8 @@ def _explain(args: argparse.Namespace) -> dict:
     if not out.parent.is_dir():
         raise GlassboxError(f"cannot write {args.out}: no such folder {out.parent}")
     bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
-    dataset = open_dataset(_read(args.data), Path(args.data).name, bundle, args.label)
+    dataset = open_dataset(_read(args.data), Path(args.data).name, bundle, args.label,
+                           isolate=True)
     errors = [c.message for c in dataset.checks if c.level == "error"]
     if errors:
         raise GlassboxError(errors[0])
@@ -246,7 +261,8 @@ def _report(args: argparse.Namespace) -> dict:
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
-    dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label)
+    dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
+                           isolate=True)
     try:
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:

@@ -24,7 +24,7 @@ from components.review.csv_export import neutralise, to_csv
     ("plain", "plain"),
     ("", ""),
     ("a=b", "a=b"),
-    (" =1", " =1"),  # only the first character counts
+    (" =1", "' =1"),  # issue 14: spreadsheets may trim the space, so blanks are looked past
     ("'=1", "'=1"),  # already neutral: not quoted twice
 ])
 def test_neutralise_text(cell, written):
@@ -110,3 +110,70 @@ def test_round_trip_keeps_numbers_numeric():
 def test_empty_frames():
     assert to_csv(pd.DataFrame()) == "\r\n"
     assert to_csv(pd.DataFrame(columns=["=a", "b"])) == "'=a,b\r\n"
+
+
+# ---------------------------------------------------------------- issue 14: look-alike prefixes
+
+
+@pytest.mark.parametrize("cell", [
+    '\uff1dHYPERLINK("http://127.0.0.1:9/?"&A1)',  # full-width =
+    "\uff0b1",  # full-width +
+    "\uff0d1",  # full-width -
+    "\uff20SUM(A1)",  # full-width @
+    "\ufe66cmd|' /C calc'!A0",  # small form =
+    "\u207c1",  # superscript =
+    "\u3000=1+1",  # ideographic space before =
+    " =1",
+    "   +1",
+    "\n=1",
+    "\r\n=1",
+    "\t=1",
+    "\xa0=1",  # no-break space
+    "\u2003@x",  # em space
+    "\ufeff=1",  # a byte-order mark inside the cell
+    "\u200b-1",  # zero-width space
+    " \u3000\uff1d1",  # blanks and a full-width sign together
+    "-1",
+    "@SUM(A1)",
+    "\0=1",
+])
+def test_look_alike_and_indented_formulas_are_quoted(cell):
+    assert neutralise(cell) == "'" + cell  # the original text is written, not the NFKC one
+
+
+@pytest.mark.parametrize("cell", ["hello", "a=b", "\uff11\uff12\uff13", "1-2", "x@y.z",
+                                  " hello", "\u3000text", "\n", " ", "\u00e9=1", "'\uff1d1",
+                                  "\u2212" "1", "\u30001+1"])
+def test_ordinary_text_is_not_quoted(cell):
+    assert neutralise(cell) is cell
+
+
+def test_long_cell_is_checked_by_its_head_only():
+    cell = "\u3000" * 10 + "\uff1d" + "x" * 1_000_000
+    assert neutralise(cell) == "'" + cell
+    assert neutralise("x" + "\uff1d" * 1_000_000) == "x" + "\uff1d" * 1_000_000
+
+
+def test_look_alikes_in_cells_and_column_names_through_to_csv():
+    frame = pd.DataFrame({
+        "\uff1dname": ["\uff0bx", " =1", "\u3000@y", "ok", "\uff11"],
+        " -col": [-1.5, -2.0, 0.0, 1.0, np.nan],
+        "n": [-1, -2, -3, 4, 5],
+    })
+    before = frame.copy()
+    assert to_csv(frame) == (
+        "'\uff1dname,' -col,n\r\n"
+        "'\uff0bx,-1.5,-1\r\n"
+        "' =1,-2.0,-2\r\n"
+        "'\u3000@y,0.0,-3\r\n"
+        "ok,1.0,4\r\n"
+        "\uff11,,5\r\n"
+    )
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_newline_before_a_formula_is_quoted_inside_the_cell():
+    frame = pd.DataFrame({"note": ["\n=1+1", "\r\n@SUM(1)"]})
+    text = to_csv(frame)
+    assert text == 'note\r\n"\'\n=1+1"\r\n"\'\r\n@SUM(1)"\r\n'
+    assert pd.read_csv(io.StringIO(text))["note"].tolist() == ["'\n=1+1", "'\r\n@SUM(1)"]

@@ -29,7 +29,7 @@ else:
 if data is None:
     st.info("Upload the training history to see loss and metric curves.")
 else:
-    history, error = history_for(sha256_hex(data), name, data)
+    history, error = history_for(sha256_hex(data), name, data, isolate=upload is not None)
     if error:
         refusal("History", error)
     else:

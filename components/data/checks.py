@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.data.read import LABEL_NAMES, RawData
-from components.errors import DataError, quote_names
+from components.errors import MAX_MESSAGE, DataError, excerpt, quote_names, quote_value
 from components.model.bundle import InputSpec
 
 TEXT_NAMES = ("text", "review", "sentence", "document", "content", "message")
@@ -21,8 +21,14 @@ MAX_LISTED = 5  # rows named in one message; the rest are counted
 
 @dataclass(frozen=True)
 class Check:
+    """One check's result. Its message is shown as is (UI) or as ``error: …`` (CLI) without
+    passing through `GlassboxError`, so it is made inert and short here the same way."""
+
     level: str  # "ok" | "warning" | "error"
     message: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", excerpt(str(self.message), MAX_MESSAGE))
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,7 @@ def _table_from_array(raw: RawData, spec: InputSpec) -> pd.DataFrame:
 def _label_column(table: pd.DataFrame, label: str | None, filename: str) -> str | None:
     if label:
         if label not in table.columns:
-            raise DataError(f"{filename}: label column '{label}' not found; columns are "
+            raise DataError(f"{filename}: label column '{excerpt(label)}' not found; columns are "
                             f"{quote_names(table.columns)}")
         return label
     lowered = {c.lower(): c for c in table.columns}
@@ -94,8 +100,9 @@ def _label_checks(labels: np.ndarray | None, name: str | None) -> list[Check]:
                                  "be explained, but not scored")]
     missing = int(pd.isna(labels).sum())
     if missing:
-        return [Check("warning", f"label column '{name}' has {missing} empty cells")]
-    return [Check("ok", f"label column '{name}': {len(pd.unique(labels))} distinct values")]
+        return [Check("warning", f"label column '{excerpt(name)}' has {missing} empty cells")]
+    return [Check("ok", f"label column '{excerpt(name)}': {len(pd.unique(labels))} distinct "
+                        "values")]
 
 
 # ---------------------------------------------------------------- tabular
@@ -143,15 +150,16 @@ def _numeric_checks(frame: pd.DataFrame) -> list[Check]:
         bad = values.isna() & frame[col].notna()
         if bad.any():
             first = frame[col][bad].iloc[0]
-            checks.append(Check("error", f"column '{col}': {int(bad.sum())} non-numeric cells, "
-                                         f"first {first!r} at row {_rows(bad)}"))
+            checks.append(Check("error", f"column '{excerpt(col)}': {int(bad.sum())} "
+                                         f"non-numeric cells, first {quote_value(first)} at row "
+                                         f"{_rows(bad)}"))
         if frame[col].isna().any():
-            checks.append(Check("error", f"column '{col}': missing values at row "
+            checks.append(Check("error", f"column '{excerpt(col)}': missing values at row "
                                          f"{_rows(frame[col].isna())}"))
         with np.errstate(over="ignore"):  # the model reads float32: 1e39 is inf there
             inf = np.isinf(values.to_numpy(dtype="float64", na_value=0.0).astype("float32"))
         if inf.any():
-            checks.append(Check("error", f"column '{col}': infinite values at row "
+            checks.append(Check("error", f"column '{excerpt(col)}': infinite values at row "
                                          f"{_rows(pd.Series(inf))}"))
     return checks
 
@@ -175,9 +183,9 @@ def _fit_text(features: pd.DataFrame, spec: InputSpec):
     texts = features[col]
     checks = []
     if texts.isna().any():
-        checks.append(Check("warning", f"text column '{col}': empty cells at row "
+        checks.append(Check("warning", f"text column '{excerpt(col)}': empty cells at row "
                                        f"{_rows(texts.isna())} are read as empty text"))
-    checks.append(Check("ok", f"text column '{col}': {len(texts)} texts"))
+    checks.append(Check("ok", f"text column '{excerpt(col)}': {len(texts)} texts"))
     return texts.fillna("").astype(str).to_numpy(dtype=object), [col], checks
 
 

@@ -8,15 +8,22 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from components.data.checks import Check, Dataset, fit_dataset
-from components.data.read import read_data_bytes
+from components.data.read import read_data_bytes, safe_name
+from components.model.bounded import run_bounded
 from components.model.bundle import ModelBundle
 from components.model.samples import Sample
 
 
 def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
-                 label: str | None = None) -> Dataset:
-    """Read a data file and check it against the model's (first) input."""
-    dataset = fit_dataset(read_data_bytes(data, filename), bundle.input_spec, label)
+                 label: str | None = None, *, isolate: bool = False) -> Dataset:
+    """Read a data file and check it against the model's (first) input.
+
+    ``isolate`` parses it in a bounded child process (`components.model.bounded`): what the
+    app does with uploaded and stored files, and the CLI with every file.
+    """
+    raw = run_bounded(read_data_bytes, data, filename, what=safe_name(filename)) if isolate \
+        else read_data_bytes(data, filename)
+    dataset = fit_dataset(raw, bundle.input_spec, label)
     n_inputs = len(bundle.summary.inputs)
     if n_inputs > 1:
         note = Check("error", f"the model has {n_inputs} inputs; Glassbox reads data for "

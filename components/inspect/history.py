@@ -16,7 +16,14 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from components.errors import DataError, GlassboxError, first_line, quote_names
+from components.errors import (
+    DataError,
+    GlassboxError,
+    excerpt,
+    first_line,
+    quote_names,
+    quote_value,
+)
 from components.model.scan import MAX_FILE_BYTES, MiB, check_archive_members, read_archive_member
 
 SUFFIXES = (".json", ".csv", ".zip")
@@ -119,8 +126,8 @@ def _from_csv(data: bytes, filename: str) -> pd.DataFrame:
         values = pd.to_numeric(metrics[col], errors="coerce")
         bad = values.isna() & metrics[col].notna()
         if bad.any():
-            raise DataError(f"{filename}: column '{col}' holds non-numbers, first "
-                            f"{metrics[col][bad].iloc[0]!r}")
+            raise DataError(f"{filename}: column '{excerpt(col)}' holds non-numbers, first "
+                            f"{quote_value(metrics[col][bad].iloc[0])}")
         metrics[col] = values.astype("float64")
     metrics.index = epochs.astype(int).to_numpy()
     # CSVLogger(append=True) over a restarted run repeats epochs: the latest run wins.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from components.model.bounded import run_bounded
 from components.model.load import LoadedModel, check_model_bytes, load_model_bytes, sha256_hex
 from components.model.samples import sample_for_digest
 from components.model.summary import ModelSummary, summarize, summary_of
@@ -77,7 +78,8 @@ def open_model(data: bytes, filename: str, feature_names: tuple[str, ...] | None
 
 def _open_in_worker(data: bytes, filename: str
                     ) -> tuple[LoadedModel, ModelSummary, WorkerRunner]:
-    report = check_model_bytes(data, filename)  # refusals never start a worker
+    # The static scan, bounded in time and memory; a refusal never starts a worker.
+    report = run_bounded(check_model_bytes, data, filename, what="the model file")
     sha = sha256_hex(data)
     runner = WorkerRunner(data, filename, sha)
     try:

@@ -7,8 +7,11 @@ this module stays cheap.
 
 from __future__ import annotations
 
+import re
+import threading
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -66,7 +69,11 @@ def make_predict_fn(model: Any, batch_size: int | None = None) -> PredictFn:
 
     # Built once per returned fn. reduce_retracing generalises the batch axis after the first
     # new shape, so a short last batch costs one retrace, not one per distinct N.
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    def call(x: Any) -> Any:
+        with GraphSafeNames():  # layer names such as "sortie_é" or "出力" trace too
+            return model(x, training=False)
+
+    forward = tf.function(call, reduce_retracing=True)
     # One input dtype for every call: float64 or uint8 arrays would otherwise trace anew.
     in_dtype = tf.string if _is_string_input(model) else tf.as_dtype(model.inputs[0].dtype)
     np_dtype = object if in_dtype == tf.string else in_dtype.as_numpy_dtype
@@ -102,3 +109,64 @@ def first_output(out: Any) -> Any:
     if isinstance(out, (list, tuple)):
         return out[0]
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer names that TensorFlow graphs refuse
+#
+# Keras 3 (TensorFlow backend) opens ``tf.name_scope(layer.name)`` around every layer call. In
+# eager mode the name is not checked, but while a `tf.function` traces, `tf.Graph.name_scope`
+# insists on ``^[A-Za-z0-9_.\\/>-]*$`` (``^[A-Za-z0-9.]...`` at the root): a layer or model
+# named "sortie_é", "出力" or "my layer" loads and runs eagerly, yet every compiled call
+# (predictions, gradients, Keras's own ``model.predict``) fails with "'…' is not a valid scope
+# name". While a `GraphSafeNames` block is active, such names are mapped to valid ASCII scope
+# names (only the graph's internal op names change; the model and its layers keep theirs).
+
+_SCOPE_CHARS = re.compile(r"[^A-Za-z0-9_.\\/>-]")
+_SCOPE_START = re.compile(r"[A-Za-z0-9.]")
+_SAFE_NAMES: ContextVar[bool] = ContextVar("glassbox_safe_scope_names", default=False)
+_INSTALL_LOCK = threading.Lock()
+
+
+def graph_scope_name(name: Any) -> Any:
+    """``name`` as a name scope TensorFlow accepts in a graph: unchanged when it already
+    uses only the allowed characters, else each other character becomes "_" (and a leading
+    "x" keeps the first character valid at the root)."""
+    if not isinstance(name, str) or not _SCOPE_CHARS.search(name):
+        return name
+    safe = _SCOPE_CHARS.sub("_", name)
+    return safe if _SCOPE_START.match(safe) else "x" + safe
+
+
+class GraphSafeNames:
+    """``with GraphSafeNames(): model(x)`` inside a `tf.function`'s body: while it traces,
+    the graph accepts any layer name (see `graph_scope_name`). Outside such a block, and in
+    eager mode, TensorFlow behaves exactly as before."""
+
+    def __enter__(self) -> GraphSafeNames:
+        _install_safe_name_scope()
+        self._token = _SAFE_NAMES.set(True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _SAFE_NAMES.reset(self._token)
+
+
+def _install_safe_name_scope() -> None:
+    """Wrap `tf.Graph.name_scope` once per process; the wrapper renames only while a
+    `GraphSafeNames` block is active in this thread/context, so other code is unaffected."""
+    import tensorflow as tf
+
+    with _INSTALL_LOCK:
+        original = tf.Graph.name_scope
+        if getattr(original, "_glassbox_safe_names", False):
+            return
+
+        def name_scope(self: Any, name: Any) -> Any:
+            if _SAFE_NAMES.get():
+                name = graph_scope_name(name)
+            return original(self, name)
+
+        name_scope._glassbox_safe_names = True  # type: ignore[attr-defined]
+        name_scope.__doc__ = original.__doc__
+        tf.Graph.name_scope = name_scope

@@ -27,6 +27,18 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("components.inspect.layer_details", "LayerDetails"),
     ("components.explain.local", "SubjectFacts"),
     ("components.plots.model_views", "WeightsView"),
+    # What the bounded parsers return (`components.model.bounded`): files as read.
+    ("components.data.read", "RawData"), ("components.model.scan", "ScanReport"),
+    ("components.inspect.history", "TrainingHistory"), ("collections", "Counter"),
+    ("pandas", "Categorical"), ("pandas", "CategoricalDtype"), ("pandas", "BooleanDtype"),
+    *(("pandas", f"{kind}{bits}Dtype") for kind in ("Int", "UInt") for bits in (8, 16, 32, 64)),
+    ("pandas", "Float32Dtype"), ("pandas", "Float64Dtype"),
+    *(("pandas.arrays", name) for name in ("ArrowStringArray", "DatetimeArray",
+                                           "TimedeltaArray", "IntegerArray", "BooleanArray",
+                                           "FloatingArray")),
+    # pyarrow-backed strings: rebuilt from buffers and a type name (data, never code).
+    ("pyarrow.lib", "_restore_array"), ("pyarrow.lib", "py_buffer"),
+    ("pyarrow.lib", "type_for_alias"),
     ("numpy", "dtype"), ("numpy", "ndarray"),
     ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
     ("pandas", "DataFrame"), ("pandas", "Series"), ("pandas", "Index"),

@@ -19,6 +19,7 @@ import streamlit as st
 from components.data.checks import Dataset
 from components.data.evaluation import Evaluation, evaluate_dataset
 from components.data.predictions import Predictions, predictions, sample_table
+from components.data.read import safe_name
 from components.data.session import Workspace, open_dataset
 from components.errors import GlassboxError, first_line
 from components.explain.local import SubjectFacts, explain_subject, subject_facts
@@ -27,6 +28,7 @@ from components.inspect.history import TrainingHistory, read_history_bytes
 from components.inspect.layer_details import LayerDetails, layer_details
 from components.inspect.sample_map import map_coordinates
 from components.inspect.weights import all_layers_table, weighted_layers
+from components.model.bounded import run_bounded
 from components.model.bundle import ModelBundle
 from components.model.load import sha256_hex
 from components.model.predict import scores_of
@@ -58,9 +60,11 @@ def attempt(fn: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
 @st.cache_data(max_entries=4, show_spinner="Reading and checking the dataset…")
 def dataset_for(data_sha256: str, filename: str, model_sha256: str,
                 feature_names: tuple[str, ...] | None, label: str | None,
-                _data: bytes, _bundle: ModelBundle) -> tuple[Dataset | None, str | None]:
-    """The dataset checked against the model; keyed on both digests and the label choice."""
-    return attempt(open_dataset, _data, filename, _bundle, label)
+                _data: bytes, _bundle: ModelBundle, isolate: bool = True
+                ) -> tuple[Dataset | None, str | None]:
+    """The dataset checked against the model; keyed on both digests and the label choice.
+    Parsed in a bounded child process unless ``isolate`` is False (a sample's own data)."""
+    return attempt(lambda: open_dataset(_data, filename, _bundle, label, isolate=isolate))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -124,9 +128,14 @@ def evaluation_for(model_sha256: str, data_sha256: str, task: str, label: str | 
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def history_for(digest: str, filename: str, _data: bytes
+def history_for(digest: str, filename: str, _data: bytes, isolate: bool = True
                 ) -> tuple[TrainingHistory | None, str | None]:
-    return attempt(read_history_bytes, _data, filename)
+    """A training history file, parsed in a bounded child process unless ``isolate`` is
+    False (a sample's own history)."""
+    if not isolate:
+        return attempt(read_history_bytes, _data, filename)
+    return attempt(lambda: run_bounded(read_history_bytes, _data, filename,
+                                       what=safe_name(filename)))
 
 
 @st.cache_data(max_entries=16, show_spinner="Predicting every row…")

@@ -149,10 +149,11 @@ def _with_data(ws: Workspace) -> Workspace:
         data, name, digest = sample_data(ws.sample.key)
     else:
         return ws
-    dataset, error = _checked(digest, data, name, ws.bundle, label=None)
+    own = upload is None and saved is None  # the sample's own file: the app's, not a user's
+    dataset, error = _checked(digest, data, name, ws.bundle, label=None, isolate=not own)
     label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
-        dataset, error = _checked(digest, data, name, ws.bundle, label=label)
+        dataset, error = _checked(digest, data, name, ws.bundle, label=label, isolate=not own)
     kept = upload is not None and dataset is not None and error is None
     if kept:
         keep("dataset", name, data)  # only a dataset that passed is kept, and then linkable
@@ -188,9 +189,10 @@ def _data_in_url(sha256: str | None) -> None:
         st.query_params["data"] = sha256
 
 
-def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None):
+def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None,
+             isolate: bool) -> tuple[Dataset | None, str | None]:
     return dataset_for(digest, name, bundle.loaded.sha256, bundle.feature_names, label, data,
-                       bundle)
+                       bundle, isolate)
 
 
 def _label_choice(dataset: Dataset | None, key: str) -> str | None:

@@ -24,7 +24,7 @@ import numpy as np
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
-from components.model.predict import first_output
+from components.model.predict import GraphSafeNames, first_output
 
 CHUNK = 256  # at most this many rows per compiled call
 CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
@@ -126,8 +126,12 @@ class _Plan:
             prefix, suffix = split_at(model, embedding)
             _check_split(model, prefix, suffix)
             point = embedding.output
-            self.embed = tf.function(lambda s: prefix(s),
-                                     input_signature=[tf.TensorSpec([None], tf.string)],
+
+            def embed(s: Any) -> Any:
+                with GraphSafeNames():
+                    return prefix(s)
+
+            self.embed = tf.function(embed, input_signature=[tf.TensorSpec([None], tf.string)],
                                      reduce_retracing=True)
             call = suffix
         else:
@@ -138,7 +142,8 @@ class _Plan:
         spec = tf.TensorSpec([None, *point.shape[1:]], self.dtype)
 
         def grads(x: Any, target: Any) -> tuple[Any, Any]:
-            with tf.GradientTape() as tape:
+            # GraphSafeNames: a layer named "sortie_é" or "出力" is not a valid TF scope name
+            with GraphSafeNames(), tf.GradientTape() as tape:
                 tape.watch(x)
                 out = _flat(first_output(call(x)))
                 y = tf.gather(out, target, axis=1)
@@ -375,7 +380,7 @@ def _build_cam_fn(model: Any, layer: str) -> Callable:
     spec = tf.TensorSpec([None, *inp.shape[1:]], tf.as_dtype(inp.dtype))
 
     def cam(x: Any, target: Any) -> Any:
-        with tf.GradientTape() as tape:
+        with GraphSafeNames(), tf.GradientTape() as tape:
             maps, out = forward(x)
             total = tf.reduce_sum(tf.gather(_flat(first_output(out)), target, axis=1))
         grads = tape.gradient(total, maps)
