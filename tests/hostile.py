@@ -364,6 +364,98 @@ def committed_datatype(f: h5py.File) -> None:
     f["named_type"] = np.dtype("f4")
 
 
+def many_hard_links(count: int, groups: int = 1) -> Callable[[h5py.File], None]:
+    """``count`` hard links to one small dataset, spread over ``groups`` groups: a few MB that
+    cost a naive walker one object open per link (10^6 links took 49 s)."""
+    def build(f: h5py.File) -> None:
+        target = f.create_dataset("target", data=np.zeros(3, "f4"))
+        per_group = count // groups
+        for g in range(groups):
+            group = f.create_group(f"links{g}")
+            for i in range(per_group):
+                group[f"l{i}"] = target
+    return build
+
+
+def many_attributes(count: int) -> Callable[[h5py.File], None]:
+    """One dataset carrying ``count`` small attributes (Keras writes at most 4 per object)."""
+    def build(f: h5py.File) -> None:
+        dset = f.create_dataset("tagged", data=np.zeros(3, "f4"))
+        for i in range(count):
+            dset.attrs[f"a{i}"] = i
+    return build
+
+
+def hard_link_cycle(f: h5py.File) -> None:
+    """A group holding a hard link to the root: the tree is a graph with a cycle."""
+    f.create_group("loop")["back"] = f
+
+
+def heap_free_list_cycle(data: bytes) -> bytes:
+    """``data`` (an old-style .h5) with one corrupted field: the first local heap's free
+    block points to itself. HDF5 1.14 then walks the free list in C without end, allocating
+    as it goes, the first time the group is listed; no callback ever returns to Python, so
+    only a time/memory bound around the whole scan (`components.model.bounded`) stops it."""
+    at = 0
+    while (at := data.find(b"HEAP", at + 1)) > 0:
+        size, free, segment = struct.unpack_from("<QQQ", data, at + 8)
+        if free not in (1, 2**64 - 1) and free + 16 <= size:  # 1: no free block
+            out = bytearray(data)
+            struct.pack_into("<Q", out, segment + free, free)  # next free block: itself
+            return bytes(out)
+    raise ValueError("no local heap with a free block")
+
+
+# ---------------------------------------------------------------- compile configs and sizes
+
+LAMBDA_LOSS = {"class_name": "__lambda__", "config": {
+    "code": "4wEAAAAAAAAA", "defaults": None, "closure": None}}
+CUSTOM_LOSS = {"module": "keras.losses", "class_name": "FocalX", "config": {"name": "focal"},
+               "registered_name": "glassbox_test>FocalX"}
+TFSM_OPTIMIZER = {"module": "keras.layers", "class_name": "TFSMLayer", "registered_name": None,
+                  "config": {"name": "opt", "filepath": "/tmp/savedmodel",
+                             "call_endpoint": "serve"}}
+UNKNOWN_OPTIMIZER = {"module": "keras.optimizers", "class_name": "Sneaky",
+                     "registered_name": None, "config": {"name": "sneaky"}}
+
+
+def compiled_model() -> keras.Model:
+    """`plain_model`, compiled the usual way: Adam, sparse categorical cross-entropy."""
+    model = plain_model()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def nested_compiled_model() -> keras.Model:
+    """A compiled Sequential ("inner") as a layer of a compiled Functional model. Keras
+    compiles the inner one while loading even with ``compile=False``: only the top-level
+    compile_config is dropped."""
+    inner = compiled_model()
+    inner.name = "inner"
+    inp = keras.Input((4,))
+    outer = keras.Model(inp, inner(inp), name="outer")
+    outer.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return outer
+
+
+def set_compile(part: str, value: object, model: str | None = None) -> Callable[[dict], None]:
+    """An edit that sets one part (optimizer, loss, metrics...) of a compile config: the
+    top-level one, or that of the nested model called ``model``."""
+    def edit(config: dict) -> None:
+        target = config if model is None else layer(config, model)
+        if not isinstance(target.get("compile_config"), dict):
+            target["compile_config"] = {}
+        target["compile_config"][part] = value
+    return edit
+
+
+def layer_config(class_name: str, name: str, **config: object) -> dict:
+    """A built-in layer's dict as Keras writes it, for `replace_head`."""
+    return {"module": "keras.layers", "class_name": class_name, "registered_name": None,
+            "config": {"name": name, **config}}
+
+
 # ---------------------------------------------------------------- the corpus
 
 

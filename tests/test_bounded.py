@@ -132,3 +132,38 @@ def test_limits_grow_with_the_input():
     small, big = Limits.for_input(30_000), Limits.for_input(256 * 2**20)
     assert small.seconds <= 8.1 and big.seconds > small.seconds
     assert small.memory_mb < big.memory_mb <= bounded.MAX_MEMORY_MB
+
+
+def test_a_parquet_whose_dictionary_unpacks_to_gigabytes_is_stopped():
+    """50 KB on disk: one 1 MiB string, referenced by 3,000 rows, decodes to 3 GiB."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = pa.DictionaryArray.from_arrays(pa.array([0] * 3000, pa.int32()),
+                                          pa.array(["x" * 2**20]))
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"text": text, "label": pa.array([0] * 3000)}), buf,
+                   store_schema=False)  # read back as plain strings, not a categorical
+    assert len(buf.getvalue()) < 100_000
+    start = time.monotonic()
+    with pytest.raises(GlassboxError, match=r"^bomb\.parquet needed more than [\d,]+ MiB"):
+        run_bounded(read_data_bytes, buf.getvalue(), "bomb.parquet", what="bomb.parquet")
+    assert time.monotonic() - start < 10
+
+
+def test_delimiter_detection_is_linear_on_a_crafted_header():
+    """A header of quotes and delimiters that makes `csv.Sniffer` backtrack for seconds."""
+    header = ('"a;b\t,' * 40_000 + "\n").encode()
+    start = time.monotonic()
+    with pytest.raises(DataError):
+        read_data_bytes(header + b"1\n", "crafted.csv")
+    assert time.monotonic() - start < 2
+
+
+@pytest.mark.parametrize(("header", "sep"), [("a,b;c,d", ","), ("a;b;c", ";"),
+                                            ("a\tb\tc", "\t"), ('"x;y",b,c', ","),
+                                            ("single", ",")])
+def test_delimiter_detection_reads_the_header_outside_quotes(header, sep):
+    from components.data.read import _sniff_delimiter
+
+    assert _sniff_delimiter(header) == sep

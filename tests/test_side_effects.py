@@ -2,8 +2,9 @@
 process, no code run.
 
 One child interpreter (so the audit hook never leaks into pytest) opens every hostile model
-through `components.data.session.open_model` (in-process, and with ``isolate=True`` as the app
-opens uploads: a refusal must not start a worker process) and every hostile data file through
+through `components.model.bundle.open_model` (in-process, and with ``isolate=True`` as the app
+opens uploads: a refusal must not start a worker process; it runs the static scan in the
+bounded parser child, the one process allowed) and every hostile data file through
 `components.data.read.read_data_bytes`, then loads a real sample model and checks every data
 file against it, all under a `sys.addaudithook` hook that records, and blocks:
 
@@ -54,7 +55,12 @@ PATH_EVENTS = {"os.mkdir": ((0, 2),), "os.rename": ((0, 2), (1, 3)), "os.remove"
 # h5py's h5t calls platform.uname(), whose processor field Python 3.11 reads by running
 # `uname -p`; urllib3 (imported by TensorFlow's bundled tf.keras through `requests`) probes
 # IPv6 support by binding a socket to ::1, port 0, which sends nothing.
+# And Glassbox's own bounded parser (`components.model.bounded`): an isolated open scans the
+# upload in that child process, by design; the same parsers run in-process, under this hook,
+# on the same files in the in-process opens.
+BOUNDED = [sys.executable, "-m", "components.model.bounded"]
 ALLOWED = (("subprocess.Popen", lambda args: list(args[1]) == ["uname", "-p"]),
+           ("subprocess.Popen", lambda args: list(args[1]) == BOUNDED),
            ("socket.bind", lambda args: tuple(args[1])[:2] in (("::1", 0), ("127.0.0.1", 0))))
 
 
@@ -286,6 +292,7 @@ if __name__ != "__main__":
 
     def test_only_the_known_import_time_events_were_allowed(main_run):
         assert set(main_run["allowed"]) <= {"subprocess.Popen ['uname', '-p']",
+                                            f"subprocess.Popen {BOUNDED!r}",
                                             "socket.bind ('::1', 0)",
                                             "socket.bind ('127.0.0.1', 0)"}
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from components.data.checks import Dataset
-from components.errors import DataError
+from components.errors import DataError, first_line
 from components.explain.agreement import Agreement, agreement
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, PredictFn, Subject
@@ -26,6 +26,7 @@ from components.explain.methods.text_tokens import tokens_of
 from components.model.predict import predict_fn_of
 
 MAX_BACKGROUND = 200  # rows LIME's statistics and SHAP's background are drawn from
+MAX_REASON = 200  # characters of a failed method's reason in ``skipped``
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Explanation:
     """Every requested method's answer for one sample and target.
 
     ``prediction`` is the model's output row (k,); ``skipped`` maps a method that does not
-    apply to the one-line reason.
+    apply, or that failed on this sample ("failed: ..."), to the one-line reason.
     """
 
     prediction: np.ndarray
@@ -110,13 +111,31 @@ def explain_one(subject: Subject, method: str, target: int, seed: int,
 def explain_sample(subject: Subject, methods: Iterable[str], target: int | None = None,
                    seed: int = 0, params: Mapping[str, Mapping[str, Any]] | None = None,
                    top_k: int = 5) -> Explanation:
-    """Run each applicable method in ``methods`` on ``subject``; the rest go to ``skipped``."""
+    """Run each applicable method in ``methods`` on ``subject``; the rest go to ``skipped``.
+
+    One method failing never costs the others: its one-line reason goes to ``skipped`` as
+    "failed: ...". A bad parameter the caller gave a method stays a `DataError` (the
+    caller's mistake, not the method's): a `ValueError` from a method given parameters.
+    """
     methods = check_methods(methods)
     prediction, target = resolve_target(subject, target)
     status = method_status(subject, methods)
-    done = {name: explain_one(subject, name, target, seed, (params or {}).get(name))
-            for name in methods if status[name] is None}
+    done: dict[str, Attribution] = {}
+    failed: dict[str, str] = {}
+    for name in methods:
+        if status[name] is not None:
+            continue
+        given = (params or {}).get(name)
+        try:
+            done[name] = explain_one(subject, name, target, seed, given)
+        except DataError as err:
+            if given:
+                raise
+            failed[name] = f"failed: {first_line(err, MAX_REASON)}"
+        except Exception as err:  # whatever else a method raises, the others still run
+            failed[name] = f"failed: {type(err).__name__}: {first_line(err, MAX_REASON)}"
     skipped = {name: reason for name, reason in status.items() if reason is not None}
+    skipped.update(failed)
     return Explanation(prediction=prediction, target=target, attributions=done,
                        skipped=skipped, agreement=agreement(done, top_k) if done else None)
 

@@ -79,6 +79,137 @@ ACTIVATION_KEYS: frozenset[str] = frozenset({"activation", "recurrent_activation
 # Config keys that size a weight tensor; a huge value makes Keras allocate on build.
 SIZE_KEYS: frozenset[str] = frozenset(
     {"units", "filters", "input_dim", "output_dim", "max_tokens", "num_heads", "key_dim",
-     "value_dim", "num_bins", "num_tokens", "output_sequence_length", "depth_multiplier"}
+     "value_dim", "num_bins", "num_tokens", "output_sequence_length", "depth_multiplier",
+     "num_query_heads", "num_key_value_heads", "head_dim", "num_thresholds", "num_classes"}
 )
 MAX_SIZE_VALUE = 1_000_000
+
+# Config keys whose product sizes one weight: checked per layer class in `scan._check_sizes`
+# against the same cap as the HDF5 datasets (a kernel Keras allocates while building).
+RNN_GATES: dict[str, int] = {  # recurrent kernel: gates x units x units
+    "SimpleRNN": 1, "SimpleRNNCell": 1, "GRU": 3, "GRUCell": 3, "LSTM": 4, "LSTMCell": 4,
+}
+MAX_RANK = 16  # dimensions a declared shape may list; real models use at most 5 or 6
+
+# ---------------------------------------------------------------- compile_config
+
+# Keras deserialises a model's ``compile_config`` (optimizer, loss, metrics) while loading a
+# nested model even with ``compile=False``, so it may name built-in training objects only.
+# Hard-coded (the scan never imports Keras); tests/test_hostile_depth.py compares each list
+# with the public names of `keras.losses`, `keras.metrics` and `keras.optimizers`.
+
+# `keras.losses` classes, minus the abstract `Loss`.
+LOSSES: frozenset[str] = frozenset(
+    """
+    BinaryCrossentropy BinaryFocalCrossentropy CTC CategoricalCrossentropy
+    CategoricalFocalCrossentropy CategoricalGeneralizedCrossEntropy CategoricalHinge Circle
+    CosineSimilarity Dice Hinge Huber KLDivergence LogCosh MeanAbsoluteError
+    MeanAbsolutePercentageError MeanSquaredError MeanSquaredLogarithmicError Poisson
+    SparseCategoricalCrossentropy SquaredHinge Tversky
+    """.split()
+)
+# `keras.losses` functions (minus get/serialize/deserialize).
+LOSS_FUNCTIONS: frozenset[str] = frozenset(
+    """
+    binary_crossentropy binary_focal_crossentropy categorical_crossentropy
+    categorical_focal_crossentropy categorical_generalized_cross_entropy categorical_hinge
+    circle cosine_similarity ctc dice hinge huber kl_divergence log_cosh mean_absolute_error
+    mean_absolute_percentage_error mean_squared_error mean_squared_logarithmic_error poisson
+    sparse_categorical_crossentropy squared_hinge tversky
+    """.split()
+)
+# Other names `keras.losses.get` resolves ("crossentropy" / "ce", any case, are Keras'
+# compile shortcuts).
+LOSS_ALIASES: frozenset[str] = frozenset("BCE KLD MAE MAPE MSE MSLE bce kld mae mape mse msle"
+                                         .split())
+LOSS_SHORTCUTS: frozenset[str] = frozenset({"crossentropy", "ce"})
+
+# `keras.metrics` classes, minus the abstract `Metric`. MeanMetricWrapper's ``fn`` is checked
+# like any function in a compile config.
+METRICS: frozenset[str] = frozenset(
+    """
+    AUC Accuracy BinaryAccuracy BinaryCrossentropy BinaryIoU CategoricalAccuracy
+    CategoricalCrossentropy CategoricalHinge ConcordanceCorrelation CosineSimilarity F1Score
+    FBetaScore FalseNegatives FalsePositives Hinge IoU KLDivergence LogCoshError Mean
+    MeanAbsoluteError MeanAbsolutePercentageError MeanIoU MeanMetricWrapper MeanSquaredError
+    MeanSquaredLogarithmicError OneHotIoU OneHotMeanIoU PearsonCorrelation Poisson Precision
+    PrecisionAtRecall R2Score Recall RecallAtPrecision RootMeanSquaredError
+    SensitivityAtSpecificity SparseCategoricalAccuracy SparseCategoricalCrossentropy
+    SparseTopKCategoricalAccuracy SpecificityAtSensitivity SquaredHinge Sum
+    TopKCategoricalAccuracy TrueNegatives TruePositives
+    """.split()
+)
+# `keras.metrics` functions (minus get/serialize/deserialize).
+METRIC_FUNCTIONS: frozenset[str] = frozenset(
+    """
+    binary_accuracy binary_crossentropy binary_focal_crossentropy categorical_accuracy
+    categorical_crossentropy categorical_focal_crossentropy categorical_hinge
+    concordance_correlation hinge huber kl_divergence log_cosh mean_absolute_error
+    mean_absolute_percentage_error mean_squared_error mean_squared_logarithmic_error
+    pearson_correlation poisson sparse_categorical_accuracy sparse_categorical_crossentropy
+    sparse_top_k_categorical_accuracy squared_hinge top_k_categorical_accuracy
+    """.split()
+)
+# Other names `keras.metrics.get` resolves (snake_case class names and short aliases);
+# "accuracy" / "acc", any case, are Keras' compile shortcuts.
+METRIC_ALIASES: frozenset[str] = frozenset(
+    """
+    BCE MAE MAPE MSE MSLE accuracy auc bce binary_io_u cosine_similarity f1_score f_beta_score
+    false_negatives false_positives io_u log_cosh_error mae mape mean mean_io_u mse msle
+    one_hot_io_u one_hot_mean_io_u precision precision_at_recall r2_score recall
+    recall_at_precision root_mean_squared_error sensitivity_at_specificity
+    specificity_at_sensitivity sum true_negatives true_positives
+    """.split()
+)
+METRIC_SHORTCUTS: frozenset[str] = frozenset({"accuracy", "acc"})
+
+# `keras.optimizers` classes, minus the abstract `Optimizer` and MultiOptimizer/OptimizerMap
+# (they route variables to optimizers by regular expressions read from the file).
+# LossScaleOptimizer's ``inner_optimizer`` is checked like any optimizer.
+OPTIMIZERS: frozenset[str] = frozenset(
+    """
+    Adadelta Adafactor Adagrad Adam AdamW Adamax Ftrl Lamb Lion LossScaleOptimizer Muon Nadam
+    RMSprop SGD ScheduleFreeAdamW
+    """.split()
+)
+# Names `keras.optimizers.get` resolves (compared lower-cased, as Keras does).
+OPTIMIZER_NAMES: frozenset[str] = frozenset(
+    "adadelta adafactor adagrad adam adamax adamw ftrl lion muon nadam rmsprop "
+    "schedulefreeadamw sgd".split()
+)
+# `keras.optimizers.schedules` classes, minus the abstract `LearningRateSchedule`: an
+# optimizer's ``learning_rate`` may be one.
+LR_SCHEDULES: frozenset[str] = frozenset(
+    """
+    CosineDecay CosineDecayRestarts ExponentialDecay InverseTimeDecay PiecewiseConstantDecay
+    PolynomialDecay
+    """.split()
+)
+
+# Classes each part of a compile config may name; dtype policies and tuples anywhere.
+COMPILE_SUPPORT: frozenset[str] = frozenset({"DTypePolicy", "FloatDTypePolicy", "__tuple__"})
+COMPILE_CLASSES: dict[str, frozenset[str]] = {
+    "optimizer": OPTIMIZERS | LR_SCHEDULES | COMPILE_SUPPORT,
+    "loss": LOSSES | COMPILE_SUPPORT,
+    "metric": METRICS | LOSSES | COMPILE_SUPPORT,
+}
+# Functions (``{"class_name": "function", "config": name}``) each part may name.
+COMPILE_FUNCTIONS: dict[str, frozenset[str]] = {
+    "optimizer": frozenset(),
+    "loss": LOSS_FUNCTIONS,
+    "metric": METRIC_FUNCTIONS | LOSS_FUNCTIONS,
+}
+# Names each part may give as a plain string (Keras looks them up).
+COMPILE_NAMES: dict[str, frozenset[str]] = {
+    "optimizer": OPTIMIZER_NAMES,
+    "loss": LOSSES | LOSS_FUNCTIONS | LOSS_ALIASES,
+    "metric": METRICS | METRIC_FUNCTIONS | METRIC_ALIASES,
+}
+COMPILE_SHORTCUTS: dict[str, frozenset[str]] = {  # compared lower-cased
+    "optimizer": OPTIMIZER_NAMES, "loss": LOSS_SHORTCUTS, "metric": METRIC_SHORTCUTS,
+}
+# compile_config key -> the part it configures; any other key may hold only plain values.
+COMPILE_ROLES: dict[str, str] = {
+    "optimizer": "optimizer", "loss": "loss", "metrics": "metric",
+    "weighted_metrics": "metric",
+}

@@ -65,19 +65,84 @@ def _check_suffix(filename: str) -> None:
         raise BadModelFileError(f"'{shown(filename)}' is not a .keras or .h5 file")
 
 
+# Keras' wrappers around the real reason: their first line says only that something failed.
+GENERIC = re.compile(r"could not be deserialized properly|^Error when deserializing class|"
+                     r"^Exception encountered when calling|objects? could not be loaded")
+# Where Keras puts the wrapped reason inside a generic message.
+ENCOUNTERED = "Exception encountered: "
+# What a generic first line names: "when calling Reshape.call()", "for object <Dense name=x".
+CALLING = re.compile(r"when calling (?:layer )?['\"]?(\w+)")
+OBJECT = re.compile(r"for object <(\w+) name=([^,>]+)")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# Dumps Keras appends to a reason: a whole config, or a variable with its values.
+NOISE = re.compile(r"\s*(?:Full object config:|Target variable:|Received: config=|config=\{).*$")
+MAX_REASON = 240  # characters of the reason; with the prefix the message stays under 300
+MAX_CHAIN = 16  # exceptions followed through __cause__ / __context__
+
+
 def _load_failure(err: Exception) -> str:
-    """One sentence for a failed load; TensorFlow's out-of-memory text is long and cryptic."""
+    """One sentence for a failed load; TensorFlow's out-of-memory text is long and cryptic,
+    and Keras' own first line is often a wrapper ("... could not be deserialized properly")
+    whose cause is further down (`_load_reason`)."""
     if (oom := re.search(r"OOM when allocating tensor with shape\[([\d,]+)\]", str(err))):
         shape = " x ".join(f"{int(d):,}" for d in oom.group(1).split(","))
         return (f"the model ran out of memory while loading: a weight of {shape} values "
                 "does not fit in the memory a model may use")
-    return f"Keras could not load the model: {first_line(err)}"
+    return f"Keras could not load the model: {_load_reason(err)}"
+
+
+def _load_reason(err: BaseException) -> str:
+    """The specific reason of a failed load, in one line of at most `MAX_REASON` characters.
+
+    Follows the chain of ``__cause__`` / ``__context__`` and, within each exception, the
+    later lines of a generic message (Keras' "Exception encountered: ..." and the bold line
+    after "Exception encountered when calling X.call()"); the first specific line wins.
+    """
+    seen: set[int] = set()
+    exc: BaseException | None = err
+    while exc is not None and id(exc) not in seen and len(seen) < MAX_CHAIN:
+        seen.add(id(exc))
+        if reason := _specific_line(exc):
+            return shown(reason, MAX_REASON)
+        exc = exc.__cause__ or exc.__context__
+    return first_line(err, MAX_REASON)
+
+
+def _specific_line(exc: BaseException) -> str | None:
+    """The line of ``exc``'s message that says what went wrong, or None if it only wraps."""
+    lines = [line.strip() for line in ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    if not lines:
+        return None
+    if not GENERIC.search(lines[0]):
+        return _clean(lines[0])
+    inner = [line[line.rindex(ENCOUNTERED) + len(ENCOUNTERED):] for line in lines
+             if ENCOUNTERED in line]
+    if inner and inner[-1].strip() and not GENERIC.search(inner[-1]):
+        return _clean(inner[-1])
+    if calling := CALLING.search(lines[0]):
+        where = f"{calling.group(1)}: "
+    elif found := OBJECT.search(lines[0]):
+        where = f"{found.group(1)} '{found.group(2)}': "
+    else:
+        where = ""
+    for line in lines[1:]:
+        if line.startswith(("Arguments received", "\u2022", "List of objects", "config=")) \
+                or GENERIC.search(line) or ENCOUNTERED in line:
+            continue
+        return where + _clean(line)
+    return None
+
+
+def _clean(line: str) -> str:
+    return NOISE.sub("", line).strip() or line.strip()
 
 
 def _keras_load(data: bytes, report: ScanReport) -> Any:
     import keras  # deferred: ~4 s of TensorFlow import, only once the file passed the scan
 
     # Keras reads from a path; the file lives in a private directory that is removed at once.
+    # In a worker that directory is under the worker's own TMPDIR, which the parent removes
+    # when the worker dies, so a kill mid-load (memory, timeout) leaves no copy behind either.
     with tempfile.TemporaryDirectory(prefix="glassbox-") as tmp:
         path = Path(tmp) / f"upload{SUFFIX[report.fmt]}"
         path.write_bytes(data)

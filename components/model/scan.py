@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import posixpath
+import re
 import stat
 import zipfile
 from collections import Counter
@@ -30,6 +32,15 @@ MAX_RATIO = 100  # compression ratio above which a member (> 1 MiB) counts as a 
 MAX_CONFIG_BYTES = 8 * MiB
 MAX_DEPTH = 100  # nesting of the config JSON; real models stay far below
 MAX_WEIGHT_BYTES = 1024 * MiB  # declared size of all HDF5 datasets together
+MAX_WEIGHT_ELEMENTS = MAX_WEIGHT_BYTES // 4  # float32 values one declared weight may hold
+# Cheap bounds on the HDF5 walk, checked link by link while iterating. Measured on Keras'
+# own files: MobileNetV2 576 links (.keras; 525 in .h5), 156 in its largest group;
+# NASNetLarge, the most layers in keras.applications, 4,624 links (.h5), 1,042 in one group;
+# Keras writes at most 4 attributes on an object (a compiled .h5's root). Opening 50,000
+# distinct datasets takes the walk ~5 s; links to objects already seen cost ~2 µs each.
+MAX_H5_OBJECTS = 50_000  # links listed in the whole file, hard links to one object included
+MAX_H5_GROUP_MEMBERS = 10_000  # links in one group
+MAX_H5_ATTRIBUTES = 64  # attributes on one object
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -74,7 +85,7 @@ def shown(value: object, limit: int = 80) -> str:
     """
     text = value if isinstance(value, str) else repr(value)
     text = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+                   for ch in text[:limit + 1])  # cut first: escaping all of a huge value is slow
     return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
@@ -249,21 +260,40 @@ def _open_h5(data: bytes) -> h5py.File:
 
 
 def _check_h5_tree(root: h5py.Group) -> None:
-    """Refuse links and external/virtual storage; cap the declared size of all datasets."""
+    """Refuse links and external/virtual storage; cap the declared size of all datasets.
+
+    Cheap bounds first: links are counted as HDF5 lists them (`MAX_H5_OBJECTS` in the file,
+    `MAX_H5_GROUP_MEMBERS` in one group), so a million hard links to one dataset stop after
+    the first ten thousand; each object is opened once however many links reach it (by its
+    address), and its attribute count is read before anything else of it.
+    """
     total = 0
-    stack, seen = [root], set()
+    visited = [0]  # links listed so far, in the whole file
     try:
+        info = h5py.h5o.get_info(root.id)
+        _check_h5_attributes(info.num_attrs, "/")
+        seen = {info.addr}
+        stack: list[tuple[Any, str]] = [(root.id, "/")]
         while stack:
-            group = stack.pop()
-            for name in group:
-                obj = _hard_member(group, name)
-                if obj.id in seen:
-                    continue
-                seen.add(obj.id)
-                if isinstance(obj, h5py.Group):
-                    stack.append(obj)
-                elif isinstance(obj, h5py.Dataset):
-                    total += _dataset_bytes(obj)
+            gid, path = stack.pop()
+            for raw, kind, addr in _h5_links(gid, path, visited):
+                name = raw.decode("utf-8", errors="replace")
+                if kind == h5py.h5l.TYPE_EXTERNAL:
+                    raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a link to another "
+                                           "file")
+                if kind == h5py.h5l.TYPE_SOFT:
+                    raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a soft link")
+                if kind != h5py.h5l.TYPE_HARD:
+                    raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a user-defined link")
+                if addr in seen:
+                    continue  # another hard link to an object already checked
+                seen.add(addr)
+                info = h5py.h5o.get_info(gid, raw)
+                _check_h5_attributes(info.num_attrs, posixpath.join(path, name))
+                if info.type == h5py.h5o.TYPE_GROUP:
+                    stack.append((h5py.h5o.open(gid, raw), posixpath.join(path, name)))
+                elif info.type == h5py.h5o.TYPE_DATASET:
+                    total += _dataset_bytes(h5py.Dataset(h5py.h5o.open(gid, raw)))
                 # anything else is a committed (named) datatype: it holds no data
     except GlassboxError:
         raise  # our own verdicts are ValueErrors too; keep their message
@@ -275,13 +305,35 @@ def _check_h5_tree(root: h5py.Group) -> None:
                                f"{MAX_WEIGHT_BYTES // MiB} MiB")
 
 
-def _hard_member(group: h5py.Group, name: str) -> h5py.Group | h5py.Dataset:
-    link = group.get(name, getlink=True)
-    if isinstance(link, h5py.ExternalLink):
-        raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a link to another file")
-    if isinstance(link, h5py.SoftLink):
-        raise UnsafeModelError(f"HDF5 entry '{shown(name)}' is a soft link")
-    return group[name]
+def _h5_links(gid: Any, path: str, visited: list[int]) -> list[tuple[bytes, int, int]]:
+    """(name, link type, address) of each link in one group, counted while HDF5 lists them.
+
+    The iteration stops at the first link over a bound (a corrupt group that lists its
+    links again and again stops there too); ``visited[0]`` counts links file-wide.
+    """
+    found: list[tuple[bytes, int, int]] = []
+
+    def collect(name: bytes, info: Any) -> bool | None:
+        found.append((name, info.type, info.u))  # h5py reuses ``info`` for the next link
+        visited[0] += 1
+        return True if len(found) > MAX_H5_GROUP_MEMBERS or visited[0] > MAX_H5_OBJECTS \
+            else None  # anything but None stops the iteration
+
+    gid.links.iterate(collect, info=True)
+    if visited[0] > MAX_H5_OBJECTS:
+        raise UnsafeModelError(f"the HDF5 file holds over {MAX_H5_OBJECTS:,} objects; the "
+                               f"limit is {MAX_H5_OBJECTS:,}")
+    if len(found) > MAX_H5_GROUP_MEMBERS:
+        raise UnsafeModelError(f"HDF5 group '{shown(path)}' holds over "
+                               f"{MAX_H5_GROUP_MEMBERS:,} entries; the limit is "
+                               f"{MAX_H5_GROUP_MEMBERS:,}")
+    return found
+
+
+def _check_h5_attributes(count: int, path: str) -> None:
+    if count > MAX_H5_ATTRIBUTES:
+        raise UnsafeModelError(f"HDF5 object '{shown(path)}' has {count:,} attributes; the "
+                               f"limit is {MAX_H5_ATTRIBUTES}")
 
 
 def _dataset_bytes(dset: h5py.Dataset) -> int:
@@ -307,7 +359,9 @@ def _dataset_bytes(dset: h5py.Dataset) -> int:
 def check_config(config: dict[str, Any]) -> Counter:
     """Walk a model config; return class-name counts or raise `UnsafeModelError`.
 
-    ``compile_config`` is skipped: with ``compile=False`` Keras never deserialises it.
+    Every ``compile_config`` (the top-level one and each nested model's) is checked by
+    `_check_compile_config`: ``compile=False`` only drops the top-level one, and Keras
+    deserialises a nested model's while loading. Its classes are not counted.
     """
     counts: Counter = Counter()
     stack: list[tuple[Any, str | None, int]] = [(config, None, 0)]
@@ -317,7 +371,11 @@ def check_config(config: dict[str, Any]) -> Counter:
             raise UnsafeModelError(f"the model config is nested over {MAX_DEPTH} levels deep")
         if isinstance(node, dict):
             if "class_name" in node:
-                counts[_check_object(node)] += 1
+                cls = _check_object(node)
+                _check_sizes(cls, node)
+                counts[cls] += 1
+            if node.get("compile_config") is not None:
+                _check_compile_config(node["compile_config"], _layer_name(node), depth + 1)
             stack.extend((v, k, depth + 1) for k, v in node.items() if k != "compile_config")
             _check_values(node)
         elif isinstance(node, list):
@@ -420,3 +478,201 @@ def _embedding_elements(cfg: dict[str, Any]) -> int:
     if isinstance(rows, int) and isinstance(cols, int):
         return rows * cols
     return 0
+
+
+# ---------------------------------------------------------------- declared weight sizes
+
+
+def _check_sizes(cls: str, node: dict[str, Any]) -> None:
+    """Refuse an object whose config alone implies a weight over `MAX_WEIGHT_ELEMENTS` values.
+
+    Each product is a lower bound of a tensor Keras allocates while building, before any
+    weight is read (the inputs' sizes, unknown here, only multiply it): the one-key caps of
+    `_check_values` let e.g. 100,000 heads x 100,000 dimensions through.
+    """
+    cfg = node.get("config")
+    if not isinstance(cfg, dict):
+        return
+    where = f"{shown(cls)}{_layer_name(node)}"
+    for what, factors in _size_products(cls, cfg, where):
+        value = math.prod(factors)
+        if value > MAX_WEIGHT_ELEMENTS:
+            raise UnsafeModelError(
+                f"{where}: {what} = {_count(value)} values; one weight may hold at most "
+                f"{MAX_WEIGHT_ELEMENTS:,} ({MAX_WEIGHT_BYTES // MiB} MiB of float32)")
+
+
+def _size_products(cls: str, cfg: dict[str, Any], where: str
+                   ) -> list[tuple[str, list[int]]]:
+    """(the product as text, its factors) for each weight ``cls`` sizes from its config."""
+    def num(key: str) -> int | None:
+        value = cfg.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+            else None
+
+    def expr(names: list[str], factors: list[int]) -> tuple[str, list[int]]:
+        return (f"{' x '.join(names)} = {' x '.join(_count(f) for f in factors)}", factors)
+
+    out = []
+    if cls == "EinsumDense" and (dims := _dims(cfg.get("output_shape"), 1, where)):
+        out.append((f"output_shape {shown(cfg.get('output_shape'), 60)}", dims))
+    if cls == "MultiHeadAttention" and (heads := num("num_heads")) and (key := num("key_dim")):
+        out.append(expr(["num_heads", "key_dim"], [heads, key]))
+        if value := num("value_dim"):
+            out.append(expr(["num_heads", "value_dim"], [heads, value]))
+    if cls == "GroupQueryAttention" and (head_dim := num("head_dim")):
+        out.extend(expr([key, "head_dim"], [n, head_dim])
+                   for key in ("num_query_heads", "num_key_value_heads") if (n := num(key)))
+    if cls in allow.RNN_GATES and (units := num("units")):
+        gates = allow.RNN_GATES[cls]
+        out.append(expr(["gates", "units", "units"], [gates, units, units]))
+    rank = re.search(r"([123])D", cls)
+    kernel = _dims(cfg.get("kernel_size"), int(rank.group(1)), where) if rank else None
+    if kernel:
+        names = ["kernel_size"] * len(kernel)
+        if filters := num("filters"):
+            out.append(expr(["filters", *names], [filters, *kernel]))
+            if cls.startswith("ConvLSTM"):  # recurrent kernel: 4 gates x filters x filters
+                out.append(expr(["4 gates", "filters", "filters", *names],
+                                [4, filters, filters, *kernel]))
+        if multiplier := num("depth_multiplier"):
+            out.append(expr(["depth_multiplier", *names], [multiplier, *kernel]))
+    if cls in ("IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU") and (n := num("num_classes")):
+        out.append(expr(["num_classes", "num_classes"], [n, n]))  # the confusion matrix
+    if cls == "AUC" and (thresholds := num("num_thresholds")):
+        out.append(expr(["num_thresholds", "num_labels"], [thresholds, num("num_labels") or 1]))
+    return out
+
+
+def _dims(value: Any, rank: int, where: str) -> list[int] | None:
+    """A declared shape as positive ints (None and nonsense count as 1), or None if absent.
+
+    An int stands for ``rank`` equal sizes (``kernel_size=3`` in Conv2D is 3 x 3).
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = [value] * rank
+    if not isinstance(value, list):
+        return None
+    if len(value) > allow.MAX_RANK:
+        raise UnsafeModelError(f"{where}: a declared shape lists {len(value):,} dimensions; "
+                               f"at most {allow.MAX_RANK} are accepted")
+    return [v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 1
+            for v in value]
+
+
+def _count(n: int) -> str:
+    """A count for a message: 1,234,567, or its order of magnitude when it is huge."""
+    return f"{n:,}" if n < 10**15 else f"about 10^{int(n.bit_length() * 0.30103)}"
+
+
+# ---------------------------------------------------------------- compile_config
+
+PLURAL = {"optimizer": "optimizers", "loss": "losses", "metric": "metrics"}
+# Where Keras serialises each part's built-in classes from ("keras" holds the dtype policies).
+COMPILE_MODULES = {
+    "optimizer": ("keras", "keras.optimizers", "keras.optimizers.schedules"),
+    "loss": ("keras", "keras.losses"),
+    "metric": ("keras", "keras.metrics", "keras.losses"),
+}
+FUNCTION_MODULES = ("builtins", "keras.losses", "keras.metrics")  # how Keras writes functions
+
+
+def _check_compile_config(cc: Any, model: str, depth: int) -> None:
+    """A model's compile_config: built-in Keras optimizers, losses and metrics only.
+
+    Keras deserialises all of it (building every object in it) before ``compile`` reads it,
+    so all of it is checked: objects and names under ``optimizer``, ``loss``, ``metrics`` and
+    ``weighted_metrics`` against that part's allowlist (no lambda, no custom or registered
+    class or function, no class from outside Keras); any other key (``loss_weights``,
+    ``jit_compile``...) may hold plain values only.
+    """
+    where = f"the compile config of{model}" if model else "the compile config"
+    if not isinstance(cc, dict) or "class_name" in cc:
+        raise UnsafeModelError(f"{where} is not a plain mapping of compile arguments")
+    for key, value in cc.items():
+        role = allow.COMPILE_ROLES.get(key)
+        if role is None:
+            _check_plain(value, f"{where}: '{shown(key)}'", depth + 1)
+        else:
+            _check_compile_part(value, role, where, depth + 1)
+
+
+def _check_plain(value: Any, what: str, depth: int) -> None:
+    stack = [(value, depth)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise UnsafeModelError(f"the model config is nested over {MAX_DEPTH} levels deep")
+        if isinstance(node, dict):
+            if "class_name" in node:
+                raise UnsafeModelError(f"{what} holds an object ('{shown(node['class_name'])}'"
+                                       "); only plain values are accepted there")
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+
+
+def _check_compile_part(value: Any, role: str, where: str, depth: int) -> None:
+    """One part (optimizer, loss or metrics) of a compile config, nested structures included.
+
+    A string is a name Keras looks up where it stands for the part itself (alone, in a list,
+    or per output in a mapping); inside an object's config it is plain data.
+    """
+    stack: list[tuple[Any, int, bool]] = [(value, depth, True)]
+    while stack:
+        node, level, named = stack.pop()
+        if level > MAX_DEPTH:
+            raise UnsafeModelError(f"the model config is nested over {MAX_DEPTH} levels deep")
+        if isinstance(node, str) and named:
+            _check_compile_name(node, role, where)
+        elif isinstance(node, list):
+            stack.extend((v, level + 1, named) for v in node)
+        elif isinstance(node, dict) and "class_name" in node:
+            cls = _check_compile_object(node, role, where)
+            _check_sizes(cls, node)
+            if cls != "function":  # a function's config is its (checked) name
+                inner_named = named and cls == "__tuple__"  # a tuple of losses or metrics
+                stack.extend((v, level + 1, inner_named) for k, v in node.items()
+                             if k not in ("class_name", "module", "registered_name"))
+        elif isinstance(node, dict):
+            if not named:
+                _check_values(node)
+            stack.extend((v, level + 1, named) for v in node.values())
+
+
+def _check_compile_name(name: str, role: str, where: str) -> None:
+    if name in allow.COMPILE_NAMES[role] or name.lower() in allow.COMPILE_SHORTCUTS[role]:
+        return
+    raise UnsafeModelError(f"{where}: {role} '{shown(name)}' is not a built-in Keras {role}")
+
+
+def _check_compile_object(node: dict[str, Any], role: str, where: str) -> str:
+    cls = node.get("class_name")
+    if not isinstance(cls, str):
+        raise UnsafeModelError(f"{where}: its {role} has a class_name that is not a string: "
+                               f"{shown(cls)}")
+    _check_layer_names(node)
+    shown_cls, module, registered = shown(cls), node.get("module"), node.get("registered_name")
+    only = f"only built-in Keras {PLURAL[role]} are accepted"
+    if cls == "__lambda__":
+        raise UnsafeModelError(f"{where}: its {role} is Python code (a lambda); {only}")
+    if cls in allow.REFUSED_LAYERS:
+        raise UnsafeModelError(f"{where}: {role} {shown_cls} is refused: "
+                               f"{allow.REFUSED_LAYERS[cls]}")
+    if cls == "function":
+        fn = node.get("config")
+        if module not in (None, *FUNCTION_MODULES) or not isinstance(fn, str) \
+                or fn not in allow.COMPILE_FUNCTIONS[role] \
+                or registered not in (None, "function", fn):
+            raise UnsafeModelError(f"{where}: {role} function {shown(repr(fn))} from "
+                                   f"{shown(repr(module))} is not a built-in Keras {role}")
+        return cls
+    if module is not None and module not in COMPILE_MODULES[role]:
+        raise UnsafeModelError(f"{where}: {role} '{shown_cls}' comes from module "
+                               f"'{shown(module)}'; {only}")
+    if registered not in (None, cls):
+        raise UnsafeModelError(f"{where}: {role} '{shown_cls}' is registered as custom object "
+                               f"'{shown(registered)}'; {only}")
+    if cls not in allow.COMPILE_CLASSES[role]:
+        raise UnsafeModelError(f"{where}: {role} '{shown_cls}' is not a built-in Keras {role}")
+    return cls

@@ -12,7 +12,10 @@ own child process, with
 * a timeout per call (``GLASSBOX_WORKER_TIMEOUT_S``, default 30 s): a call that takes
   longer is stopped and the worker killed;
 * replies that are not trusted: they are unpickled with an allowlist of the data classes
-  Glassbox's results are made of (`components.model.safe_pickle`), never with plain `pickle`.
+  Glassbox's results are made of (`components.model.safe_pickle`), never with plain `pickle`;
+* a private temporary directory (its ``TMPDIR``) that the parent removes once the worker is
+  gone: a worker killed mid-load (memory, timeout) never runs its own clean-up, and the copy
+  of the upload Keras reads (and anything Keras extracts) must not outlive it.
 
 Every failure becomes a one-line `WorkerError`; the next call starts a fresh worker. At most
 ``GLASSBOX_MAX_WORKERS`` (default 10) run at once: the least recently used is stopped (and
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -107,6 +112,11 @@ class WorkerRunner:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    @property
+    def tmpdir(self) -> str | None:
+        """The live worker's private temporary directory (its ``TMPDIR``), if any."""
+        return getattr(self._process, "tmpdir", None)
+
     def close(self) -> None:
         """Stop the worker (it restarts from the model's bytes on the next call)."""
         process, conn = self._process, self._conn
@@ -114,9 +124,8 @@ class WorkerRunner:
         _POOL.forget(self)
         if conn is not None:
             conn.close()
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(5)
+        if process is not None:
+            _reap(process)
 
     def _start(self) -> None:
         self._process, self._conn = _take_spare(self.limits)
@@ -223,19 +232,55 @@ _SPARE_LOCK = threading.Lock()
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class _Process(subprocess.Popen):
+    """A worker process and the temporary directory it was given (removed by `_reap`)."""
+
+    tmpdir: str | None = None
+
+
 def _spawn(limits: Limits) -> tuple[subprocess.Popen, Connection]:
-    """A fresh worker interpreter and the parent's end of the socket pair to it."""
+    """A fresh worker interpreter and the parent's end of the socket pair to it.
+
+    The worker's ``TMPDIR`` is a directory the parent made for it alone: Python's `tempfile`
+    (hence `components.model.load`'s copy of the upload) and Keras' own extraction write
+    there, and `_reap` removes it once the worker is gone, however it died. A worker whose
+    parent went away without stopping it removes it itself as it exits (`_main`).
+    """
     ours, theirs = socket.socketpair()
+    tmpdir = tempfile.mkdtemp(prefix="glassbox-worker-")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "TMPDIR": tmpdir, "TEMP": tmpdir, "TMP": tmpdir, "GLASSBOX_WORKER_TMPDIR": tmpdir}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "components.model.worker", str(theirs.fileno()),
-         *map(str, asdict(limits).values())],
-        pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    theirs.close()
+    try:
+        process = _Process(
+            [sys.executable, "-m", "components.model.worker", str(theirs.fileno()),
+             *map(str, asdict(limits).values())],
+            pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except BaseException:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+    process.tmpdir = tmpdir
     return process, Connection(ours.detach())
+
+
+def _reap(process: subprocess.Popen) -> None:
+    """Kill a worker if it still runs, wait for it, then remove its temporary directory.
+
+    The directory goes only once the process is gone, so nothing can write to it after.
+    """
+    if process.poll() is None:
+        process.kill()
+    try:
+        process.wait(5)
+    except subprocess.TimeoutExpired:
+        return  # not gone (SIGKILL pending in the kernel): leave the directory to it
+    if tmpdir := getattr(process, "tmpdir", None):
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _take_spare(limits: Limits) -> tuple[Any, Any]:
@@ -244,10 +289,12 @@ def _take_spare(limits: Limits) -> tuple[Any, Any]:
     with _SPARE_LOCK:
         spare = _SPARE.pop() if _SPARE else None
     if spare is None or spare[0].poll() is not None:
+        if spare is not None:
+            _reap(spare[0])  # a spare that died waiting
         spare = _spawn(limits)
     process, conn = spare
     if not conn.poll(limits.startup_s) or conn.recv_bytes() != b"ready":
-        process.kill()
+        _reap(process)
         raise WorkerError("the model worker did not start (TensorFlow failed to import)")
     if _keep_spare():
         threading.Thread(target=prewarm, args=(limits,), daemon=True).start()
@@ -265,6 +312,8 @@ def prewarm(limits: Limits | None = None) -> None:
         return
     with _SPARE_LOCK:
         if not any(process.poll() is None for process, _ in _SPARE):
+            for process, _ in _SPARE:
+                _reap(process)  # spares that died waiting
             _SPARE[:] = [_spawn(limits or Limits())]
 
 
@@ -273,7 +322,7 @@ def shutdown() -> None:
     with _SPARE_LOCK:
         spares, _SPARE[:] = list(_SPARE), []
     for process, _ in spares:
-        process.kill()
+        _reap(process)
     for pid_runner in list(_POOL._live.values()):
         pid_runner.close()
 
@@ -339,8 +388,18 @@ def _answer(message: tuple, model: Any, limits: Limits) -> tuple[tuple[str, Any]
         return ("error", f"could not compute ({type(err).__name__}: {first_line(err)})"), model
 
 
+def _main(argv: list[str]) -> None:
+    """The worker's entry point: serve, then remove the temporary directory the parent made
+    for it (`_spawn`) when the parent closes the connection (or exits) instead of killing it."""
+    fd, memory_mb, timeout_s, startup_s, slack_mb = argv[:5]
+    try:
+        _serve(Connection(int(fd)), Limits(int(memory_mb), float(timeout_s),
+                                           float(startup_s), int(slack_mb)))
+    finally:
+        if tmpdir := os.environ.get("GLASSBOX_WORKER_TMPDIR"):
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
 # python -m components.model.worker FD MEMORY_MB TIMEOUT_S STARTUP_S SLACK
 if __name__ == "__main__":
-    fd, memory_mb, timeout_s, startup_s, slack_mb = sys.argv[1:6]
-    _serve(Connection(int(fd)), Limits(int(memory_mb), float(timeout_s), float(startup_s),
-                                       int(slack_mb)))
+    _main(sys.argv[1:])
