@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -16,8 +17,12 @@ import numpy as np
 import pandas as pd
 
 from components.errors import DataError, first_line, quote_names
+from components.model.scan import ZIP_ERRORS
 
 MiB = 1024 * 1024
+# What numpy's header parser raises on a crafted header (found by fuzzing: bench/fuzz.py).
+NPY_HEADER_ERRORS = (ValueError, OSError, SyntaxError, EOFError, TypeError, KeyError,
+                     RecursionError, tokenize.TokenError)
 MAX_DATA_BYTES = 256 * MiB
 MAX_ARRAY_BYTES = 1024 * MiB  # what an NPY/NPZ may declare once unpacked
 MAX_IMAGE_PIXELS = 4096 * 4096
@@ -85,7 +90,10 @@ def _read_csv(data: bytes, name: str) -> RawData:
         raise DataError(f"{name}: the header line is {len(first) / MiB:,.0f} MiB long; the "
                         f"limit is {MAX_HEADER_BYTES // MiB} MiB")
     sep = _sniff_delimiter(first)
-    header = next(csv.reader(io.StringIO(first), delimiter=sep), [])
+    try:
+        header = next(csv.reader(io.StringIO(first), delimiter=sep), [])
+    except csv.Error as err:
+        raise DataError(f"{name} is not a well-formed CSV: {first_line(err)}") from None
     if len(header) > MAX_COLUMNS:
         raise DataError(f"{name} has {len(header):,} columns; the limit is {MAX_COLUMNS:,}")
     _check_unique(header, name)
@@ -194,7 +202,7 @@ def _load_npy(fh: io.BufferedIOBase, name: str, available: int) -> np.ndarray:
         read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                        else np.lib.format.read_array_header_2_0)
         shape, _, dtype = read_header(fh)
-    except (ValueError, OSError, SyntaxError) as err:
+    except NPY_HEADER_ERRORS as err:
         raise DataError(f"{name} is not a valid .npy array: {first_line(err)}") from None
     if dtype.hasobject:
         raise DataError(f"{name} holds Python objects (dtype {dtype}); only numeric arrays "
@@ -214,7 +222,7 @@ def _read_npz(data: bytes, name: str) -> RawData:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except ZIP_ERRORS:
         raise DataError(f"{name} is not a valid .npz archive (truncated or corrupt)") from None
     if len(infos) > 16:
         raise DataError(f"{name} has {len(infos)} arrays; at most 16 are accepted")
@@ -229,8 +237,12 @@ def _read_npz(data: bytes, name: str) -> RawData:
                         f"limit is {MAX_ARRAY_BYTES // MiB} MiB")
     arrays = {}
     for info in infos:
-        with zf.open(info) as fh:
-            blob = io.BytesIO(fh.read(MAX_ARRAY_BYTES + 1))
+        try:
+            with zf.open(info) as fh:
+                blob = io.BytesIO(fh.read(MAX_ARRAY_BYTES + 1))
+        except ZIP_ERRORS as err:
+            raise DataError(f"{name}: array '{info.filename}' is truncated or corrupt "
+                            f"({first_line(err)})") from None
         arrays[info.filename.removesuffix(".npy")] = _load_npy(blob, f"{name}:{info.filename}",
                                                                len(blob.getvalue()))
     return _split_npz(arrays, name)

@@ -24,7 +24,13 @@ from components.errors import (
     quote_names,
     quote_value,
 )
-from components.model.scan import MAX_FILE_BYTES, MiB, check_archive_members, read_archive_member
+from components.model.scan import (
+    MAX_FILE_BYTES,
+    ZIP_ERRORS,
+    MiB,
+    check_archive_members,
+    read_archive_member,
+)
 
 SUFFIXES = (".json", ".csv", ".zip")
 EVENTS_MARK = "tfevents"  # TensorBoard event files are named events.out.tfevents.<...>
@@ -148,12 +154,12 @@ def _from_tensorboard_zip(data: bytes, filename: str) -> pd.DataFrame:
                 tempfile.TemporaryDirectory(prefix="glassbox-tb-") as tmp:
             paths = _extract_event_files(zf, Path(tmp), filename)
             return _read_event_files(paths, Path(tmp), filename)
-    except zipfile.BadZipFile:
-        raise DataError(f"{filename} is not a zip archive") from None
     except DataError:
         raise
     except GlassboxError as err:  # the archive rules speak of models; the user sent a log
         raise DataError(f"{filename}: {err}") from None
+    except ZIP_ERRORS:  # after our own verdicts: they are ValueErrors too
+        raise DataError(f"{filename} is not a readable zip archive") from None
 
 
 def _extract_event_files(zf: zipfile.ZipFile, root: Path, filename: str) -> list[Path]:

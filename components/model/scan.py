@@ -15,6 +15,7 @@ import posixpath
 import re
 import stat
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,11 @@ MAX_H5_GROUP_MEMBERS = 10_000  # links in one group
 MAX_H5_ATTRIBUTES = 64  # attributes on one object
 
 ZIP_MAGIC = b"PK\x03\x04"
+# What zipfile and h5py raise on corrupt input (found by fuzzing: bench/fuzz.py): every one
+# becomes a one-line refusal. UnicodeDecodeError is a ValueError.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
+              RuntimeError, zlib.error)
+H5_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, OverflowError)
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 
@@ -128,7 +134,7 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as err:
+    except ZIP_ERRORS as err:
         raise BadModelFileError(
             f"the .keras archive is truncated or corrupt ({shown(str(err), 160)})") from None
     names = {i.filename for i in infos}
@@ -178,6 +184,8 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
 def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
     raw = info.filename
     name = shown(raw)
+    if not raw:
+        raise UnsafeModelError("an archive member has an empty name")
     if not raw.isprintable():
         raise UnsafeModelError(f"archive member '{name}' has a control character in its name")
     if raw.startswith(("/", "\\")) or (len(raw) > 1 and raw[1] == ":"):
@@ -206,7 +214,7 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     try:
         with zf.open(name) as fh:
             blob = fh.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+    except ZIP_ERRORS as err:
         raise BadModelFileError(
             f"archive member '{shown(name)}' is truncated or corrupt ({shown(str(err), 160)})"
         ) from None
@@ -233,7 +241,11 @@ def _parse_json(blob: bytes | str, what: str) -> dict[str, Any]:
 def _scan_h5_model(data: bytes) -> dict[str, Any]:
     with _open_h5(data) as f:
         _check_h5_tree(f)
-        raw = f.attrs.get("model_config")
+        try:
+            raw = f.attrs.get("model_config")
+        except H5_ERRORS as err:
+            raise BadModelFileError("the HDF5 model_config is truncated or corrupt "
+                                    f"({shown(str(err), 160)})") from None
     if raw is None:
         raise BadModelFileError("the HDF5 file has no model_config: it holds weights only, "
                                 "not a whole model")
@@ -254,7 +266,7 @@ def _check_h5_structure(data: bytes) -> None:
 def _open_h5(data: bytes) -> h5py.File:
     try:
         return h5py.File(io.BytesIO(data), "r")
-    except (OSError, ValueError) as err:
+    except H5_ERRORS as err:
         raise BadModelFileError(
             f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
 
@@ -297,7 +309,7 @@ def _check_h5_tree(root: h5py.Group) -> None:
                 # anything else is a committed (named) datatype: it holds no data
     except GlassboxError:
         raise  # our own verdicts are ValueErrors too; keep their message
-    except (OSError, ValueError, KeyError, RuntimeError) as err:
+    except H5_ERRORS as err:
         raise BadModelFileError(
             f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
     if total > MAX_WEIGHT_BYTES:
