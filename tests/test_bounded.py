@@ -146,7 +146,7 @@ def test_a_parquet_whose_dictionary_unpacks_to_gigabytes_is_stopped():
                    store_schema=False)  # read back as plain strings, not a categorical
     assert len(buf.getvalue()) < 100_000
     start = time.monotonic()
-    with pytest.raises(GlassboxError, match=r"^bomb\.parquet needed more than [\d,]+ MiB"):
+    with pytest.raises(GlassboxError, match=r"^bomb\.parquet (needed more|took longer) than"):
         run_bounded(read_data_bytes, buf.getvalue(), "bomb.parquet", what="bomb.parquet")
     assert time.monotonic() - start < 10
 
