@@ -159,7 +159,7 @@ def _from_tensorboard_zip(data: bytes, filename: str) -> pd.DataFrame:
     except GlassboxError as err:  # the archive rules speak of models; the user sent a log
         raise DataError(f"{filename}: {err}") from None
     except ZIP_ERRORS:  # after our own verdicts: they are ValueErrors too
-        raise DataError(f"{filename} is not a readable zip archive") from None
+        raise DataError(f"{filename} is not a zip archive") from None
 
 
 def _extract_event_files(zf: zipfile.ZipFile, root: Path, filename: str) -> list[Path]:
