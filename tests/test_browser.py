@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser_support import CHROMIUM
 
@@ -56,8 +57,15 @@ def test_clicking_a_confusion_cell_lists_its_rows(server, browser):
     # the confusion matrix is the second chart; its 3x3 cells are points, row-major from
     # (true 0, predicted 0): the first point is the diagonal cell of class_0
     chart = page.locator(".js-plotly-plot").nth(1)
-    chart.locator(".scatterlayer .trace .points path.point").first.click(force=True)
-    page.get_by_text("Rows with true class_0, predicted class_0").wait_for(timeout=30_000)
+    listed = page.get_by_text("Rows with true class_0, predicted class_0")
+    for _ in range(3):  # a click that lands while Plotly still draws the chart is lost
+        chart.locator(".scatterlayer .trace .points path.point").first.click(force=True)
+        try:
+            listed.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    listed.wait_for(timeout=30_000)
     page.get_by_test_id("stDataFrame").last.wait_for(timeout=30_000)
     page.close()
 
