@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from components.errors import MAX_MESSAGE, GlassboxError, excerpt, first_line
 
@@ -54,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, whose own error line ("unrecognized arguments: …" repeats argv verbatim)
     is escaped and capped like ours."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {excerpt(message, MAX_MESSAGE)}\n")
 
