@@ -399,10 +399,11 @@ def test_large_but_real_layers_pass(built):
 # ---------------------------------------------------------------- a worker killed mid-load
 
 
-def deep_model_bytes(tmp_path: Path) -> bytes:
-    """60 Dense layers in one Sequential: a 0.2 MB file Keras takes seconds to load (its
-    Sequential rebuild grows with the square of the depth)."""
-    model = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(60)],
+def deep_model_bytes(tmp_path: Path, depth: int = 60) -> bytes:
+    """``depth`` Dense layers in one Sequential: a small file Keras takes seconds to load (its
+    Sequential rebuild grows with the square of the depth: 60 layers 1.4 s, 150 layers 6 s
+    here)."""
+    model = keras.Sequential([keras.Input((4,))] + [keras.layers.Dense(4) for _ in range(depth)],
                              name="deep")
     return hostile.save(model, tmp_path)
 
@@ -444,7 +445,7 @@ def test_a_worker_stopped_by_its_timeout_mid_load_leaves_no_directory(tmp_path, 
     """The same when the parent kills the worker itself: the load outlasts the call's 1 s."""
     monkeypatch.setenv("GLASSBOX_SPARE_WORKER", "0")
     monkeypatch.setenv("GLASSBOX_WORKER_TIMEOUT_S", "1.0")
-    data = deep_model_bytes(tmp_path)
+    data = deep_model_bytes(tmp_path, depth=150)  # well past 1 s even on a faster machine
     runner = worker.WorkerRunner(data, "deep.keras", sha256_hex(data))
     seen: list[str | None] = []
     original = runner._reply
