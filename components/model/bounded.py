@@ -9,7 +9,9 @@ instead:
 * wall time: the parent waits at most `Limits.seconds` (8 s plus 1 s per 16 MiB of input)
   and kills the child after that; the child also caps its own CPU time (``RLIMIT_CPU``);
 * memory: the parent polls the child's resident memory and kills it over
-  `Limits.memory_mb` (1 GiB plus 8x the input, at most `MAX_MEMORY_MB`); an address-space
+  `Limits.memory_mb` (1 GiB plus 8x the input, at most `MAX_MEMORY_MB`, or 1 GiB plus 4x
+  the input for a model of several hundred MiB, so a big file is not taken for a bomb;
+  the inputs are capped by size); an address-space
   cap (``RLIMIT_AS``, 4x that) stops a single huge allocation first;
 * the reply is read with the allowlisted unpickler (`components.model.safe_pickle`); a
   `GlassboxError` raised in the child comes back as the same class and message.
@@ -44,6 +46,9 @@ SECONDS_PER_16_MIB = 1.0
 BASE_MEMORY_MB = 1024
 MEMORY_PER_INPUT = 8  # pandas holds a table in several times its CSV's bytes
 MAX_MEMORY_MB = int(os.environ.get("GLASSBOX_PARSE_MEMORY_MB", "4096"))
+# What a parse may always have per MiB of input, even past MAX_MEMORY_MB: the child holds the
+# bytes, the reply's copy freed, and the weights member it reads (a 1 GiB .keras: 5 GiB).
+MIN_MEMORY_PER_INPUT = 4
 POLL_S = 0.02
 STARTUP_S = 120.0  # importing pandas and pyarrow in a fresh process: our cost, not the file's
 READY = b"R"  # the child's first byte: its parsers are imported
@@ -62,7 +67,8 @@ class Limits:
     @classmethod
     def for_input(cls, n_bytes: int) -> Limits:
         seconds = BASE_SECONDS + SECONDS_PER_16_MIB * n_bytes / (16 * MIB)
-        memory = min(MAX_MEMORY_MB, BASE_MEMORY_MB + MEMORY_PER_INPUT * n_bytes // MIB)
+        cap = max(MAX_MEMORY_MB, BASE_MEMORY_MB + MIN_MEMORY_PER_INPUT * n_bytes // MIB)
+        memory = min(cap, BASE_MEMORY_MB + MEMORY_PER_INPUT * n_bytes // MIB)
         return cls(seconds=seconds, memory_mb=max(memory, 256))
 
 
@@ -219,6 +225,7 @@ def _child() -> None:
     if not request:  # the parent exited while this spare waited
         os._exit(0)
     fn, args, limits = pickle.loads(request)  # from our own parent, never from a user
+    del request  # a big model's bytes are held once, in ``args``
     cpu = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime + limits.seconds) + 1
     _lower(resource.RLIMIT_CPU, cpu)
     _lower(resource.RLIMIT_AS, 4 * limits.memory_mb * MIB)

@@ -26,13 +26,21 @@ from components.errors import BadModelFileError, GlassboxError, UnsafeModelError
 from components.model import allowlist as allow
 
 MiB = 1024 * 1024
-MAX_FILE_BYTES = 256 * MiB  # the upload cap; matches .streamlit/config.toml
+MAX_FILE_BYTES = 256 * MiB  # other uploads (a zipped TensorBoard run); see read.MAX_DATA_BYTES
+# A model file: ResNet152 (230 MB, 460 MB with its optimizer state) and DistilBERT-size
+# KerasHub models (~260 MB) fit; matches maxUploadSize in .streamlit/config.toml.
+MAX_MODEL_BYTES = 1024 * MiB
 MAX_MEMBERS = 64  # a .keras file has 3 members plus a few vocabulary assets
-MAX_UNPACKED_BYTES = 1024 * MiB  # declared uncompressed size of all members together
+# Declared sizes are judged against the bytes actually sent: what a file may declare (the
+# archive's unpacked total, the HDF5 datasets' sizes) is `declared_limit(len(data))`, at least
+# the fixed floor below and at most `DECLARED_RATIO` times the file. Keras stores its weights
+# uncompressed, so a real model declares about its own size; a bomb declares far more.
+MAX_UNPACKED_BYTES = 1024 * MiB  # floor: declared uncompressed size of all members together
+DECLARED_RATIO = 2
 MAX_RATIO = 100  # compression ratio above which a member (> 1 MiB) counts as a bomb
 MAX_CONFIG_BYTES = 8 * MiB
 MAX_DEPTH = 100  # nesting of the config JSON; real models stay far below
-MAX_WEIGHT_BYTES = 1024 * MiB  # declared size of all HDF5 datasets together
+MAX_WEIGHT_BYTES = 1024 * MiB  # floor: declared size of all HDF5 datasets together
 MAX_WEIGHT_ELEMENTS = MAX_WEIGHT_BYTES // 4  # float32 values one declared weight may hold
 # Cheap bounds on the HDF5 walk, checked link by link while iterating. Measured on Keras'
 # own files: MobileNetV2 576 links (.keras; 525 in .h5), 156 in its largest group;
@@ -67,9 +75,9 @@ def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
     filename = shown(filename)
     if not data:
         raise BadModelFileError(f"{filename} is empty")
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > MAX_MODEL_BYTES:
         raise UnsafeModelError(
-            f"{filename} is {len(data) / MiB:.0f} MiB; the limit is {MAX_FILE_BYTES // MiB} MiB"
+            f"{filename} is {len(data) / MiB:.0f} MiB; the limit is {MAX_MODEL_BYTES // MiB} MiB"
         )
     if data.startswith(ZIP_MAGIC):
         config = _scan_keras_zip(data)
@@ -81,6 +89,12 @@ def scan_model_bytes(data: bytes, filename: str = "model") -> ScanReport:
         raise BadModelFileError(f"{filename} is {_describe(data)}, not a Keras model "
                                 "(expected a .keras zip archive or a legacy .h5 HDF5 file)")
     return ScanReport(fmt=fmt, config=config, classes=check_config(config))
+
+
+def declared_limit(n_bytes: int, floor: int = MAX_WEIGHT_BYTES) -> int:
+    """What a file of ``n_bytes`` may declare it unpacks to: ``floor`` or `DECLARED_RATIO`
+    times its size, whichever is larger (proportional, so a big model is not a bomb)."""
+    return max(floor, DECLARED_RATIO * n_bytes)
 
 
 def shown(value: object, limit: int = 80) -> str:
@@ -141,12 +155,14 @@ def _scan_keras_zip(data: bytes) -> dict[str, Any]:
     if "saved_model.pb" in {posixpath.basename(n) for n in names}:
         raise UnsafeModelError("this is a zipped TensorFlow SavedModel, not a .keras file; "
                                "SavedModels can hold arbitrary graph ops and are not accepted")
-    _check_members(infos)
+    unpacked = declared_limit(len(data), MAX_UNPACKED_BYTES)
+    _check_members(infos, unpacked=unpacked)
     if "config.json" not in names:
         raise BadModelFileError("the archive has no config.json, so it is not a .keras model")
     config = _parse_json(_read_member(zf, "config.json", MAX_CONFIG_BYTES), "config.json")
     if "model.weights.h5" in names:
-        _check_h5_structure(_read_member(zf, "model.weights.h5", MAX_FILE_BYTES))
+        weights = _read_member(zf, "model.weights.h5", unpacked)
+        _check_h5_structure(weights, declared_limit(len(data)))
     return config
 
 
@@ -163,7 +179,8 @@ def read_archive_member(zf: zipfile.ZipFile, name: str, limit: int) -> bytes:
     return _read_member(zf, name, limit)
 
 
-def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> None:
+def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True,
+                   unpacked: int = MAX_UNPACKED_BYTES) -> None:
     if len(infos) > MAX_MEMBERS:
         where = "a .keras file" if keras_names else "an uploaded archive"
         raise UnsafeModelError(f"the archive has {len(infos)} members; at most {MAX_MEMBERS} "
@@ -176,9 +193,9 @@ def _check_members(infos: list[zipfile.ZipInfo], keras_names: bool = True) -> No
         seen.add(info.filename)
         _check_member_size(info)
     total = sum(i.file_size for i in infos)
-    if total > MAX_UNPACKED_BYTES:
+    if total > unpacked:
         raise UnsafeModelError(f"the archive unpacks to {total / MiB:.0f} MiB; the limit is "
-                               f"{MAX_UNPACKED_BYTES // MiB} MiB")
+                               f"{unpacked // MiB} MiB")
 
 
 def _check_member_name(info: zipfile.ZipInfo, keras_names: bool = True) -> None:
@@ -240,7 +257,7 @@ def _parse_json(blob: bytes | str, what: str) -> dict[str, Any]:
 
 def _scan_h5_model(data: bytes) -> dict[str, Any]:
     with _open_h5(data) as f:
-        _check_h5_tree(f)
+        _check_h5_tree(f, declared_limit(len(data)))
         try:
             raw = f.attrs.get("model_config")
         except H5_ERRORS as err:
@@ -258,9 +275,9 @@ def _scan_h5_model(data: bytes) -> dict[str, Any]:
     return _parse_json(raw, "model_config")
 
 
-def _check_h5_structure(data: bytes) -> None:
+def _check_h5_structure(data: bytes, limit: int = MAX_WEIGHT_BYTES) -> None:
     with _open_h5(data) as f:
-        _check_h5_tree(f)
+        _check_h5_tree(f, limit)
 
 
 def _open_h5(data: bytes) -> h5py.File:
@@ -271,8 +288,9 @@ def _open_h5(data: bytes) -> h5py.File:
             f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
 
 
-def _check_h5_tree(root: h5py.Group) -> None:
-    """Refuse links and external/virtual storage; cap the declared size of all datasets.
+def _check_h5_tree(root: h5py.Group, limit: int = MAX_WEIGHT_BYTES) -> None:
+    """Refuse links and external/virtual storage; cap the declared size of all datasets
+    (and of each) at ``limit`` bytes.
 
     Cheap bounds first: links are counted as HDF5 lists them (`MAX_H5_OBJECTS` in the file,
     `MAX_H5_GROUP_MEMBERS` in one group), so a million hard links to one dataset stop after
@@ -305,16 +323,16 @@ def _check_h5_tree(root: h5py.Group) -> None:
                 if info.type == h5py.h5o.TYPE_GROUP:
                     stack.append((h5py.h5o.open(gid, raw), posixpath.join(path, name)))
                 elif info.type == h5py.h5o.TYPE_DATASET:
-                    total += _dataset_bytes(h5py.Dataset(h5py.h5o.open(gid, raw)))
+                    total += _dataset_bytes(h5py.Dataset(h5py.h5o.open(gid, raw)), limit)
                 # anything else is a committed (named) datatype: it holds no data
     except GlassboxError:
         raise  # our own verdicts are ValueErrors too; keep their message
     except H5_ERRORS as err:
         raise BadModelFileError(
             f"the HDF5 data is truncated or corrupt ({shown(str(err), 160)})") from None
-    if total > MAX_WEIGHT_BYTES:
+    if total > limit:
         raise UnsafeModelError(f"the weights declare {total / MiB:,.0f} MiB; the limit is "
-                               f"{MAX_WEIGHT_BYTES // MiB} MiB")
+                               f"{limit // MiB} MiB")
 
 
 def _h5_links(gid: Any, path: str, visited: list[int]) -> list[tuple[bytes, int, int]]:
@@ -348,7 +366,7 @@ def _check_h5_attributes(count: int, path: str) -> None:
                                f"limit is {MAX_H5_ATTRIBUTES}")
 
 
-def _dataset_bytes(dset: h5py.Dataset) -> int:
+def _dataset_bytes(dset: h5py.Dataset, limit: int = MAX_WEIGHT_BYTES) -> int:
     if dset.is_virtual:
         raise UnsafeModelError(f"HDF5 dataset '{shown(dset.name)}' is virtual (maps other "
                                "files)")
@@ -358,10 +376,10 @@ def _dataset_bytes(dset: h5py.Dataset) -> int:
     size = int(dset.dtype.itemsize)
     for dim in dset.shape or ():
         size *= int(dim)
-    if size > MAX_WEIGHT_BYTES:
+    if size > limit:
         raise UnsafeModelError(f"HDF5 dataset '{shown(dset.name)}' declares "
                                f"{size / MiB:,.0f} MiB; "
-                               f"the limit is {MAX_WEIGHT_BYTES // MiB} MiB")
+                               f"the limit is {limit // MiB} MiB")
     return size
 
 
