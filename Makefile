@@ -10,13 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamps re-run the install whenever a requirements file changes.
-$(VENV)/.deps-run: requirements.txt | $(BIN)/python
+# Stamps re-run the install whenever a requirements file changes. requirements-nodeps.txt
+# (keras-hub, tensorflow-text) goes in without its dependencies: see that file.
+$(VENV)/.deps-run: requirements.txt requirements-nodeps.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
-$(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.deps-dev: requirements.txt requirements-nodeps.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@ $(VENV)/.deps-run
 
 run: $(VENV)/.deps-run

@@ -80,7 +80,10 @@ ACTIVATION_KEYS: frozenset[str] = frozenset({"activation", "recurrent_activation
 SIZE_KEYS: frozenset[str] = frozenset(
     {"units", "filters", "input_dim", "output_dim", "max_tokens", "num_heads", "key_dim",
      "value_dim", "num_bins", "num_tokens", "output_sequence_length", "depth_multiplier",
-     "num_query_heads", "num_key_value_heads", "head_dim", "num_thresholds", "num_classes"}
+     "num_query_heads", "num_key_value_heads", "head_dim", "num_thresholds", "num_classes",
+     # KerasHub backbones and preprocessors
+     "vocabulary_size", "hidden_dim", "intermediate_dim", "embedding_dim",
+     "max_sequence_length", "sequence_length", "num_layers", "num_segments"}
 )
 MAX_SIZE_VALUE = 1_000_000
 
@@ -94,6 +97,10 @@ MAX_RANK = 16  # dimensions a declared shape may list; real models use at most 5
 # ---------------------------------------------------------------- compile_config
 
 # Keras deserialises a model's ``compile_config`` (optimizer, loss, metrics) while loading a
+
+# Config keys a KerasHub tokenizer reads as a file path when they hold a string (a saved
+# tokenizer keeps them under assets/ and writes null here); "vocabulary" is checked for all.
+PATH_KEYS: frozenset[str] = frozenset({"merges", "proto"})
 # nested model even with ``compile=False``, so it may name built-in training objects only.
 # Hard-coded (the scan never imports Keras); tests/test_hostile_depth.py compares each list
 # with the public names of `keras.losses`, `keras.metrics` and `keras.optimizers`.

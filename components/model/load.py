@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import BadModelFileError, GlassboxError, first_line
+from components.model.keras_hub_text import as_text_model
 from components.model.scan import ScanReport, scan_model_bytes, shown
 
 SUFFIX = {"keras": ".keras", "h5": ".h5"}
@@ -152,4 +153,5 @@ def _keras_load(data: bytes, report: ScanReport) -> Any:
             raise BadModelFileError(_load_failure(err)) from None
     if not isinstance(model, keras.Model):
         raise BadModelFileError(f"the file holds a {type(model).__name__}, not a Keras model")
-    return model
+    # A KerasHub text classifier reads raw strings through its preprocessor from here on.
+    return as_text_model(model)

@@ -24,6 +24,7 @@ import h5py
 
 from components.errors import BadModelFileError, GlassboxError, UnsafeModelError
 from components.model import allowlist as allow
+from components.model import keras_hub_classes
 
 MiB = 1024 * 1024
 MAX_FILE_BYTES = 256 * MiB  # other uploads (a zipped TensorBoard run); see read.MAX_DATA_BYTES
@@ -58,6 +59,8 @@ ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedE
               RuntimeError, zlib.error)
 H5_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, OverflowError)
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_HUB_PREFIX = "keras_hub>"  # how keras_hub registers its classes with Keras
+KERAS_HUB_CLASS_NAMES = frozenset(cls for cls, _ in keras_hub_classes.CLASSES.values())
 KERAS_MEMBERS = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 
 
@@ -421,6 +424,8 @@ def _check_object(node: dict[str, Any]) -> str:
     _check_layer_names(node)
     name, shown_cls = _layer_name(node), shown(cls)
     module = node.get("module")
+    if _names_keras_hub(node):
+        return _check_keras_hub_object(node, cls, name)
     if module is not None and not (module == "keras" or str(module).startswith("keras.")):
         raise UnsafeModelError(f"{shown_cls}{name} comes from module '{shown(module)}', which "
                                "is not keras")
@@ -442,6 +447,41 @@ def _layer_name(node: dict[str, Any]) -> str:
     cfg = node.get("config")
     name = cfg.get("name") if isinstance(cfg, dict) else None
     return f" '{shown(name)}'" if isinstance(name, str) else ""
+def _names_keras_hub(node: dict[str, Any]) -> bool:
+    """Whether ``node`` claims a KerasHub class, by its registered name or its module."""
+    registered, module = node.get("registered_name"), node.get("module")
+    return (isinstance(registered, str) and registered.startswith(KERAS_HUB_PREFIX)) or \
+        (isinstance(module, str) and module.split(".")[0] == "keras_hub")
+
+
+def _check_keras_hub_object(node: dict[str, Any], cls: str, name: str) -> str:
+    """A KerasHub object: its registered name on `keras_hub_classes.CLASSES`, its class name
+    and module exactly those of the class keras_hub registered under that name.
+
+    Keras resolves ``registered_name`` in its registry first, and otherwise imports any
+    module under ``keras_hub`` and takes ``class_name`` from it, so all three must agree.
+    """
+    registered, module, shown_cls = node.get("registered_name"), node.get("module"), shown(cls)
+    if cls in allow.REFUSED_LAYERS:
+        raise UnsafeModelError(f"layer{name} is refused: {allow.REFUSED_LAYERS[cls]}")
+    if not (isinstance(registered, str) and registered.startswith(KERAS_HUB_PREFIX)):
+        raise UnsafeModelError(f"{shown_cls}{name} comes from module '{shown(module)}' but is "
+                               "not registered as a KerasHub class")
+    entry = keras_hub_classes.CLASSES.get(registered)
+    if entry is None:
+        raise UnsafeModelError(f"'{shown(registered)}'{name} is not a KerasHub class on the "
+                               "allowlist (text classifiers, their backbones, preprocessors and "
+                               "tokenizers)")
+    real_cls, real_module = entry
+    if cls != real_cls:
+        raise UnsafeModelError(f"{shown_cls}{name} claims the registered name "
+                               f"'{shown(registered)}', which is KerasHub's {real_cls}")
+    if module != real_module:
+        raise UnsafeModelError(f"{shown_cls}{name} names module '{shown(module)}', but "
+                               f"KerasHub's {real_cls} is defined in '{real_module}'")
+    return cls
+
+
 
 
 def _check_layer_names(node: dict[str, Any]) -> None:
@@ -490,6 +530,9 @@ def _check_values(cfg: dict[str, Any]) -> None:
             rows, cols = cfg["input_dim"], cfg["output_dim"]
             raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
                                    f"{rows * cols * 4 / MiB:,.0f} MiB; the limit is "
+        elif key in allow.PATH_KEYS and isinstance(value, str):
+            raise UnsafeModelError(f"a tokenizer reads its '{key}' from path '{shown(value)}'; "
+                                   "only files under assets/ in the archive are accepted")
                                    f"{MAX_WEIGHT_BYTES // MiB} MiB")
         elif key in allow.SIZE_KEYS and isinstance(value, int) and value > allow.MAX_SIZE_VALUE:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
@@ -571,6 +614,8 @@ def _size_products(cls: str, cfg: dict[str, Any], where: str
         out.append(expr(["num_classes", "num_classes"], [n, n]))  # the confusion matrix
     if cls == "AUC" and (thresholds := num("num_thresholds")):
         out.append(expr(["num_thresholds", "num_labels"], [thresholds, num("num_labels") or 1]))
+    if cls in KERAS_HUB_CLASS_NAMES:
+        out.extend(_keras_hub_products(num, expr))
     return out
 
 
@@ -578,6 +623,21 @@ def _dims(value: Any, rank: int, where: str) -> list[int] | None:
     """A declared shape as positive ints (None and nonsense count as 1), or None if absent.
 
     An int stands for ``rank`` equal sizes (``kernel_size=3`` in Conv2D is 3 x 3).
+def _keras_hub_products(num: Any, expr: Any) -> list[tuple[str, list[int]]]:
+    """A KerasHub backbone's weights from its constructor arguments: it builds its layers
+    from these alone (its config lists none of them), before any weight is read."""
+    out = []
+    if width := num("hidden_dim") or num("embedding_dim"):
+        out.extend(expr([key, "width"], [n, width])
+                   for key in ("vocabulary_size", "max_sequence_length", "intermediate_dim")
+                   if (n := num(key)))
+        if layers := num("num_layers"):  # each layer: ~4 width x width + 2 width x intermediate
+            block = 4 * width + 2 * (num("intermediate_dim") or width)
+            out.append(expr(["num_layers", "width", "(4 width + 2 intermediate_dim)"],
+                            [layers, width, block]))
+    return out
+
+
     """
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value] * rank
