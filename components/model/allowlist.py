@@ -85,6 +85,10 @@ SIZE_KEYS: frozenset[str] = frozenset(
      "vocabulary_size", "hidden_dim", "intermediate_dim", "embedding_dim",
      "max_sequence_length", "sequence_length", "num_layers", "num_segments"}
 )
+
+# Config keys a KerasHub tokenizer reads as a file path when they hold a string (a saved
+# tokenizer keeps them under assets/ and writes null here); "vocabulary" is checked for all.
+PATH_KEYS: frozenset[str] = frozenset({"merges", "proto"})
 MAX_SIZE_VALUE = 1_000_000
 
 # Config keys whose product sizes one weight: checked per layer class in `scan._check_sizes`
@@ -97,10 +101,6 @@ MAX_RANK = 16  # dimensions a declared shape may list; real models use at most 5
 # ---------------------------------------------------------------- compile_config
 
 # Keras deserialises a model's ``compile_config`` (optimizer, loss, metrics) while loading a
-
-# Config keys a KerasHub tokenizer reads as a file path when they hold a string (a saved
-# tokenizer keeps them under assets/ and writes null here); "vocabulary" is checked for all.
-PATH_KEYS: frozenset[str] = frozenset({"merges", "proto"})
 # nested model even with ``compile=False``, so it may name built-in training objects only.
 # Hard-coded (the scan never imports Keras); tests/test_hostile_depth.py compares each list
 # with the public names of `keras.losses`, `keras.metrics` and `keras.optimizers`.

@@ -443,10 +443,6 @@ def _check_object(node: dict[str, Any]) -> str:
     return cls
 
 
-def _layer_name(node: dict[str, Any]) -> str:
-    cfg = node.get("config")
-    name = cfg.get("name") if isinstance(cfg, dict) else None
-    return f" '{shown(name)}'" if isinstance(name, str) else ""
 def _names_keras_hub(node: dict[str, Any]) -> bool:
     """Whether ``node`` claims a KerasHub class, by its registered name or its module."""
     registered, module = node.get("registered_name"), node.get("module")
@@ -482,6 +478,10 @@ def _check_keras_hub_object(node: dict[str, Any], cls: str, name: str) -> str:
     return cls
 
 
+def _layer_name(node: dict[str, Any]) -> str:
+    cfg = node.get("config")
+    name = cfg.get("name") if isinstance(cfg, dict) else None
+    return f" '{shown(name)}'" if isinstance(name, str) else ""
 
 
 def _check_layer_names(node: dict[str, Any]) -> None:
@@ -530,9 +530,14 @@ def _check_values(cfg: dict[str, Any]) -> None:
             rows, cols = cfg["input_dim"], cfg["output_dim"]
             raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
                                    f"{rows * cols * 4 / MiB:,.0f} MiB; the limit is "
+                                   f"{MAX_WEIGHT_BYTES // MiB} MiB")
         elif key in allow.PATH_KEYS and isinstance(value, str):
             raise UnsafeModelError(f"a tokenizer reads its '{key}' from path '{shown(value)}'; "
                                    "only files under assets/ in the archive are accepted")
+        elif key == "input_dim" and _embedding_elements(cfg) > MAX_WEIGHT_BYTES // 4:
+            rows, cols = cfg["input_dim"], cfg["output_dim"]
+            raise UnsafeModelError(f"an embedding of {rows:,} x {cols:,} would take "
+                                   f"{rows * cols * 4 / MiB:,.0f} MiB; the limit is "
                                    f"{MAX_WEIGHT_BYTES // MiB} MiB")
         elif key in allow.SIZE_KEYS and isinstance(value, int) and value > allow.MAX_SIZE_VALUE:
             raise UnsafeModelError(f"'{key}': {value:,} is over the limit of "
@@ -610,19 +615,15 @@ def _size_products(cls: str, cfg: dict[str, Any], where: str
                                 [4, filters, filters, *kernel]))
         if multiplier := num("depth_multiplier"):
             out.append(expr(["depth_multiplier", *names], [multiplier, *kernel]))
+    if cls in KERAS_HUB_CLASS_NAMES:
+        out.extend(_keras_hub_products(num, expr))
     if cls in ("IoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU") and (n := num("num_classes")):
         out.append(expr(["num_classes", "num_classes"], [n, n]))  # the confusion matrix
     if cls == "AUC" and (thresholds := num("num_thresholds")):
         out.append(expr(["num_thresholds", "num_labels"], [thresholds, num("num_labels") or 1]))
-    if cls in KERAS_HUB_CLASS_NAMES:
-        out.extend(_keras_hub_products(num, expr))
     return out
 
 
-def _dims(value: Any, rank: int, where: str) -> list[int] | None:
-    """A declared shape as positive ints (None and nonsense count as 1), or None if absent.
-
-    An int stands for ``rank`` equal sizes (``kernel_size=3`` in Conv2D is 3 x 3).
 def _keras_hub_products(num: Any, expr: Any) -> list[tuple[str, list[int]]]:
     """A KerasHub backbone's weights from its constructor arguments: it builds its layers
     from these alone (its config lists none of them), before any weight is read."""
@@ -638,6 +639,10 @@ def _keras_hub_products(num: Any, expr: Any) -> list[tuple[str, list[int]]]:
     return out
 
 
+def _dims(value: Any, rank: int, where: str) -> list[int] | None:
+    """A declared shape as positive ints (None and nonsense count as 1), or None if absent.
+
+    An int stands for ``rank`` equal sizes (``kernel_size=3`` in Conv2D is 3 x 3).
     """
     if isinstance(value, int) and not isinstance(value, bool):
         value = [value] * rank

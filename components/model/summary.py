@@ -113,12 +113,12 @@ def _output_shape(layer: Any) -> Shape | list[Shape] | None:
         out = layer.output
     except (AttributeError, ValueError):
         return None
+    if isinstance(out, dict):  # a KerasHub backbone returns named outputs
+        out = list(out.values())
     if isinstance(out, (list, tuple)):
         return [_shape(t) for t in out]
     return _shape(out)
 
-    if isinstance(out, dict):  # a KerasHub backbone returns named outputs
-        out = list(out.values())
 
 def summary_of(model: Any, sha256: str) -> ModelSummary:
     """`summarize` with the model first, as `runner.run(summary_of, sha256)` calls it."""
