@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("model")
     check.add_argument("data", help="CSV, Parquet, NPZ, NPY, PNG or JPEG")
     check.add_argument("--label", default=None, help="label column (default: auto-detect)")
+    _token_arguments(check)
     check.set_defaults(run=_check)
     explain = sub.add_parser("explain", help="explain one row with several methods; JSON out")
     explain.add_argument("model")
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--label", default=None, help="label column (default: auto-detect)")
     explain.add_argument("--task", default=None, help="override the detected task")
     explain.add_argument("--seed", type=int, default=0)
+    _token_arguments(explain)
     explain.add_argument("--out", required=True, help="where to write the JSON")
     explain.set_defaults(run=_explain)
     report = sub.add_parser("report", help="a self-contained HTML (and PDF) report on chosen "
@@ -108,6 +110,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vocab", default=None,
+                        help="token-id models: the vocabulary (one token per line, or JSON)")
+    parser.add_argument("--mask-id", type=int, default=None,
+                        help="token-id models: the id LIME and SHAP mask tokens to "
+                             "(default: the padding id 0)")
+
+
+def _tokens(args: argparse.Namespace) -> dict:
+    """The ``vocab`` and ``mask_id`` keywords of `open_dataset`, the file parsed bounded."""
+    from components.data.tokens import read_vocabulary
+    from components.model.bounded import run_bounded
+
+    vocab = None
+    if args.vocab is not None:
+        vocab = run_bounded(read_vocabulary, _read(args.vocab), Path(args.vocab).name,
+                            what="the vocabulary")
+    return {"vocab": vocab, "mask_id": args.mask_id}
+
+
 def _read(path: str) -> bytes:
     p = Path(path)
     if not p.is_file():
@@ -128,7 +150,8 @@ def _check(args: argparse.Namespace) -> dict:
 
     bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     data = _read(args.data)
-    ds = open_dataset(data, Path(args.data).name, bundle, args.label, isolate=True)
+    ds = open_dataset(data, Path(args.data).name, bundle, args.label, isolate=True,
+                      **_tokens(args))
     return {
         "model_sha256": bundle.loaded.sha256,
         "data_sha256": sha256_hex(data),
@@ -154,7 +177,7 @@ def _explain(args: argparse.Namespace) -> dict:
         raise GlassboxError(f"cannot write {args.out}: no such folder {out.parent}")
     bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
     dataset = open_dataset(_read(args.data), Path(args.data).name, bundle, args.label,
-                           isolate=True)
+                           isolate=True, **_tokens(args))
     errors = [c.message for c in dataset.checks if c.level == "error"]
     if errors:
         raise GlassboxError(errors[0])

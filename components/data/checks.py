@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from components.data.read import LABEL_NAMES, RawData
+from components.data.token_data import fit_token_ids, fit_token_texts, ids_from_table
+from components.data.tokens import TokenCodec
 from components.errors import MAX_MESSAGE, DataError, excerpt, quote_names, quote_value
 from components.model.bundle import InputSpec
 
@@ -44,15 +46,31 @@ class Dataset:
     feature_names: list[str] | None
     preview: pd.DataFrame | None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    codec: TokenCodec | None = None  # token-id models: ``x`` is token text, see data.tokens
 
     @property
     def ok(self) -> bool:
         return not any(c.level == "error" for c in self.checks)
 
 
-def fit_dataset(raw: RawData, spec: InputSpec, label: str | None = None) -> Dataset:
-    """Check ``raw`` against ``spec``; ``label`` names the label column (auto if None)."""
+def model_input(dataset: Dataset) -> np.ndarray:
+    """What the model reads for every row: ``x`` itself, or for a token-id model the ids
+    (N, L) int32 its token text encodes to."""
+    if dataset.x is None:
+        raise DataError("the dataset did not pass its checks; see the Model & data page")
+    return dataset.codec.encode(dataset.x) if dataset.codec is not None else dataset.x
+
+
+def fit_dataset(raw: RawData, spec: InputSpec, label: str | None = None,
+                vocab: tuple[str, ...] | None = None, mask_id: int | None = None) -> Dataset:
+    """Check ``raw`` against ``spec``; ``label`` names the label column (auto if None).
+
+    For a model over token ids, ``vocab`` (id -> token) decodes the ids and ``mask_id`` is
+    what LIME and SHAP mask tokens to (the padding id 0 when None).
+    """
     kind = spec.kind
+    if spec.tokens is not None:
+        return _fit_tokens(raw, spec, label, vocab, mask_id)
     if kind == "image":
         if raw.array is None:
             raise DataError(f"{raw.filename}: this model takes images {_fmt(spec.shape)}; "
@@ -200,6 +218,51 @@ def _text_column(features: pd.DataFrame, spec: InputSpec) -> str | None:
     strings = [c for c in features.columns if features[c].dtype == object
                or pd.api.types.is_string_dtype(features[c])]
     return strings[0] if len(strings) == 1 else None
+
+
+# ---------------------------------------------------------------- token ids
+
+
+def _fit_tokens(raw: RawData, spec: InputSpec, label: str | None,
+                vocab: tuple[str, ...] | None, mask_id: int | None) -> Dataset:
+    tokens = spec.tokens
+    if raw.array is not None:
+        labels, label_name = raw.labels, "y" if raw.labels is not None else None
+        ids = raw.array
+        if ids.ndim != 2 or ids.dtype.kind not in "biuf":
+            raise DataError(f"{raw.filename}: a token-id model needs an integer array of rows x "
+                            f"positions, got {ids.dtype} {tuple(ids.shape)}")
+        ids, reason = ids_from_table(pd.DataFrame(ids))
+        names = [f"position {i}" for i in range(raw.array.shape[1])]
+        fitted = (None, None, [("error", reason)]) if reason else \
+            fit_token_ids(ids, names, tokens, vocab, mask_id)
+    else:
+        table = raw.table
+        label_name = _label_column(table, label, raw.filename)
+        labels = None if label_name is None else table[label_name].to_numpy()
+        features = table.drop(columns=[label_name]) if label_name else table
+        fitted = _fit_token_table(features, spec, vocab, mask_id)
+    x, codec, found = fitted
+    checks = _label_checks(labels, label_name) + [Check(level, msg) for level, msg in found]
+    preview = None if x is None else pd.DataFrame({"tokens": x})
+    if preview is not None and labels is not None:
+        preview[label_name or "label"] = labels
+    n = len(raw.array) if raw.array is not None else len(raw.table)
+    return Dataset(filename=raw.filename, kind="text", n_rows=n,
+                   x=None if _has_error(checks) else x, labels=labels, label_name=label_name,
+                   feature_names=["tokens"], preview=preview, checks=tuple(checks), codec=codec)
+
+
+def _fit_token_table(features: pd.DataFrame, spec: InputSpec,
+                     vocab: tuple[str, ...] | None, mask_id: int | None):
+    strings = [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]
+    if len(features.columns) == 1 and strings:
+        col = strings[0]
+        return fit_token_texts(features[col], str(col), spec.tokens, vocab, mask_id)
+    ids, reason = ids_from_table(features)
+    if reason:
+        return None, None, [("error", reason)]
+    return fit_token_ids(ids, [str(c) for c in features.columns], spec.tokens, vocab, mask_id)
 
 
 # ---------------------------------------------------------------- images

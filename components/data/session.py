@@ -15,15 +15,17 @@ from components.model.samples import Sample
 
 
 def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
-                 label: str | None = None, *, isolate: bool = False) -> Dataset:
+                 label: str | None = None, *, isolate: bool = False,
+                 vocab: tuple[str, ...] | None = None, mask_id: int | None = None) -> Dataset:
     """Read a data file and check it against the model's (first) input.
 
     ``isolate`` parses it in a bounded child process (`components.model.bounded`): what the
-    app does with uploaded and stored files, and the CLI with every file.
+    app does with uploaded and stored files, and the CLI with every file. ``vocab`` and
+    ``mask_id`` are for models over token ids (see `components.data.tokens`).
     """
     raw = run_bounded(read_data_bytes, data, filename, what=safe_name(filename)) if isolate \
         else read_data_bytes(data, filename)
-    dataset = fit_dataset(raw, bundle.input_spec, label)
+    dataset = fit_dataset(raw, bundle.input_spec, label, vocab, mask_id)
     n_inputs = len(bundle.summary.inputs)
     if n_inputs > 1:
         note = Check("error", f"the model has {n_inputs} inputs; Glassbox reads data for "

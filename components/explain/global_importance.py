@@ -39,7 +39,7 @@ from components.data.evaluation import THRESHOLD, class_probabilities
 from components.explain.local import MAX_BACKGROUND
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Subject
-from components.explain.methods.gradients import embed_texts, input_gradients
+from components.explain.methods.gradients import embed_ids, embed_texts, input_gradients
 from components.explain.methods.gradients import n_outputs as outputs_of
 from components.explain.methods.kernel_shap import background_summary, coalitions, max_coalitions
 from components.explain.methods.text_tokens import tokens_of
@@ -453,25 +453,27 @@ def pdp_rows(model: Any, x: np.ndarray, feature: int, target: int,
 # ---------------------------------------------------------------- images and texts
 
 
-def global_unavailable(model: Any, kind: str, sample: np.ndarray, method: str) -> str | None:
+def global_unavailable(model: Any, kind: str, sample: np.ndarray, method: str,
+                       codec: Any = None) -> str | None:
     """None if ``method``'s gradients apply to this model and kind, else why not (a runner's
-    ``fn``; ``sample`` is one row with its batch axis)."""
+    ``fn``; ``sample`` is one row with its batch axis; ``codec`` a token-id model's)."""
 
     if method not in IMAGE_METHODS:
         raise ValueError(f"method must be one of {', '.join(IMAGE_METHODS)}, got {method!r}")
     subject = Subject(x=np.asarray(sample)[:1], kind=kind, predict_fn=lambda v: v,
-                      model=model)
+                      model=model, codec=codec)
     return REGISTRY[method].unavailable(subject)
 
 
 def _attributions(model: Any, point: np.ndarray, target: int, method: str,
-                  steps: int) -> tuple[np.ndarray, np.ndarray]:
+                  steps: int, ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-element attributions of output ``target`` at each row of ``point`` (N, ...),
-    and each row's completeness gap (IG; zeros otherwise), relative to |f(x) - f(0)|."""
+    and each row's completeness gap (IG; zeros otherwise), relative to |f(x) - f(0)|.
+    ``ids`` (N, L): a token-id model's ids beside its Embedding output ``point``."""
 
     point = np.asarray(point, dtype=np.float32)
     if method != "ig":
-        _, grads = input_gradients(model, point, target)
+        _, grads = input_gradients(model, point, target, ids=ids)
         attr = grads * point if method == "gradxinput" else grads
         return attr, np.zeros(len(point))
     alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
@@ -483,7 +485,10 @@ def _attributions(model: Any, point: np.ndarray, target: int, method: str,
     for start in range(0, len(point), per_batch):
         rows = point[start:start + per_batch]
         path = alphas.reshape(1, -1, *([1] * (rows.ndim - 1))) * rows[:, None]
-        outputs, grads = input_gradients(model, path.reshape(-1, *rows.shape[1:]), target)
+        row_ids = None if ids is None else np.repeat(ids[start:start + per_batch], steps + 1,
+                                                     axis=0)
+        outputs, grads = input_gradients(model, path.reshape(-1, *rows.shape[1:]), target,
+                                         ids=row_ids)
         grads = grads.reshape(len(rows), steps + 1, *rows.shape[1:])
         attr = np.tensordot(rule, grads, axes=([0], [1])) * rows
         outputs = outputs.reshape(len(rows), steps + 1)
@@ -538,7 +543,8 @@ def class_means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
-               method: str = "gradxinput", steps: int = IG_STEPS) -> dict[str, Any]:
+               method: str = "gradxinput", steps: int = IG_STEPS,
+               codec: Any = None) -> dict[str, Any]:
     """One value per token of each text, towards the row's class (a runner's ``fn``).
 
     The gradient methods' token values: taken at the Embedding output and summed over the
@@ -550,15 +556,22 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
     """
 
     texts = np.asarray(texts, dtype=object).reshape(-1)
-    points = embed_texts(model, texts)  # (R, L, D)
+    ids = None if codec is None else codec.encode(texts)
+    points = embed_texts(model, texts) if ids is None else embed_ids(model, ids)  # (R, L, D)
     per_token = np.zeros(points.shape[:2])
     for target, sign, rows in _by_target(classes, outputs_of(model), task):
-        attr, _ = _attributions(model, points[rows], target, method, steps)
+        attr, _ = _attributions(model, points[rows], target, method, steps,
+                                None if ids is None else ids[rows])
         per_token[rows] = sign * attr.sum(axis=-1)
-    tokens = [tokens_of(model, str(text))[:points.shape[1]] for text in texts]
+    if codec is None:
+        tokens = [tokens_of(model, str(text))[:points.shape[1]] for text in texts]
+        where = [np.arange(len(row)) for row in tokens]
+    else:
+        tokens = [codec.tokens(str(text)) for text in texts]
+        where = [codec.positions(str(text)) for text in texts]
     values = np.full(per_token.shape, np.nan)
-    for i, row in enumerate(tokens):
-        values[i, :len(row)] = per_token[i, :len(row)]
+    for i, at in enumerate(where):
+        values[i, :len(at)] = per_token[i, at]
     return {"tokens": tokens, "values": values}
 
 

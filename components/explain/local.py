@@ -21,8 +21,8 @@ from components.errors import DataError, first_line
 from components.explain.agreement import Agreement, agreement
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, PredictFn, Subject
+from components.explain.methods.masking import sample_tokens as text_tokens
 from components.explain.methods.targets import check_target, default_target
-from components.explain.methods.text_tokens import tokens_of
 from components.model.predict import predict_fn_of
 
 MAX_BACKGROUND = 200  # rows LIME's statistics and SHAP's background are drawn from
@@ -70,7 +70,7 @@ def subject_for(dataset: Dataset, row: int, task: str, *, model: Any = None,
     names = tuple(dataset.feature_names) if dataset.kind == "tabular" and \
         dataset.feature_names else None
     return Subject(x=x[row:row + 1], kind=dataset.kind, predict_fn=predict_fn, model=model,
-                   background=x[picks], feature_names=names, task=task)
+                   background=x[picks], feature_names=names, task=task, codec=dataset.codec)
 
 
 def method_status(subject: Subject, names: Iterable[str] | None = None) -> dict[str, str | None]:
@@ -143,7 +143,7 @@ def explain_sample(subject: Subject, methods: Iterable[str], target: int | None 
 def sample_features(subject: Subject) -> list[str] | None:
     """What the values are per: feature names (tabular), tokens (text), None (images)."""
     if subject.kind == "text":
-        return list(tokens_of(subject.model, str(subject.sample)))
+        return list(text_tokens(subject))
     return None if subject.feature_names is None else list(subject.feature_names)
 
 
@@ -188,8 +188,16 @@ class SubjectFacts:
 
 
 def bound(model: Any, subject: Subject) -> Subject:
-    """``subject`` with this model and its predict function attached."""
-    return replace(subject, model=model, predict_fn=predict_fn_of(model))
+    """``subject`` with this model and its predict function attached (which, for a token-id
+    model, reads token text through the subject's codec)."""
+    return replace(subject, model=model, predict_fn=encoded(predict_fn_of(model), subject.codec))
+
+
+def encoded(predict_fn: PredictFn, codec: Any) -> PredictFn:
+    """``predict_fn`` taking token text when ``codec`` is set (ids go to the model)."""
+    if codec is None:
+        return predict_fn
+    return lambda texts: predict_fn(codec.encode(texts))
 
 
 def subject_facts(model: Any, subject: Subject) -> SubjectFacts:

@@ -39,6 +39,7 @@ import random
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,12 @@ from components.explain.agreement import (
     pool_image,
     spearman_rho,
 )
-from components.explain.local import bound, explain_one
+from components.explain.local import bound, encoded, explain_one
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Subject
+from components.explain.methods.masking import sample_tokens
 from components.explain.methods.targets import check_target
-from components.explain.methods.text_tokens import masked_texts, tokens_of
+from components.explain.methods.text_tokens import masked_texts
 from components.model.predict import predict_fn_of
 
 MAX_STEPS = 50           # at most this many removal steps per curve
@@ -136,13 +138,15 @@ def presence(steps: Sequence[np.ndarray], n_units: int, mode: str) -> np.ndarray
 
 def perturbed_inputs(sample: Any, present: np.ndarray, kind: str,
                      baseline: np.ndarray | None = None,
-                     tokens: Sequence[str] | None = None) -> np.ndarray:
+                     tokens: Sequence[str] | None = None, codec: Any = None) -> np.ndarray:
     """One model input per row of ``present``: absent units take the baseline (tabular,
     images; (N, f) or (N, h, w, c) float32) or are dropped (text; (N,) object of str)."""
     present = np.asarray(present, dtype=bool)
     if kind == "text":
         if tokens is None:
             raise ValueError("text needs its tokens to drop them")
+        if codec is not None:  # token ids: a removed token becomes the mask id, in place
+            return codec.fill(tuple(tokens), present)
         return masked_texts(tuple(tokens), present)
     sample = np.asarray(sample, dtype=np.float32)
     base = np.broadcast_to(np.asarray(baseline, dtype=np.float32), sample.shape)
@@ -159,7 +163,7 @@ def area_under_curve(fractions: np.ndarray, outputs: np.ndarray) -> float:
 
 def faithfulness_curves(predict_fn: Any, sample: Any, values: np.ndarray, target: int,
                         kind: str, *, baseline: np.ndarray | None = None,
-                        tokens: Sequence[str] | None = None,
+                        tokens: Sequence[str] | None = None, codec: Any = None,
                         max_steps: int = MAX_STEPS) -> dict[str, Any]:
     """Deletion and insertion curves of one attribution, from one batched predict call.
 
@@ -174,7 +178,7 @@ def faithfulness_curves(predict_fn: Any, sample: Any, values: np.ndarray, target
     steps = removal_steps(scores, max_steps)
     n = scores.size
     masks = np.vstack([presence(steps, n, "deletion"), presence(steps, n, "insertion")])
-    batch = perturbed_inputs(sample, masks, kind, baseline, tokens)
+    batch = perturbed_inputs(sample, masks, kind, baseline, tokens, codec)
     out = np.asarray(predict_fn(batch), dtype=np.float64).reshape(len(masks), -1)
     target = check_target(target, out.shape[1])
     half = len(steps) + 1
@@ -191,11 +195,12 @@ def curves_of(model: Any, subject: Subject, values: np.ndarray, target: int,
     """`faithfulness_curves` for one subject on ``model`` (a runner function)."""
     tokens = None
     if subject.kind == "text":
-        if "string" not in str(model.inputs[0].dtype):
+        if subject.codec is None and "string" not in str(model.inputs[0].dtype):
             raise ValueError("dropping tokens needs a model that reads text")
-        tokens = tokens_of(model, str(subject.sample))
-    return faithfulness_curves(predict_fn_of(model), subject.sample, values, target,
-                               subject.kind, baseline=baseline, tokens=tokens)
+        tokens = sample_tokens(replace(subject, model=model))
+    predict_fn = encoded(predict_fn_of(model), subject.codec)
+    return faithfulness_curves(predict_fn, subject.sample, values, target, subject.kind,
+                               baseline=baseline, tokens=tokens, codec=subject.codec)
 
 
 def reference_curves_of(model: Any, subject: Subject, target: int,
@@ -203,7 +208,7 @@ def reference_curves_of(model: Any, subject: Subject, target: int,
     """The curves of a random removal order (`random_values`): the reference to beat
     (a runner function; a text's token count comes from the model's tokenizer)."""
     if subject.kind == "text":
-        shape: tuple[int, ...] = (len(tokens_of(model, str(subject.sample))),)
+        shape: tuple[int, ...] = (len(sample_tokens(replace(subject, model=model))),)
     else:
         shape = np.shape(subject.sample)
     return curves_of(model, subject, random_values(shape, seed), target, baseline)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from components.data.checks import Dataset
+from components.data.checks import Dataset, model_input
 from components.errors import DataError
 
 SPACES: tuple[str, ...] = ("inputs", "activations")
@@ -174,4 +174,5 @@ def map_coordinates(model: Any, dataset: Dataset, space: str = "inputs",
             raise ValueError("text inputs are strings and cannot be mapped directly; use "
                              "space='activations' (the model's own representation)")
         return projection(dataset.x, seed=seed)
-    return projection(penultimate_activations(model, dataset.x), seed=seed, standardize=False)
+    return projection(penultimate_activations(model, model_input(dataset)), seed=seed,
+                      standardize=False)

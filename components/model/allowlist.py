@@ -54,6 +54,18 @@ SUPPORT: frozenset[str] = frozenset(
 
 ALLOWED_CLASSES: frozenset[str] = LAYERS | MODELS | SUPPORT
 
+# Keras operations a functional graph records as nodes of their own (e.g. the padding mask
+# `Embedding(mask_zero=True)` feeds a Bidirectional layer as ``keras.src.ops.numpy.NotEqual``).
+# Only element-wise and shape maths that take tensors: none takes a function.
+OPS: dict[str, frozenset[str]] = {
+    "keras.src.ops.numpy": frozenset(
+        """
+        NotEqual Equal Greater GreaterEqual Less LessEqual LogicalAnd LogicalOr LogicalNot
+        Any All ExpandDims Squeeze Where Sum Mean Max Min Cast
+        """.split()),
+    "keras.src.ops.core": frozenset({"Cast"}),
+}
+
 # Layers refused by name, with the reason shown to the user.
 REFUSED_LAYERS: dict[str, str] = {
     "Lambda": "a Lambda layer holds Python code",

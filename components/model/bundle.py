@@ -13,20 +13,23 @@ from components.model.bounded import run_bounded
 from components.model.load import LoadedModel, check_model_bytes, load_model_bytes, sha256_hex
 from components.model.samples import sample_for_digest
 from components.model.summary import ModelSummary, summarize, summary_of
+from components.model.token_input import TokenInput
 from components.model.worker import LocalRunner, ModelRunner, WorkerRunner
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """A model input without the batch axis: (13,) tabular, (16, 16, 1) image, () text."""
+    """A model input without the batch axis: (13,) tabular, (16, 16, 1) image, () text;
+    (64,) int token ids feeding an Embedding are text too (``tokens`` says so)."""
 
     shape: tuple[int | None, ...]
     dtype: str
     feature_names: tuple[str, ...] | None = None
+    tokens: TokenInput | None = None
 
     @property
     def kind(self) -> str:
-        if "string" in self.dtype:
+        if "string" in self.dtype or self.tokens is not None:
             return "text"
         if len(self.shape) >= 2:
             return "image"
@@ -55,7 +58,8 @@ class ModelBundle:
     def input_spec(self) -> InputSpec:
         return InputSpec(shape=tuple(self.summary.inputs[0][1:]),
                          dtype=self.summary.input_dtypes[0],
-                         feature_names=self.feature_names)
+                         feature_names=self.feature_names,
+                         tokens=self.summary.token_input)
 
 
 def open_model(data: bytes, filename: str, feature_names: tuple[str, ...] | None = None,

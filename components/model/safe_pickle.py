@@ -24,6 +24,7 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("components.explain.methods.base", "Attribution"),
     ("components.inspect.graph", "LayerGraph"), ("components.inspect.graph", "Node"),
     ("components.model.summary", "LayerRow"), ("components.model.summary", "ModelSummary"),
+    ("components.model.token_input", "TokenInput"),
     ("components.inspect.layer_details", "LayerDetails"),
     ("components.explain.local", "SubjectFacts"),
     ("components.plots.model_views", "WeightsView"),

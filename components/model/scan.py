@@ -465,7 +465,8 @@ def _check_keras_hub_object(node: dict[str, Any], cls: str, name: str) -> str:
                                "not registered as a KerasHub class")
     entry = keras_hub_classes.CLASSES.get(registered)
     if entry is None:
-        raise UnsafeModelError(f"'{shown(registered)}'{name} is not a KerasHub class on the "
+        raise UnsafeModelError(f"class '{shown_cls}'{name} is registered as "
+                               f"'{shown(registered)}', which is not a KerasHub class on the "
                                "allowlist (text classifiers, their backbones, preprocessors and "
                                "tokenizers)")
     real_cls, real_module = entry

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from components.model.task import detect_task
+from components.model.token_input import TokenInput, token_input_of
 
 Shape = list[int | None]
 
@@ -40,6 +41,7 @@ class ModelSummary:
     total_params: int
     trainable_params: int
     layers: list[LayerRow]
+    token_input: TokenInput | None = None  # set when the input is token ids (N, L)
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's contract: sha256, name, task, inputs, outputs, total_params, layers."""
@@ -51,6 +53,7 @@ class ModelSummary:
             "outputs": self.outputs,
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
+            "token_input": None if self.token_input is None else asdict(self.token_input),
             "layers": [
                 {k: v for k, v in asdict(row).items() if k not in ("trainable_params", "depth")}
                 for row in self.layers
@@ -70,6 +73,7 @@ def summarize(model: Any, sha256: str) -> ModelSummary:
         total_params=int(model.count_params()),
         trainable_params=_trainable(model),
         layers=list(_rows(model, parent=None, depth=0)),
+        token_input=token_input_of(model),
     )
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.data.checks import Dataset
+from components.data.checks import Dataset, model_input
 from components.data.evaluation import evaluate_dataset
 from components.errors import DataError, GlassboxError
 from components.explain.agreement import ordered_methods
@@ -93,7 +93,7 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
     names = None if class_names is None else [str(c) for c in class_names]
     runner = bundle.runner
     graph = runner.run(expanded_graph)
-    scores = np.asarray(runner.run(scores_of, dataset.x))  # once, for every row
+    scores = np.asarray(runner.run(scores_of, model_input(dataset)))  # once, for every row
     evaluation = _evaluation(scores, dataset, task, names)
     pins = _pins_by_row(review)
     samples = []

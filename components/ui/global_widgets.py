@@ -109,17 +109,18 @@ def maps_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, 
 @st.cache_data(max_entries=1024, show_spinner=False)
 def tokens_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int, method: str,
                      task: str, start: int, stop: int, _runner: ModelRunner, _texts: np.ndarray,
-                     _classes: np.ndarray) -> tuple[dict | None, str | None]:
+                     _classes: np.ndarray, _codec: Any = None) -> tuple[dict | None, str | None]:
     """Token values of texts start..stop of the sample, towards each row's class."""
-    return _timed(_runner.run, ge.token_rows, _texts, _classes, task, method)
+    return _timed(_runner.run, ge.token_rows, _texts, _classes, task, method,
+                  codec=_codec)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def unavailable_for(model_sha256: str, kind: str, method: str, _runner: ModelRunner,
-                    _sample: np.ndarray) -> str | None:
+                    _sample: np.ndarray, _codec: Any = None) -> str | None:
     """Why ``method`` does not apply to this model (None if it does)."""
     try:
-        return _runner.run(ge.global_unavailable, kind, _sample, method)
+        return _runner.run(ge.global_unavailable, kind, _sample, method, _codec)
     except GlassboxError as err:
         return str(err)
 
@@ -389,7 +390,8 @@ def text_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model
     """The tokens with the largest mean attribution towards each class: table and bars."""
     rows = ge.sample_rows(dataset.n_rows, settings.n_rows, settings.seed)
     classes, names = classes_of(pred, rows)
-    reason = unavailable_for(model_sha, "text", settings.method, runner, dataset.x[:1])
+    reason = unavailable_for(model_sha, "text", settings.method, runner, dataset.x[:1],
+                             dataset.codec)
     if reason:
         refusal(ge.TEXT_METHODS[settings.method], reason)
         return
@@ -398,7 +400,7 @@ def text_ui(settings: GlobalSettings, dataset: Dataset, pred: Predictions, model
     def load(start: int, stop: int) -> tuple[dict | None, str | None]:
         return tokens_chunk_for(model_sha, data_sha, settings.n_rows, settings.seed,
                                 settings.method, pred.task, start, stop, runner,
-                                texts[start:stop], classes[start:stop])
+                                texts[start:stop], classes[start:stop], dataset.codec)
 
     parts = _chunked(load, ge.TEXT_METHODS[settings.method], len(rows), "text")
     if parts is None:

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.data.checks import Dataset
+from components.data.checks import Dataset, model_input
 from components.data.evaluation import Evaluation, evaluate_dataset
 from components.data.predictions import Predictions, predictions, sample_table
 from components.data.read import safe_name
 from components.data.session import Workspace, open_dataset
+from components.data.tokens import read_vocabulary
 from components.errors import GlassboxError, first_line
 from components.explain.local import SubjectFacts, explain_subject, subject_facts
 from components.explain.methods.base import Attribution, Subject
@@ -60,11 +61,22 @@ def attempt(fn: Callable[..., T], *args: Any) -> tuple[T | None, str | None]:
 @st.cache_data(max_entries=4, show_spinner="Reading and checking the dataset…")
 def dataset_for(data_sha256: str, filename: str, model_sha256: str,
                 feature_names: tuple[str, ...] | None, label: str | None,
-                _data: bytes, _bundle: ModelBundle, isolate: bool = True
-                ) -> tuple[Dataset | None, str | None]:
-    """The dataset checked against the model; keyed on both digests and the label choice.
-    Parsed in a bounded child process unless ``isolate`` is False (a sample's own data)."""
-    return attempt(lambda: open_dataset(_data, filename, _bundle, label, isolate=isolate))
+                _data: bytes, _bundle: ModelBundle, isolate: bool = True,
+                vocab_sha256: str | None = None, mask_id: int | None = None,
+                _vocab: tuple[str, ...] | None = None) -> tuple[Dataset | None, str | None]:
+    """The dataset checked against the model; keyed on both digests and the label choice
+    (and, for a token-id model, the vocabulary's digest and the mask id). Parsed in a
+    bounded child process unless ``isolate`` is False (a sample's own data)."""
+    return attempt(lambda: open_dataset(_data, filename, _bundle, label, isolate=isolate,
+                                        vocab=_vocab, mask_id=mask_id))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def vocabulary_for(vocab_sha256: str, filename: str, _data: bytes
+                   ) -> tuple[tuple[str, ...] | None, str | None]:
+    """A vocabulary file's tokens (id order), parsed in a bounded child process."""
+    return attempt(lambda: run_bounded(read_vocabulary, _data, filename,
+                                       what="the vocabulary"))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -113,7 +125,7 @@ def weighted_layers_for(model_sha256: str, _runner: ModelRunner) -> list[str]:
 def scores_for(model_sha256: str, data_sha256: str, _runner: ModelRunner,
                _dataset: Dataset) -> np.ndarray:
     """The model's output (N, k) for every row, once per (model, data) content pair."""
-    return _runner.run(scores_of, _dataset.x)
+    return _runner.run(scores_of, model_input(_dataset))
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the model on every row of the dataset…")

@@ -37,7 +37,9 @@ class Subject:
     object array holding one str. ``predict_fn`` maps a batch (N, ...) to scores (N, k)
     float32 through the model's one compiled path. ``background`` holds other samples of the
     same kind, (M, ...), for LIME's statistics and SHAP's background. ``model`` is the Keras
-    model; only gradient methods may touch it.
+    model; only gradient methods may touch it. ``codec`` is set for a model over token
+    ids (`components.data.tokens.TokenCodec`): ``x`` then holds token text, which
+    ``codec.encode`` turns into the model's ids and ``predict_fn`` already accepts.
     """
 
     x: np.ndarray
@@ -47,6 +49,7 @@ class Subject:
     background: np.ndarray | None = None
     feature_names: tuple[str, ...] | None = None
     task: str = "multiclass"
+    codec: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

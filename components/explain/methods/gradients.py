@@ -25,6 +25,7 @@ from components.explain.methods.base import Attribution, Stopwatch, Subject, mer
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
 from components.model.predict import GraphSafeNames, first_output
+from components.model.token_input import TokenInput, token_input_of
 
 CHUNK = 256  # at most this many rows per compiled call
 CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
@@ -51,6 +52,8 @@ def gradient_unavailable(subject: Subject, label: str, float_input: bool = True)
     if len(inputs) != 1:
         return f"{label} needs a model with exactly one input; this one has {len(inputs)}"
     dtype = str(inputs[0].dtype)
+    if subject.kind == "text" and getattr(subject, "codec", None) is not None:
+        return _token_unavailable(model, label)
     if subject.kind == "text":
         return _text_unavailable(model, label)
     if "string" in dtype:
@@ -86,6 +89,18 @@ def _text_unavailable(model: Any, label: str) -> str | None:
     except Exception as exc:  # noqa: BLE001 - any build failure is a reason, on one line
         reason = " ".join(str(exc).split())[:200]
         return f"{label} cannot split this text model at its Embedding layer: {reason}"
+    return None
+
+
+def _token_unavailable(model: Any, label: str) -> str | None:
+    if token_input_of(model) is None:
+        return (f"{label} on token ids needs an integer input (N, L) feeding an Embedding "
+                f"layer")
+    try:
+        _plan(model)
+    except Exception as exc:  # noqa: BLE001 - any build failure is a reason, on one line
+        reason = " ".join(str(exc).split())[:200]
+        return f"{label} cannot take gradients at this model's Embedding output: {reason}"
     return None
 
 
@@ -210,11 +225,95 @@ def _check_split(model: Any, head: Callable, tail: Callable) -> None:
                          "from the embedding alone")
 
 
-def _plan(model: Any) -> _Plan:
+def _plan(model: Any) -> _Plan | _TokenPlan:
     plan = _PLANS.get(model)
     if plan is None:
-        plan = _PLANS[model] = _Plan(model)
+        tokens = token_input_of(model)
+        plan = _PLANS[model] = _TokenPlan(model, tokens) if tokens else _Plan(model)
     return plan
+
+
+class _EmbeddingOutput:
+    """``with _EmbeddingOutput(layer, value): model(ids)`` — while tracing, ``layer`` returns
+    ``value`` instead of looking the ids up (its mask is still computed from the ids), so the
+    rest of the model, whatever its shape, runs on a tensor the tape watches."""
+
+    def __init__(self, layer: Any, value: Any) -> None:
+        self.layer, self.value = layer, value
+
+    def __enter__(self) -> None:
+        self.layer.call = lambda *args, **kwargs: self.value
+
+    def __exit__(self, *exc: object) -> None:
+        del self.layer.call  # the class's own `call` again
+
+
+class _TokenPlan:
+    """A token-id model's compiled functions: the Embedding output of ids (N, L), and the
+    gradients of output[:, target] with respect to that output, the ids given alongside."""
+
+    text = False
+
+    def __init__(self, model: Any, tokens: TokenInput) -> None:
+        import tensorflow as tf
+
+        layer = model.get_layer(tokens.embedding)
+        ids_spec = tf.TensorSpec([None, tokens.length], tf.int32)
+        self.embed = tf.function(lambda ids: layer(ids), input_signature=[ids_spec])
+        self.dtype = tf.as_dtype(layer.compute_dtype)
+        point_spec = tf.TensorSpec([None, tokens.length, layer.output_dim], self.dtype)
+
+        def grads(point: Any, ids: Any, target: Any) -> tuple[Any, Any]:
+            with GraphSafeNames(), tf.GradientTape() as tape:
+                tape.watch(point)
+                with _EmbeddingOutput(layer, point):
+                    out = _flat(first_output(model(ids, training=False)))
+                y = tf.gather(out, target, axis=1)
+                total = tf.reduce_sum(y)
+            return y, tape.gradient(total, point)
+
+        self.grads = tf.function(grads, input_signature=[point_spec, ids_spec,
+                                                         tf.TensorSpec([], tf.int32)])
+        self._check(model, tokens)
+
+    def _check(self, model: Any, tokens: TokenInput) -> None:
+        """ValueError unless the model run on its own Embedding output gives its output."""
+        import tensorflow as tf
+
+        length = tokens.length or 8
+        probe = np.zeros((2, length), dtype=np.int32)
+        probe[0, :min(3, length)] = np.arange(1, min(3, length) + 1) % tokens.vocab_size
+        direct = np.asarray(_flat(first_output(model(probe, training=False))))
+        y, _ = self.grads(self.embed(tf.constant(probe)), tf.constant(probe),
+                          tf.constant(0, tf.int32))
+        if not np.allclose(direct[:, 0], np.asarray(y), rtol=1e-4, atol=1e-5):
+            raise ValueError("the layers after the Embedding do not reproduce the model's "
+                             "output from the embedding alone")
+
+    def embed_ids(self, ids: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        ids = np.asarray(ids, dtype=np.int32)
+        return np.concatenate([np.asarray(self.embed(tf.constant(ids[i:i + CHUNK])),
+                                          dtype=np.float32)
+                               for i in range(0, len(ids), CHUNK)]) if len(ids) else \
+            np.zeros((0, *self.grads.input_signature[0].shape[1:]), np.float32)
+
+    def gradients(self, x: np.ndarray, target: int, ids: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        import tensorflow as tf
+
+        if ids is None:
+            raise ValueError("a token-id model's gradients need the ids beside the embedding")
+        x = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
+        ids = np.broadcast_to(np.asarray(ids, dtype=np.int32), x.shape[:2])
+        t = tf.constant(target, tf.int32)
+        ys, gs = [], []
+        for i in range(0, len(x), CHUNK):
+            y, g = self.grads(tf.constant(x[i:i + CHUNK]), tf.constant(ids[i:i + CHUNK]), t)
+            ys.append(np.asarray(y, dtype=np.float64))
+            gs.append(np.asarray(g, dtype=np.float64))
+        return np.concatenate(ys), np.concatenate(gs)
 
 
 def _flat(out: Any) -> Any:
@@ -229,9 +328,24 @@ def _flat(out: Any) -> Any:
     return out
 
 
-def input_gradients(model: Any, x: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
-    """Output[:, target] (N,) and its gradient w.r.t. ``x`` (N, ...), float64, chunked."""
-    return _plan(model).gradients(x, target)
+def input_gradients(model: Any, x: np.ndarray, target: int, ids: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Output[:, target] (N,) and its gradient w.r.t. ``x`` (N, ...), float64, chunked.
+
+    For a token-id model ``x`` is the Embedding output (N, L, D) and ``ids`` (N, L) or (1, L)
+    the ids it came from (they carry the padding mask)."""
+    plan = _plan(model)
+    if isinstance(plan, _TokenPlan):
+        return plan.gradients(x, target, ids)
+    return plan.gradients(x, target)
+
+
+def embed_ids(model: Any, ids: np.ndarray) -> np.ndarray:
+    """A token-id model's Embedding output for ids (N, L): (N, L, D) float32."""
+    plan = _plan(model)
+    if not isinstance(plan, _TokenPlan):
+        raise ValueError("the model does not read token ids")
+    return plan.embed_ids(ids)
 
 
 def embed_texts(model: Any, texts: np.ndarray) -> np.ndarray:
@@ -239,7 +353,7 @@ def embed_texts(model: Any, texts: np.ndarray) -> np.ndarray:
     import tensorflow as tf
 
     plan = _plan(model)
-    if plan.embed is None:
+    if not getattr(plan, "text", False):
         raise ValueError("the model does not read text")
     strings = np.asarray(texts, dtype=object).reshape(-1)
     return np.asarray(plan.embed(tf.constant(strings, tf.string)), dtype=np.float32)
@@ -255,7 +369,9 @@ class GradientSpace:
 
     ``point`` is (1, ...) float32: the input for tabular and image models, the Embedding
     output (1, length, dim) for text. ``tokens`` (text only) are the tokens of the sample as
-    `tokens_of` splits them; position i of the embedding is token i.
+    `tokens_of` splits them; position i of the embedding is token i, unless ``positions``
+    (token-id models: (n_tokens,) int) says where each token sits. ``ids`` (1, L) are a
+    token-id model's ids, which its gradients need beside the embedding.
     """
 
     model: Any
@@ -263,6 +379,8 @@ class GradientSpace:
     kind: str
     tokens: tuple[str, ...] | None
     feature_names: tuple[str, ...] | None
+    ids: np.ndarray | None = None
+    positions: np.ndarray | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -270,7 +388,7 @@ class GradientSpace:
 
     def gradients(self, batch: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         """Output[:, target] (N,) and d output / d point (N, ...) at every row of ``batch``."""
-        return input_gradients(self.model, batch, target)
+        return input_gradients(self.model, batch, target, ids=self.ids)
 
     def values(self, per_element: np.ndarray) -> np.ndarray:
         """One sample's attribution (shaped like ``point[0]``) in the shape of the sample:
@@ -278,6 +396,8 @@ class GradientSpace:
         per_element = np.asarray(per_element, dtype=np.float64)
         if self.kind == "text":
             per_token = per_element.sum(axis=-1)
+            if self.positions is not None:
+                return np.ascontiguousarray(per_token[self.positions])
             return np.ascontiguousarray(per_token[:len(self.tokens or ())])
         return per_element.reshape(self.point.shape[1:])
 
@@ -286,6 +406,8 @@ class GradientSpace:
         if self.kind != "text":
             return 0.0
         per_token = np.asarray(per_element, dtype=np.float64).sum(axis=-1)
+        if self.positions is not None:
+            return float(per_token.sum() - per_token[self.positions].sum())
         return float(per_token[len(self.tokens or ()):].sum())
 
 
@@ -295,6 +417,13 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
     if reason:
         raise ValueError(reason)
     model = subject.model
+    codec = getattr(subject, "codec", None)
+    if subject.kind == "text" and codec is not None:
+        text = str(subject.sample)
+        ids = codec.encode([text])
+        tokens = codec.tokens(text)
+        return GradientSpace(model, embed_ids(model, ids), "text", tokens, tokens, ids=ids,
+                             positions=codec.positions(text))
     if subject.kind == "text":
         sample = subject.sample
         text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)

@@ -196,7 +196,8 @@ def _text(subject: Subject, target: int, seed: int, num_samples: int,
     tokens = masking.sample_tokens(subject)
     kernel_width = _kernel_width(settings["kernel_width"], AUTO_KERNEL_WIDTH["text"])
     masks, distances = text_neighbourhood(len(tokens), num_samples, seed)
-    scores = masking.predict_masked_texts(subject.predict_fn, tokens, masks)
+    scores = masking.predict_masked_texts(subject.predict_fn, tokens, masks,
+                                          codec=subject.codec)
 
     def kernel(d: np.ndarray) -> np.ndarray:  # lime_text's kernel
         return np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))

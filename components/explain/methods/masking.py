@@ -182,9 +182,14 @@ def paint_segments(segments: np.ndarray, segment_values: np.ndarray,
 
 
 def predict_masked_texts(predict_fn: PredictFn, tokens: tuple[str, ...],
-                         masks: np.ndarray) -> np.ndarray:
-    """``predict_fn`` on the texts without the tokens flagged 0, (N, k) float64, one call."""
-    texts = masked_texts(tokens, np.asarray(masks))
+                         masks: np.ndarray, codec: Any = None) -> np.ndarray:
+    """``predict_fn`` on the texts without the tokens flagged 0, (N, k) float64, one call.
+
+    With a token-id ``codec`` a token flagged 0 is not dropped but replaced by the mask id
+    at its own position (`TokenCodec.fill`), so no other token moves and no new id appears.
+    """
+    masks = np.asarray(masks)
+    texts = codec.fill(tokens, masks) if codec is not None else masked_texts(tokens, masks)
     if len(texts) == 0:
         return np.zeros((0, 1))
     return np.asarray(predict_fn(texts), dtype=np.float64)
@@ -203,9 +208,12 @@ def check_seed(seed: Any) -> int:
 
 
 def sample_tokens(subject: Any) -> tuple[str, ...]:
-    """The text sample's tokens as its model reads them (`tokens_of`)."""
+    """The text sample's tokens as its model reads them (`tokens_of`, or the token-id
+    model's codec)."""
     from components.explain.methods.text_tokens import tokens_of
 
+    if getattr(subject, "codec", None) is not None:
+        return subject.codec.tokens(str(subject.sample))
     return tokens_of(subject.model, str(subject.sample))
 
 

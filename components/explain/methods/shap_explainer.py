@@ -158,7 +158,8 @@ def _text(subject: Subject, target: int, seed: int,
     predict_fn = subject.predict_fn
 
     def value(masks: np.ndarray) -> np.ndarray:
-        return masking.predict_masked_texts(predict_fn, tokens, masks)[:, target]
+        return masking.predict_masked_texts(predict_fn, tokens, masks,
+                                            codec=subject.codec)[:, target]
 
     result = kernel_shap(value, len(tokens), nsamples, seed)
     return result.values, result.base_value, tokens, {"nsamples": nsamples}, \
