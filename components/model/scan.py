@@ -437,6 +437,10 @@ def _check_object(node: dict[str, Any]) -> str:
         raise UnsafeModelError(f"layer{name} is refused: {allow.REFUSED_LAYERS[cls]}")
     if cls == "function":
         _check_function(node)
+    elif module in allow.OPS:
+        if cls not in allow.OPS[module]:
+            raise UnsafeModelError(f"operation '{shown_cls}'{name} is not a Keras operation "
+                                   "on the allowlist")
     elif cls not in allow.ALLOWED_CLASSES:
         raise UnsafeModelError(
             f"class '{shown_cls}'{name} is not a built-in Keras layer on the allowlist")
