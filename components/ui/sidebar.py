@@ -12,6 +12,7 @@ for a stored dataset, so a link reopens the same model and data.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import streamlit as st
 
@@ -22,7 +23,7 @@ from components.errors import GlassboxError
 from components.model.bundle import ModelBundle
 from components.model.samples import Sample, get_sample
 from components.model.task import TASK_LABELS, TASKS, resolve_task
-from components.ui.loaders import dataset_for, sample_data
+from components.ui.loaders import dataset_for, sample_data, vocabulary_for
 from components.ui.model_picker import (
     STORED,
     UPLOAD,
@@ -150,10 +151,15 @@ def _with_data(ws: Workspace) -> Workspace:
     else:
         return ws
     own = upload is None and saved is None  # the sample's own file: the app's, not a user's
-    dataset, error = _checked(digest, data, name, ws.bundle, label=None, isolate=not own)
+    tokens, token_error = _token_options(ws.bundle)
+    if token_error:
+        return replace(ws, data_error=token_error, data_sha256=digest, data_name=name)
+    dataset, error = _checked(digest, data, name, ws.bundle, label=None, isolate=not own,
+                              tokens=tokens)
     label = _label_choice(dataset, key=f"label_{digest[:16]}")
     if label is not None and dataset is not None and label != dataset.label_name:
-        dataset, error = _checked(digest, data, name, ws.bundle, label=label, isolate=not own)
+        dataset, error = _checked(digest, data, name, ws.bundle, label=label, isolate=not own,
+                                  tokens=tokens)
     kept = upload is not None and dataset is not None and error is None
     if kept:
         keep("dataset", name, data)  # only a dataset that passed is kept, and then linkable
@@ -190,9 +196,35 @@ def _data_in_url(sha256: str | None) -> None:
 
 
 def _checked(digest: str, data: bytes, name: str, bundle: ModelBundle, label: str | None,
-             isolate: bool) -> tuple[Dataset | None, str | None]:
+             isolate: bool, tokens: dict[str, Any] | None = None
+             ) -> tuple[Dataset | None, str | None]:
     return dataset_for(digest, name, bundle.loaded.sha256, bundle.feature_names, label, data,
-                       bundle, isolate)
+                       bundle, isolate, **(tokens or {}))
+
+
+def _token_options(bundle: ModelBundle) -> tuple[dict[str, Any] | None, str | None]:
+    """For a model over token ids: its vocabulary (optional upload) and the id LIME and SHAP
+    mask tokens to, as `dataset_for`'s keywords; (None, None) for any other model."""
+    spec = bundle.input_spec.tokens
+    if spec is None:
+        return None, None
+    upload = st.file_uploader("Vocabulary (one token per line, or .json)", type=["txt", "json"],
+                              key="vocab_file",
+                              help="This model reads token ids: a vocabulary shows them as "
+                                   "words and lets a text column be read.")
+    mask_id = st.number_input("Mask id for LIME and SHAP", min_value=0,
+                              max_value=spec.vocab_size - 1, value=0, step=1, key="mask_id",
+                              help="A masked token becomes this id (0: the padding id; pick "
+                                   "your vocabulary's [MASK] or [UNK] id to mask with it).")
+    options: dict[str, Any] = {"mask_id": int(mask_id)}
+    if upload is None:
+        return options, None
+    data = upload.getvalue()
+    digest = upload_digest(data)
+    vocab, error = vocabulary_for(digest, upload.name, data)
+    if error:
+        return None, error
+    return options | {"vocab_sha256": digest, "_vocab": vocab}, None
 
 
 def _label_choice(dataset: Dataset | None, key: str) -> str | None:
