@@ -9,8 +9,11 @@ own child process, with
   nothing of the server's state is shared or re-run;
 * an address-space limit (``RLIMIT_AS``) and a resident-memory watchdog in the parent: a
   model that outgrows ``GLASSBOX_WORKER_MEMORY_MB`` (default 4096) is killed;
-* a timeout per call (``GLASSBOX_WORKER_TIMEOUT_S``, default 30 s): a call that takes
-  longer is stopped and the worker killed;
+* a time limit per call (``GLASSBOX_WORKER_TIMEOUT_S``, default 30 s) counted from the
+  call's last sign of progress: long work beats once per batch (`components.model.heartbeat`),
+  so a slow model that keeps finishing batches goes on, while one batch (or a load) that
+  takes longer than the limit is stopped and the worker killed; no call runs longer than
+  ``GLASSBOX_WORKER_MAX_CALL_S`` (default 600 s) in all;
 * replies that are not trusted: they are unpickled with an allowlist of the data classes
   Glassbox's results are made of (`components.model.safe_pickle`), never with plain `pickle`;
 * a private temporary directory (its ``TMPDIR``) that the parent removes once the worker is
@@ -46,8 +49,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from components.errors import GlassboxError, first_line
+from components.model import heartbeat
 
 MIB = 2**20
+BEAT = b"beat"  # the worker's "one more batch done" (`components.model.heartbeat`)
 
 
 class WorkerError(GlassboxError):
@@ -66,9 +71,12 @@ class Limits:
 
     memory_mb: int = field(default_factory=_env("GLASSBOX_WORKER_MEMORY_MB", "4096"))
     timeout_s: float = field(default_factory=_env("GLASSBOX_WORKER_TIMEOUT_S", "30.0"))
+    max_call_s: float = field(default_factory=_env("GLASSBOX_WORKER_MAX_CALL_S", "600.0"))
     startup_s: float = 180.0  # importing TensorFlow in a fresh process: our cost, not the model's
     # Address space TensorFlow reserves without using it (~2 GiB virtual for ~0.7 GiB resident).
     address_slack_mb: int = 3072
+    # However often it beats, no call runs longer than this (the worker never reads it).
+    max_call_s: float = field(default_factory=_env("GLASSBOX_WORKER_MAX_CALL_S", "600.0"))
 
 
 class ModelRunner(Protocol):
@@ -141,12 +149,21 @@ class WorkerRunner:
         status, value = self._reply(timeout_s)
         if status == "error":
             raise GlassboxError(value)
-        return value
-
     def _reply(self, timeout_s: float) -> tuple[str, Any]:
-        """Wait for the answer, watching time and memory; kill the worker past either."""
-        deadline = time.monotonic() + timeout_s
-        while not self._conn.poll(0.05):
+        """Wait for the answer, watching time and memory; kill the worker past either.
+
+        ``timeout_s`` counts from the call's last beat (`components.model.heartbeat`: one
+        per batch of model calls), and no call runs longer than ``max_call_s`` in all.
+        """
+        start = time.monotonic()
+        deadline = start + timeout_s
+        while True:
+            if self._conn.poll(0.05):
+                data = self._receive()
+                if data != BEAT:
+                    return self._parse(data)
+                deadline = min(time.monotonic() + timeout_s, start + self.limits.max_call_s)
+                continue
             if self._process.poll() is not None:
                 code = self._process.returncode
                 self.close()
@@ -158,19 +175,25 @@ class WorkerRunner:
                                   f"memory ({rss:,} MiB resident), so it was stopped")
             if time.monotonic() > deadline:
                 self.close()
+                if deadline >= start + self.limits.max_call_s:
+                    raise WorkerError(f"the model ran longer than {self.limits.max_call_s:g} s "
+                                      "in all, so it was stopped")
                 raise WorkerError(f"the model took longer than {timeout_s:g} s, so it was "
                                   "stopped")
+
+    def _receive(self) -> bytes:
         try:
-            reply = safe_loads(self._conn.recv_bytes())
+            return self._conn.recv_bytes()
         except (EOFError, OSError):
             self.close()
             raise WorkerError("the model's worker process closed its connection") from None
+
+    def _parse(self, data: bytes) -> tuple[str, Any]:
+        reply = safe_loads(data)
         if not (isinstance(reply, tuple) and len(reply) == 2 and reply[0] in ("ok", "error")):
             self.close()
             raise WorkerError("the model's worker process sent a malformed reply")
         return reply
-
-
 def safe_loads(data: bytes) -> Any:
     from components.model.safe_pickle import loads  # deferred: only the parent reads replies
 
@@ -351,6 +374,7 @@ def _serve(conn: Any, limits: Limits) -> None:
     pd.set_option("mode.string_storage", "python")
 
     conn.send_bytes(b"ready")
+    heartbeat.listen(lambda: conn.send_bytes(BEAT))
     model = None
     while True:
         try:

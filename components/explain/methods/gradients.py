@@ -22,12 +22,17 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
+from components.explain.methods.budget import GRADIENT_S, row_seconds
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
+from components.model import heartbeat
 from components.model.predict import GraphSafeNames, first_output
 from components.model.token_input import TokenInput, token_input_of
 
 CHUNK = 256  # at most this many rows per compiled call
+# ... and at most ~this many bytes of input: a 224x224x3 image goes 6 at a time, which keeps
+# a MobileNet's backward pass within a few hundred MB (65 at once took ~6 GB and 5x longer).
+CHUNK_BYTES = 4 * 2**20
 CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
 
 # model -> _Plan (gradient functions) and model -> {conv layer name -> Grad-CAM function}.
@@ -127,7 +132,13 @@ def n_outputs(model: Any) -> int:
 
 
 class _Plan:
-    """A model's compiled functions: gradients of output[:, target], and (text) embedding."""
+    """A model's compiled functions: gradients of output[:, target], and (text) embedding.
+
+    For an image model with conv layers the same function also returns the Grad-CAM map of
+    the last one (``cam_layer``): one trace serves saliency, IG, SmoothGrad and the default
+    Grad-CAM (tracing a 155-layer MobileNet's backward pass costs seconds; the map is free
+    once the tape has run through the layer).
+    """
 
     def __init__(self, model: Any) -> None:
         import tensorflow as tf
@@ -148,22 +159,29 @@ class _Plan:
 
             self.embed = tf.function(embed, input_signature=[tf.TensorSpec([None], tf.string)],
                                      reduce_retracing=True)
-            call = suffix
+            call = lambda a: (None, suffix(a))  # noqa: E731
+            self.cam_layer = None
         else:
             point = model.inputs[0]
             self.embed = None
-            call = lambda x: ref()(x, training=False)  # noqa: E731
+            names = conv_layers(model) if len(point.shape) == 4 else []
+            self.cam_layer = names[-1] if names else None
+            call = maps_and_output(model, self.cam_layer) if self.cam_layer else \
+                (lambda x: (None, ref()(x, training=False)))
         self.dtype = tf.as_dtype(point.dtype)
         spec = tf.TensorSpec([None, *point.shape[1:]], self.dtype)
 
-        def grads(x: Any, target: Any) -> tuple[Any, Any]:
+        def grads(x: Any, target: Any) -> tuple[Any, ...]:
             # GraphSafeNames: a layer named "sortie_é" or "出力" is not a valid TF scope name
             with GraphSafeNames(), tf.GradientTape() as tape:
                 tape.watch(x)
-                out = _flat(first_output(call(x)))
-                y = tf.gather(out, target, axis=1)
+                maps, out = call(x)
+                y = tf.gather(_flat(first_output(out)), target, axis=1)
                 total = tf.reduce_sum(y)  # rows are independent: d total / d x_n = d y_n / d x_n
-            return y, tape.gradient(total, x)
+            if maps is None:
+                return y, tape.gradient(total, x)
+            dx, dmaps = tape.gradient(total, [x, maps])
+            return y, dx, cam_of(maps, dmaps, tf.shape(x)[1:3])
 
         self.grads = tf.function(grads, reduce_retracing=True,
                                  input_signature=[spec, tf.TensorSpec([], tf.int32)])
@@ -174,11 +192,19 @@ class _Plan:
         x = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
         t = tf.constant(target, tf.int32)
         ys, gs = [], []
-        for i in range(0, len(x), CHUNK):
-            y, g = self.grads(tf.constant(x[i:i + CHUNK]), t)
+        step = chunk_rows(x)
+        for i in range(0, len(x), step):
+            y, g = self.grads(tf.constant(x[i:i + step]), t)[:2]
             ys.append(np.asarray(y, dtype=np.float64))
             gs.append(np.asarray(g, dtype=np.float64))
+            heartbeat.beat()
         return np.concatenate(ys), np.concatenate(gs)
+
+
+def chunk_rows(x: np.ndarray) -> int:
+    """Rows of ``x`` per compiled call: `CHUNK`, fewer for big samples (`CHUNK_BYTES`)."""
+    row_bytes = max(1, int(np.prod(np.shape(x)[1:], dtype=np.int64)) * 4)
+    return int(max(1, min(CHUNK, CHUNK_BYTES // row_bytes)))
 
 
 def _is_sequential(model: Any) -> bool:
@@ -435,6 +461,13 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
     return GradientSpace(model, point, subject.kind, None, names)
 
 
+def gradient_rows(space: GradientSpace, target: int) -> tuple[int, dict[str, float]]:
+    """How many gradient rows `budget.GRADIENT_S` affords for ``space`` (uncapped), and what
+    that was chosen from: the measured seconds per row (once per model and shape)."""
+    cost = row_seconds(space.model, lambda b: space.gradients(b, target), space.point)
+    return int(GRADIENT_S / cost), {"seconds_per_row": round(cost, 6), "budget_s": GRADIENT_S}
+
+
 def value_range(point: np.ndarray) -> float:
     """max - min of one sample (1.0 if it is constant), the scale for noise."""
     span = float(np.max(point) - np.min(point)) if point.size else 0.0
@@ -480,12 +513,17 @@ def gradcam_maps(model: Any, x: np.ndarray, target: int, layer: str) -> np.ndarr
     dtype = tf.as_dtype(model.inputs[0].dtype)
     x = np.asarray(x, dtype=dtype.as_numpy_dtype)
     t = tf.constant(target, tf.int32)
-    maps = [np.asarray(fn(tf.constant(x[i:i + CHUNK]), t), dtype=np.float64)
-            for i in range(0, len(x), CHUNK)]
+    maps, step = [], chunk_rows(x)
+    for i in range(0, len(x), step):
+        maps.append(np.asarray(fn(tf.constant(x[i:i + step]), t), dtype=np.float64))
+        heartbeat.beat()
     return np.concatenate(maps)
 
 
 def _cam_fn(model: Any, layer: str) -> Callable:
+    plan = _plan(model)
+    if getattr(plan, "cam_layer", None) == layer:  # the gradient plan's own trace
+        return lambda x, t: plan.grads(x, t)[2]
     per_model = _CAMS.get(model)
     if per_model is None:
         per_model = _CAMS[model] = {}
@@ -494,17 +532,36 @@ def _cam_fn(model: Any, layer: str) -> Callable:
     return per_model[layer]
 
 
-def _build_cam_fn(model: Any, layer: str) -> Callable:
+def maps_and_output(model: Any, layer: str) -> Callable:
+    """x -> (``layer``'s output, the model's output), in one forward pass."""
     import keras
-    import tensorflow as tf
 
     conv = model.get_layer(layer)
     if _is_sequential(model):
         head, tail = split_at(model, conv)
-        forward = lambda x: (lambda a: (a, tail(a)))(head(x))  # noqa: E731
-    else:  # intermediate outputs keep any branches around the layer intact
-        both = keras.Model(model.inputs, [conv.output, first_output(model.outputs)])
-        forward = lambda x: both(x, training=False)  # noqa: E731
+        return lambda x: (lambda a: (a, tail(a)))(head(x))
+    # intermediate outputs keep any branches around the layer intact
+    both = keras.Model(model.inputs, [conv.output, first_output(model.outputs)])
+    return lambda x: both(x, training=False)
+
+
+def cam_of(maps: Any, grads: Any, size: Any) -> Any:
+    """Grad-CAM from a conv layer's maps (N, h', w', C) and d output / d maps, resized to
+    ``size`` (h, w): (N, h, w). NaN if the output does not depend on the maps."""
+    import tensorflow as tf
+
+    maps = tf.cast(maps, tf.float32)
+    if grads is None:  # caught by `finite`, named by the Grad-CAM explainer
+        return tf.fill([tf.shape(maps)[0], size[0], size[1]], float("nan"))
+    weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2), keepdims=True)
+    heat = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
+    return tf.image.resize(heat, size, method="bilinear")[..., 0]
+
+
+def _build_cam_fn(model: Any, layer: str) -> Callable:
+    import tensorflow as tf
+
+    forward = maps_and_output(model, layer)
     inp = model.inputs[0]
     spec = tf.TensorSpec([None, *inp.shape[1:]], tf.as_dtype(inp.dtype))
 
@@ -515,11 +572,7 @@ def _build_cam_fn(model: Any, layer: str) -> Callable:
         grads = tape.gradient(total, maps)
         if grads is None:
             raise ValueError(f"gradcam: the output does not depend on layer {layer!r}")
-        maps = tf.cast(maps, tf.float32)
-        weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2), keepdims=True)
-        heat = tf.nn.relu(tf.reduce_sum(weights * maps, axis=-1, keepdims=True))
-        size = tf.shape(x)[1:3]
-        return tf.image.resize(heat, size, method="bilinear")[..., 0]
+        return cam_of(maps, grads, tf.shape(x)[1:3])
 
     return tf.function(cam, reduce_retracing=True,
                        input_signature=[spec, tf.TensorSpec([], tf.int32)])

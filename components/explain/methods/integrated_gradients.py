@@ -1,5 +1,10 @@
 """Integrated Gradients: the path integral of the gradient from a baseline to the sample.
 
+``steps="auto"`` (the default) is 64 intervals when the model's gradients are cheap, fewer
+(a power of two, at least 8) when 65 gradients would not fit `budget.GRADIENT_S` at the
+measured cost per gradient, and then refinement stops at that budget too; ``params`` holds
+the intervals chosen and ``extras["chosen_from"]`` the cost they were chosen from.
+
 attr_i = (x_i - b_i) * ∫_0^1 d f(b + a (x - b)) / d x_i da, computed with the trapezoid rule
 on ``steps`` equal intervals of [0, 1]: all steps + 1 path points go through one batched
 gradient call. The end points' outputs give the completeness check: sum(attr) should equal
@@ -29,15 +34,19 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
+from components.explain.methods.budget import GRADIENT_S, affordable
 from components.explain.methods.gradients import (
     GradientExplainer,
     GradientSpace,
     finite,
+    gradient_rows,
     gradient_space,
 )
+from components.explain.methods.masking import is_auto
 from components.explain.methods.targets import check_target
 
 MAX_STEPS = 2048
+AUTO_STEPS = 64  # "auto": 64 intervals, fewer (down to 8) when gradients are expensive
 REFINE = 8  # at most this many times the requested intervals
 TOLERANCE = 0.01  # refine while the completeness gap is above 1 %
 ROUNDING = 1e-6  # ... and above float32 rounding of the outputs
@@ -48,7 +57,7 @@ BASELINES = ("zeros", "mean", "blur")
 class IntegratedGradients(GradientExplainer):
     name = "ig"
     label = "Integrated Gradients"
-    defaults: dict[str, Any] = {"steps": 64, "baseline": "zeros"}
+    defaults: dict[str, Any] = {"steps": "auto", "baseline": "zeros"}
 
     def choices(self, subject: Subject) -> dict[str, list]:
         """The picker's baselines ("blur" is for images only)."""
@@ -57,19 +66,25 @@ class IntegratedGradients(GradientExplainer):
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
         p = merged_params(self.defaults, params, self.name)
-        steps = _steps(p["steps"])
+        steps = None if is_auto(p["steps"]) else _steps(p["steps"])
         with Stopwatch() as sw:
             space = gradient_space(subject, self.label)
             target = check_target(target, space.n_outputs)
             x = space.point[0].astype(np.float64)
             base = baseline_of(p["baseline"], subject, space)
-            attr, f_x, f_base, used = integrate(space, x, base, target, steps)
+            rows, chosen = None, {}
+            if steps is None:  # as many path points as the measured gradient cost affords
+                rows, chosen = gradient_rows(space, target)
+                steps = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_STEPS, 0)
+            attr, f_x, f_base, used = integrate(space, x, base, target, steps, rows)
             gap = abs(float(attr.sum()) - (f_x - f_base))
             error = gap / max(abs(f_x - f_base), 1e-12)
             values = finite(space.values(attr), self.name)
         extras: dict[str, Any] = {"baseline": p["baseline"], "completeness_error": error,
                                   "completeness_gap": gap, "steps_used": used, "output": f_x,
                                   "baseline_output": f_base}
+        if chosen:
+            extras["chosen_from"] = chosen
         if space.kind == "text":
             extras["padding_attribution"] = space.padding_sum(attr)
         return Attribution(values=values, method=self.name, target=target,
@@ -78,13 +93,14 @@ class IntegratedGradients(GradientExplainer):
 
 
 def integrate(space: GradientSpace, x: np.ndarray, base: np.ndarray, target: int,
-              steps: int) -> tuple[np.ndarray, float, float, int]:
+              steps: int, max_rows: int | None = None
+              ) -> tuple[np.ndarray, float, float, int]:
     """IG attributions (shaped like ``x``), f(x), f(baseline) and the intervals used.
 
     Trapezoid rule on ``steps`` equal intervals of [0, 1], one batched call; while the
     completeness gap is above `TOLERANCE`, the intervals are halved (only the new midpoints
     are computed) up to `REFINE` × ``steps`` intervals, as long as one batch stays under
-    `BATCH_ELEMENTS` numbers.
+    `BATCH_ELEMENTS` numbers and all path points under ``max_rows`` (None: no such cap).
     """
     diff = x - base
 
@@ -106,7 +122,8 @@ def integrate(space: GradientSpace, x: np.ndarray, base: np.ndarray, target: int
         # (f(x) ~ f(baseline): no number of steps makes the relative error meaningful).
         if gap <= TOLERANCE * abs(delta) or gap <= ROUNDING * max(abs(f_x), abs(f_base)):
             break
-        if 2 * n > limit or n * x.size > BATCH_ELEMENTS:
+        if 2 * n > limit or n * x.size > BATCH_ELEMENTS or \
+                (max_rows is not None and 2 * n + 1 > max_rows):
             break
         _, mids = grads_at((np.arange(n) + 0.5) / n)
         total = total + mids.sum(axis=0)

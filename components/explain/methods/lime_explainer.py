@@ -40,6 +40,9 @@ from components.explain.methods.targets import check_target
 
 AUTO = masking.AUTO
 AUTO_SAMPLES = {"tabular": 1000, "image": 500, "text": 500}
+# Images: "auto" is what the model's measured cost affords in `budget.BLACKBOX_S`, from 100
+# to 500 (`masking.image_samples`), with fewer segments when there are fewer samples.
+IMAGE_SAMPLES = (100, 500)
 # lime's own defaults: sqrt(features) * 0.75 for tabular, 0.25 (cosine) for images, 25
 # (cosine x 100) for text.
 AUTO_KERNEL_WIDTH = {"image": 0.25, "text": 25.0}
@@ -51,7 +54,7 @@ class LimeExplainer(masking.BlackboxExplainer):
     name = "lime"
     label = "LIME"
     defaults: dict[str, Any] = {
-        "num_samples": AUTO,        # perturbed samples: 1000 tabular, 500 image/text
+        "num_samples": AUTO,        # perturbed samples: 1000 tabular, 500 text, image timed
         "kernel_width": AUTO,       # lime's default width for the kind
         "sample_around_instance": False,  # tabular: draw around the row, not the mean
         "n_segments": AUTO,         # images: about one segment per 16 pixels, 8..64
@@ -63,14 +66,21 @@ class LimeExplainer(masking.BlackboxExplainer):
                 **params: Any) -> Attribution:
         settings, seed = self.prepare(subject, params, seed)
         num_samples = settings["num_samples"]
-        num_samples = AUTO_SAMPLES[subject.kind] if masking.is_auto(num_samples) else \
-            masking.check_count("num_samples", num_samples, 10)
+        chosen: dict[str, float] = {}
+        if subject.kind != "image":
+            num_samples = AUTO_SAMPLES[subject.kind] if masking.is_auto(num_samples) else \
+                masking.check_count("num_samples", num_samples, 10)
         with Stopwatch() as watch:
             n_outputs = np.asarray(subject.predict_fn(subject.x)).reshape(1, -1).shape[1]
             target = check_target(target, n_outputs)
+            if subject.kind == "image":  # a big image model cannot afford 500: it is timed
+                num_samples, chosen = masking.image_samples(
+                    subject, "num_samples", num_samples, IMAGE_SAMPLES[0], IMAGE_SAMPLES[1],
+                    step=50)
             explain_kind = {"tabular": _tabular, "image": _image, "text": _text}[subject.kind]
             values, names, used, extras = explain_kind(subject, target, seed, num_samples,
                                                        settings)
+            extras = {**extras, **({"chosen_from": chosen} if chosen else {})}
         values = np.asarray(values, dtype=np.float64)
         if not np.isfinite(values).all():
             raise ValueError("the model returned non-finite scores for perturbed samples")
@@ -167,7 +177,8 @@ def _image(subject: Subject, target: int, seed: int, num_samples: int,
            settings: dict[str, Any]) -> tuple[np.ndarray, Any, dict, dict]:
     image = np.asarray(subject.x[0], dtype=np.float32)
     height, width, channels = image.shape
-    n_segments = masking.resolve_n_segments(settings["n_segments"], height, width)
+    n_segments = masking.resolve_n_segments(settings["n_segments"], height, width,
+                                            samples=num_samples)
     compactness = masking.check_compactness(settings["compactness"])
     fill = masking.check_fill(settings["fill"])
     kernel_width = _kernel_width(settings["kernel_width"], AUTO_KERNEL_WIDTH["image"])

@@ -16,6 +16,12 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import merged_params
+from components.explain.methods.budget import (
+    BLACKBOX_S,
+    affordable,
+    predict_row_seconds,
+    segments_for,
+)
 from components.explain.methods.text_tokens import masked_texts
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
@@ -37,12 +43,17 @@ def is_auto(value: Any) -> bool:
     return isinstance(value, str) and value == AUTO
 
 
-def resolve_n_segments(value: Any, height: int, width: int) -> int:
+def resolve_n_segments(value: Any, height: int, width: int,
+                       samples: int | None = None) -> int:
     """``"auto"`` -> about one segment per 16 pixels, clipped to [8, 64] (and to the pixel
-    count); an int is checked and returned."""
+    count), and no more than ``samples`` perturbations can weigh (`budget.segments_for`);
+    an int is checked and returned."""
     pixels = height * width
     if is_auto(value):
-        return int(min(pixels, np.clip(round(pixels / 16), MIN_SEGMENTS, MAX_SEGMENTS)))
+        auto = np.clip(round(pixels / 16), MIN_SEGMENTS, MAX_SEGMENTS)
+        if samples is not None:
+            auto = min(auto, segments_for(samples, MIN_SEGMENTS, MAX_SEGMENTS))
+        return int(min(pixels, auto))
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
         raise ValueError(f"n_segments must be 'auto' or an int >= 2, got {value!r}")
     return int(min(value, pixels))
@@ -76,6 +87,18 @@ def check_count(name: str, value: Any, low: int) -> int:
 
 # ---------------------------------------------------------------------------------------
 # Images
+
+
+def image_samples(subject: Any, name: str, value: Any, low: int, high: int, step: int
+                  ) -> tuple[int, dict[str, float]]:
+    """Perturbations for an image: ``"auto"`` -> as many as `BLACKBOX_S` seconds of the
+    model's measured cost per image allow, in [low, high]; an int is checked. Also returns
+    what the choice was made from (``seconds_per_image``, ``budget_s``), empty for an int."""
+    if not is_auto(value):
+        return check_count(name, value, 10), {}
+    cost = predict_row_seconds(subject.predict_fn, np.asarray(subject.x, dtype=np.float32))
+    return affordable(cost, BLACKBOX_S, low, high, step), \
+        {"seconds_per_image": round(cost, 6), "budget_s": BLACKBOX_S}
 
 
 def segment_image(image: np.ndarray, n_segments: int,

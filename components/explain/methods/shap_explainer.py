@@ -44,6 +44,9 @@ from components.explain.methods.kernel_shap import (
 from components.explain.methods.targets import check_target
 
 AUTO = masking.AUTO
+# Image coalitions on "auto", from the model's measured cost: 100..480, so with the ends,
+# the sample and the timing calls an image takes fewer than 500 model rows.
+IMAGE_NSAMPLES = (100, 480)
 
 
 class ShapExplainer(masking.BlackboxExplainer):
@@ -52,7 +55,7 @@ class ShapExplainer(masking.BlackboxExplainer):
     name = "shap"
     label = "SHAP"
     defaults: dict[str, Any] = {
-        "nsamples": AUTO,           # coalitions: 2 * players + 2048 (all of them if fewer)
+        "nsamples": AUTO,           # coalitions: 2 * players + 2048; images: timed, <= 480
         "background_size": 10,      # tabular: k of the k-means background summary
         "n_segments": AUTO,         # images: about one segment per 16 pixels, 8..64
         "compactness": masking.DEFAULT_COMPACTNESS,  # images: SLIC compactness
@@ -131,13 +134,17 @@ def _image(subject: Subject, target: int, seed: int,
            settings: dict[str, Any]) -> tuple[np.ndarray, float, Any, dict, dict]:
     image = np.asarray(subject.x[0], dtype=np.float32)
     height, width, channels = image.shape
-    n_segments = masking.resolve_n_segments(settings["n_segments"], height, width)
+    # Images: "auto" coalitions are what the model's measured cost affords, at most
+    # `IMAGE_NSAMPLES[1]`, so the whole explanation stays under 500 model calls.
+    nsamples, chosen = masking.image_samples(subject, "nsamples", settings["nsamples"],
+                                             *IMAGE_NSAMPLES, step=16)
+    n_segments = masking.resolve_n_segments(settings["n_segments"], height, width,
+                                            samples=nsamples)
     compactness = masking.check_compactness(settings["compactness"])
     fill = masking.check_fill(settings["fill"])
     segments = masking.segment_image(image, n_segments, compactness)
     count = int(segments.max()) + 1
     fill_image = masking.fill_image(image, fill, subject.background)
-    nsamples = _nsamples(settings["nsamples"], count)
     predict_fn = subject.predict_fn
 
     def value(masks: np.ndarray) -> np.ndarray:
@@ -148,7 +155,9 @@ def _image(subject: Subject, target: int, seed: int,
     values = masking.paint_segments(segments, result.values, channels)
     used = {"nsamples": nsamples, "n_segments": n_segments, "compactness": compactness,
             "fill": fill}
-    return values, result.base_value, None, used, {"exact": result.exact, "segments": count}
+    extras = {"exact": result.exact, "segments": count, "model_rows": result.coalitions + 2}
+    return values, result.base_value, None, used, \
+        {**extras, **({"chosen_from": chosen} if chosen else {})}
 
 
 def _text(subject: Subject, target: int, seed: int,

@@ -6,7 +6,8 @@ tabular data when a background is given (features on very different scales each 
 on their own scale), else the sample's own range (images; tabular without background; text,
 where the noise goes on the Embedding output). The noise comes from
 ``np.random.default_rng(seed)``: the same seed gives the same result. All copies go through
-one batched gradient call.
+one batched gradient call. ``samples="auto"`` (the default) is 32 copies, fewer (a power of
+two, at least 8) when the measured cost per gradient would not fit `budget.GRADIENT_S`.
 """
 
 from __future__ import annotations
@@ -17,29 +18,38 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
+from components.explain.methods.budget import GRADIENT_S, affordable
 from components.explain.methods.gradients import (
     GradientExplainer,
     finite,
+    gradient_rows,
     gradient_space,
     value_range,
 )
+from components.explain.methods.masking import is_auto
 from components.explain.methods.targets import check_target
 
 MAX_SAMPLES = 2048
+AUTO_SAMPLES = 32  # "auto": 32 copies, fewer (down to 8) when gradients are expensive
 
 
 class SmoothGrad(GradientExplainer):
     name = "smoothgrad"
     label = "SmoothGrad"
-    defaults: dict[str, Any] = {"samples": 32, "noise": 0.1}
+    defaults: dict[str, Any] = {"samples": "auto", "noise": 0.1}
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
         p = merged_params(self.defaults, params, self.name)
-        samples, noise = _samples(p["samples"]), _noise(p["noise"])
+        noise = _noise(p["noise"])
+        samples = None if is_auto(p["samples"]) else _samples(p["samples"])
         with Stopwatch() as sw:
             space = gradient_space(subject, self.label)
             target = check_target(target, space.n_outputs)
+            chosen: dict[str, float] = {}
+            if samples is None:  # as many noisy copies as the measured cost affords
+                _, chosen = gradient_rows(space, target)
+                samples = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_SAMPLES, 0)
             x = space.point[0].astype(np.float64)
             std = noise * _scale(subject, space.kind, x)
             rng = np.random.default_rng(seed)
@@ -51,7 +61,8 @@ class SmoothGrad(GradientExplainer):
         return Attribution(values=values, method=self.name, target=target,
                            params={**p, "samples": samples, "noise": noise, "seed": seed},
                            seconds=sw.seconds, feature_names=space.feature_names,
-                           extras={"noise_std": noise_std})
+                           extras={"noise_std": noise_std,
+                                   **({"chosen_from": chosen} if chosen else {})})
 
 
 def _scale(subject: Subject, kind: str, x: np.ndarray) -> np.ndarray | float:
