@@ -14,6 +14,9 @@ own child process, with
   so a slow model that keeps finishing batches goes on, while one batch (or a load) that
   takes longer than the limit is stopped and the worker killed; no call runs longer than
   ``GLASSBOX_WORKER_MAX_CALL_S`` (default 600 s) in all;
+  loading gets 1 s more per 16 MiB past 64 MiB, and a
+  model file over ~512 MiB raises the memory cap to 2 GiB plus 4x its size
+  (`Limits.for_model`);
 * replies that are not trusted: they are unpickled with an allowlist of the data classes
   Glassbox's results are made of (`components.model.safe_pickle`), never with plain `pickle`;
 * a private temporary directory (its ``TMPDIR``) that the parent removes once the worker is
@@ -43,7 +46,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -65,18 +68,31 @@ def _env(name: str, default: str) -> Callable[[], Any]:
     return lambda: kind(os.environ.get(name, default))
 
 
+BIG_MODEL_BASE_MB, BIG_MODEL_PER_MB = 2048, 4  # see Limits.for_model
+# The load's time limit grows 1 s per 16 MiB of model file past the first 64 MiB.
+LOAD_FREE_BYTES, LOAD_BYTES_PER_S = 64 * 2**20, 16 * 2**20
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one worker may use: resident memory (MiB) and seconds per call."""
 
     memory_mb: int = field(default_factory=_env("GLASSBOX_WORKER_MEMORY_MB", "4096"))
     timeout_s: float = field(default_factory=_env("GLASSBOX_WORKER_TIMEOUT_S", "30.0"))
-    max_call_s: float = field(default_factory=_env("GLASSBOX_WORKER_MAX_CALL_S", "600.0"))
     startup_s: float = 180.0  # importing TensorFlow in a fresh process: our cost, not the model's
     # Address space TensorFlow reserves without using it (~2 GiB virtual for ~0.7 GiB resident).
     address_slack_mb: int = 3072
     # However often it beats, no call runs longer than this (the worker never reads it).
     max_call_s: float = field(default_factory=_env("GLASSBOX_WORKER_MAX_CALL_S", "600.0"))
+
+    @classmethod
+    def for_model(cls, n_bytes: int) -> Limits:
+        """The limits for a model file of ``n_bytes``: the memory cap grows to 2 GiB plus 4x
+        the file for a big model (its bytes, the loaded weights and Keras' copies while
+        loading: a 1 GiB ResNet-class file gets 6 GiB), never below the configured cap."""
+        limits = cls()
+        grown = BIG_MODEL_BASE_MB + BIG_MODEL_PER_MB * n_bytes // 2**20
+        return replace(limits, memory_mb=max(limits.memory_mb, grown))
 
 
 class ModelRunner(Protocol):
@@ -100,7 +116,7 @@ class WorkerRunner:
     def __init__(self, data: bytes, filename: str, sha256: str,
                  limits: Limits | None = None) -> None:
         self._data, self._filename, self.sha256 = data, filename, sha256
-        self.limits = limits or Limits()
+        self.limits = limits or Limits.for_model(len(data))
         self._process: Any = None
         self._conn: Any = None
         self._lock = threading.Lock()
@@ -138,7 +154,10 @@ class WorkerRunner:
     def _start(self) -> None:
         self._process, self._conn = _take_spare(self.limits)
         _POOL.add(self)
-        self._ask(("load", self._data, self._filename), self.limits.timeout_s)
+        # Sending, writing and loading a big file: 1 s more per 16 MiB past the first 64 MiB.
+        extra = max(0, len(self._data) - LOAD_FREE_BYTES) / LOAD_BYTES_PER_S
+        load_s = self.limits.timeout_s + round(extra)
+        self._ask(("load", self._data, self._filename), load_s)
 
     def _ask(self, message: tuple, timeout_s: float) -> Any:
         try:
@@ -259,6 +278,7 @@ class _Process(subprocess.Popen):
     """A worker process and the temporary directory it was given (removed by `_reap`)."""
 
     tmpdir: str | None = None
+    memory_mb: int = 0
 
 
 def _spawn(limits: Limits) -> tuple[subprocess.Popen, Connection]:
@@ -288,6 +308,7 @@ def _spawn(limits: Limits) -> tuple[subprocess.Popen, Connection]:
     finally:
         theirs.close()
     process.tmpdir = tmpdir
+    process.memory_mb = limits.memory_mb  # its address-space limit was set from this
     return process, Connection(ours.detach())
 
 
@@ -310,7 +331,9 @@ def _take_spare(limits: Limits) -> tuple[Any, Any]:
     """A worker with TensorFlow imported: the spare if one is ready, else a new one; then
     start the next spare in the background."""
     with _SPARE_LOCK:
-        spare = _SPARE.pop() if _SPARE else None
+        # A big model's grown memory cap (`Limits.for_model`) needs a worker started with it.
+        fits = _SPARE and getattr(_SPARE[-1][0], "memory_mb", 0) >= limits.memory_mb
+        spare = _SPARE.pop() if fits else None
     if spare is None or spare[0].poll() is not None:
         if spare is not None:
             _reap(spare[0])  # a spare that died waiting

@@ -41,9 +41,11 @@ from components.ui.loaders import (
     predictions_for,
 )
 from components.ui.model_picker import (
+    FOLDER,
     STORED,
     UPLOAD,
     PickedModel,
+    folder_model,
     model_options,
     sample_model,
     second_bundle,
@@ -54,7 +56,7 @@ from components.ui.selection import select_row
 from components.ui.widgets import facts_row, refusal
 
 SAMPLE = "sample:"  # + sample key
-URL_PARAM = "vs"  # ?vs=KEY (a sample) or ?vs=SHA256 (a stored model) names model B
+URL_PARAM = "vs"  # ?vs=KEY (a sample), SHA256 (a stored model) or NAME (the model folder)
 PANEL_COLUMNS = {"tabular": 2, "image": 2, "text": 1}
 
 
@@ -77,12 +79,14 @@ def second_model_ui() -> PickedModel | None:
     _put_in_url(choice.split(":", 1)[1])
     if choice.startswith(SAMPLE):
         return sample_model(choice.removeprefix(SAMPLE))
+    if choice.startswith(FOLDER):
+        return folder_model(choice.removeprefix(FOLDER), second_bundle)
     return stored_model(choice.removeprefix(STORED), second_bundle)
 
 
 def _wanted(keys: list[str]) -> str | None:
     named = st.query_params.get(URL_PARAM)
-    for key in (f"{STORED}{named}", f"{SAMPLE}{named}"):
+    for key in (f"{STORED}{named}", f"{SAMPLE}{named}", f"{FOLDER}{named}"):
         if named and key in keys:
             return key
     return None

@@ -1,4 +1,5 @@
-"""Picking a model: a bundled sample, one kept in the workspace, or an upload.
+"""Picking a model: a bundled sample, one kept in the workspace, one in the server's model
+folder (``GLASSBOX_MODELS_DIR``), or an upload.
 
 The sidebar picks the session's model (A); the compare page picks a second one (B). Both
 offer the same choices, check uploads and stored files the same way (static scan, then a
@@ -18,12 +19,15 @@ import streamlit as st
 from components.errors import GlassboxError
 from components.model.bundle import ModelBundle, open_model
 from components.model.load import sha256_hex
+from components.model.models_dir import FolderModel, list_models, read_model
 from components.model.samples import get_sample, list_samples
+from components.model.scan import shown
 from components.model.worker import prewarm
 from components.ui.loaders import attempt
 from components.ui.stored import artifact_label, keep, stored, workspace_store
 
 STORED = "stored:"  # + SHA-256: a model kept in the workspace
+FOLDER = "folder:"  # + file name: a model in the server's model folder
 UPLOAD = "__upload__"
 MODEL_TYPES = ["keras", "h5", "hdf5"]
 
@@ -92,11 +96,14 @@ def upload_digest(data: bytes) -> str:
 def model_options(*, sample_prefix: str, upload_title: str) -> tuple[list[str], dict[str, str]]:
     """The picker's keys (samples, stored models, then the upload) and their titles.
 
-    A sample's key is ``sample_prefix`` + its key; a stored model's ``stored:`` + SHA-256.
+    A sample's key is ``sample_prefix`` + its key; a stored model's ``stored:`` + SHA-256;
+    a file of the server's model folder ``folder:`` + its name.
     """
     samples = {f"{sample_prefix}{s.key}": s for s in list_samples()}
     models = {f"{STORED}{a.sha256}": a for a in stored("model")}
+    folder = {f"{FOLDER}{m.name}": m for m in list_models()}
     titles = {k: f"Sample: {s.title}" for k, s in samples.items()} | \
+        {k: f"Server: {m.name} · {m.size / 2**20:,.0f} MiB" for k, m in folder.items()} | \
         {k: f"Saved: {artifact_label(a)}" for k, a in models.items()} | \
         {UPLOAD: upload_title}
     return list(titles), titles
@@ -135,3 +142,28 @@ def stored_model(sha256: str, opener: Opener) -> PickedModel:
     saved = artifact.created_at if artifact is not None else ""
     return PickedModel(name=name, bundle=bundle, error=error, sha256=sha256,
                        note=f"Saved {saved} · SHA-256 {sha256[:16]}…")
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the model from the server's folder…")
+def _folder_bytes(version: tuple[str, int, int, int]) -> tuple[bytes, str, FolderModel]:
+    """A folder file's bytes and SHA-256, read once per version of the file (its name, size,
+    modification time and inode), shared by sessions: hashing 1 GiB takes seconds."""
+    data, found = read_model(version[0])
+    return data, sha256_hex(data), found
+
+
+def folder_model(name: str, opener: Opener) -> PickedModel:
+    """A model in the server's model folder, read from there (not uploaded), then checked
+    and run in a worker exactly like an upload; never copied into the workspace."""
+    listed = {m.name: m for m in list_models()}
+    if name not in listed:
+        return PickedModel(name=name, error=f"{shown(name)} is not in the server's model "
+                                            "folder")
+    try:
+        data, digest, found = _folder_bytes(listed[name].version)
+    except GlassboxError as err:
+        return PickedModel(name=name, error=str(err))
+    bundle, error = opener(digest, found.name, data)
+    return PickedModel(name=found.name, bundle=bundle, error=error, sha256=digest,
+                       note=f"Server folder · {found.size / 2**20:,.1f} MiB · "
+                            f"SHA-256 {digest[:16]}…")

@@ -25,8 +25,10 @@ from components.model.samples import Sample, get_sample
 from components.model.task import TASK_LABELS, TASKS, resolve_task
 from components.ui.loaders import dataset_for, sample_data, vocabulary_for
 from components.ui.model_picker import (
+    FOLDER,
     STORED,
     UPLOAD,
+    folder_model,
     model_options,
     sample_model,
     stored_model,
@@ -51,6 +53,8 @@ def sidebar_ui() -> Workspace:
             workspace = _uploaded_model()
         elif choice.startswith(STORED):
             workspace = _stored_model(choice.removeprefix(STORED))
+        elif choice.startswith(FOLDER):
+            workspace = _folder_model(choice.removeprefix(FOLDER))
         else:
             workspace = _sample_model(get_sample(choice))
         if workspace.bundle is not None:
@@ -71,14 +75,18 @@ def _model_choice() -> str:
 
 
 def _wanted_model(keys: list[str]) -> str | None:
-    """The model the URL names: ``?model=SHA256`` (stored) or ``?sample=KEY``."""
+    """The model the URL names: ``?model=SHA256`` (stored), ``?file=NAME`` (the server's
+    model folder) or ``?sample=KEY``."""
     sha = st.query_params.get("model")
     if sha and f"{STORED}{sha}" in keys:
         return f"{STORED}{sha}"
+    if (name := st.query_params.get(FILE_PARAM)) and f"{FOLDER}{name}" in keys:
+        return f"{FOLDER}{name}"
     return st.query_params.get("sample")
 
 
 VIEW_PARAMS = ("methods", "target", "seed", "params")  # the explain page's settings
+FILE_PARAM = "file"  # ?file=NAME: a model in the server's model folder
 
 
 def _name_in_url(choice: str) -> None:
@@ -88,12 +96,20 @@ def _name_in_url(choice: str) -> None:
     for the other model (its methods, its classes).
     """
     named = f"{STORED}{st.query_params['model']}" if "model" in st.query_params else \
+        f"{FOLDER}{st.query_params[FILE_PARAM]}" if FILE_PARAM in st.query_params else \
         st.query_params.get("sample")
     # (An upload names its own model once accepted: `_uploaded_model` sets ?model=.)
     if named is not None and named != choice and choice != UPLOAD:
         for param in VIEW_PARAMS:
             st.query_params.pop(param, None)
-    if choice.startswith(STORED):
+    if not choice.startswith(FOLDER):
+        st.query_params.pop(FILE_PARAM, None)
+    if choice.startswith(FOLDER):
+        st.query_params.pop("sample", None)
+        st.query_params.pop("model", None)
+        if st.query_params.get(FILE_PARAM) != choice.removeprefix(FOLDER):
+            st.query_params[FILE_PARAM] = choice.removeprefix(FOLDER)
+    elif choice.startswith(STORED):
         st.query_params.pop("sample", None)
         if st.query_params.get("model") != choice.removeprefix(STORED):
             st.query_params["model"] = choice.removeprefix(STORED)
@@ -122,6 +138,13 @@ def _uploaded_model() -> Workspace:
         return Workspace(source=UPLOAD)
     if picked.bundle is not None:
         st.query_params["model"] = picked.sha256
+    return Workspace(source=picked.name, bundle=picked.bundle, model_error=picked.error)
+
+
+def _folder_model(name: str) -> Workspace:
+    picked = folder_model(name, uploaded_bundle)
+    if picked.note:
+        st.caption(picked.note)
     return Workspace(source=picked.name, bundle=picked.bundle, model_error=picked.error)
 
 
