@@ -43,8 +43,7 @@ if not settings.methods:
     st.stop()
 remember_settings(scope, row, {"methods": settings.methods, "target": settings.target,
                                "seed": settings.seed, "params": settings.params})
-attributions = ui.compute_ui(subject, settings, sha, data_sha, row, runner)
-ui.panels_ui(subject, attributions, settings)
+attributions = ui.stream_ui(subject, settings, sha, data_sha, row, runner)
 if attributions:
     agreed = ui.agreement_ui(attributions, settings.top_k)
     explanation = Explanation(prediction=facts.prediction, target=settings.target,

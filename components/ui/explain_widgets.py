@@ -335,25 +335,93 @@ def _coerce(text: str) -> Any:
 # ---------------------------------------------------------------- computing and showing
 
 
-def compute_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str,
-               row: int, runner: ModelRunner) -> dict[str, Attribution]:
-    """Each chosen method through the cache, with progress; a failure is one line."""
+# Cheapest first: the gradient panels are on screen while LIME and SHAP still run.
+COST_ORDER = ("saliency", "gradxinput", "gradcam", "smoothgrad", "ig", "lime", "shap")
+_STOPPED, _DONE = "explain_stopped", "explain_done"  # session keys: the stopped run, done keys
+MAX_DONE = 512
+
+
+def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str, row: int,
+              runner: ModelRunner) -> dict[str, Attribution]:
+    """Each chosen method through the cache, cheapest first, each panel drawn as soon as
+    its method finishes, under a progress bar with a Stop button (it stops after the method
+    running now; the panels already computed stay, Continue computes the rest).
+
+    Tables wait for every method: their bars share one feature order."""
+    run = "|".join([model_sha, data_sha, str(row), str(settings.target), str(settings.seed),
+                    json.dumps(settings.params, sort_keys=True)])
+    stopped = st.session_state.get(_STOPPED) == run
+    order = sorted(settings.methods, key=lambda n: COST_ORDER.index(n)
+                   if n in COST_ORDER else len(COST_ORDER))
+    bar = _stop_controls(run, stopped, len(order))
+    slots = _slots(subject, order)
     done: dict[str, Attribution] = {}
-    with st.status(f"Explaining row {row}…", expanded=False) as status:
-        for name in settings.methods:
-            params = settings.params.get(name, {})
-            attr, error = attribution_for(model_sha, data_sha, row, name, settings.target,
-                                          settings.seed, json.dumps(params, sort_keys=True),
-                                          subject.task, runner, subject)
-            if error:
-                refusal(REGISTRY[name].label, error)
-            else:
-                done[name] = attr
-                st.write(f"{REGISTRY[name].label}: {attr.seconds:.2f} s")
-        total = sum(a.seconds for a in done.values())
-        status.update(label=f"Row {row}: {len(done)} of {len(settings.methods)} methods, "
-                            f"{total:.2f} s of compute", state="complete")
+    seconds = 0.0
+    for count, name in enumerate(order, start=1):
+        label = REGISTRY[name].label
+        if stopped and f"{run}|{name}" not in st.session_state.get(_DONE, ()):
+            slots[name].caption(f"{label}: stopped before it ran")
+            continue
+        slots[name].caption(f"{label}: computing…")
+        attr, error = attribution_for(model_sha, data_sha, row, name, settings.target,
+                                      settings.seed, json.dumps(settings.params.get(name, {}),
+                                                                sort_keys=True),
+                                      subject.task, runner, subject)
+        _remember_done(f"{run}|{name}")
+        if error:
+            with slots[name].container():
+                refusal(label, error)
+        else:
+            done[name], seconds = attr, seconds + attr.seconds
+            if subject.kind != "tabular":
+                with slots[name].container():
+                    _panel(subject, attr, settings, None)
+        bar.progress(count / len(order), text=f"Row {row}: {len(done)} of {len(order)} "
+                                              f"methods, {seconds:.2f} s of compute")
+    if subject.kind == "tabular" and done:
+        shared = plots.feature_order(done, settings.top_k)
+        for name, attr in done.items():
+            with slots[name].container():
+                _panel(subject, attr, settings, shared)
     return done
+
+
+def _stop_controls(run: str, stopped: bool, n: int) -> Any:
+    """The progress bar and its Stop (or, once stopped, Continue) button."""
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    bar = left.progress(0.0, text=f"Explaining: 0 of {n} methods")
+    if stopped:
+        if right.button("Continue", key="explain_continue",
+                        help="compute the methods that were stopped"):
+            st.session_state.pop(_STOPPED, None)
+            st.rerun()
+    elif right.button("Stop", key="explain_stop",
+                      help="stop after the method running now; finished panels stay"):
+        st.session_state[_STOPPED] = run
+        st.rerun()
+    return bar
+
+
+def _slots(subject: Subject, order: list[str]) -> dict[str, Any]:
+    """One placeholder per method, side by side in rows, in computing order."""
+    if subject.kind == "image":
+        st.caption("Each map is scaled to its own largest |value|, so shapes compare across "
+                   "methods: red raises the explained output, blue lowers it.")
+    per_row = PANELS_PER_ROW[subject.kind]
+    slots: dict[str, Any] = {}
+    for start in range(0, len(order), per_row):
+        for column, name in zip(st.columns(per_row), order[start:start + per_row],
+                                strict=False):
+            slots[name] = column.empty()
+            slots[name].caption(f"{REGISTRY[name].label}: waiting")
+    return slots
+
+
+def _remember_done(key: str) -> None:
+    done = st.session_state.setdefault(_DONE, [])
+    if key not in done:
+        done.append(key)
+        del done[:-MAX_DONE]
 
 
 def panels_ui(subject: Subject, attributions: dict[str, Attribution],
