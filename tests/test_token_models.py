@@ -298,3 +298,32 @@ def test_cli_explains_a_token_csv_and_refuses_a_bad_id(tmp_path, repo_root):
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == (
         f"error: column 'tok_3': id {V} at row 8 is outside the Embedding's range 0..{V - 1}")
+
+
+# ---------------------------------------------------------------------------- the app
+
+
+def test_the_explain_page_shows_token_panels_for_an_uploaded_sequence_model(tmp_path):
+    from apptest_support import new_app
+
+    model = bilstm()
+    model.save(tmp_path / "seq.keras")
+    data = ids_table().to_csv(index=False).encode()
+    at = new_app(timeout=300)
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    at.file_uploader(key="model_file").upload("seq.keras",
+                                              (tmp_path / "seq.keras").read_bytes()).run()
+    at.file_uploader(key="data_file").upload("ids.csv", data).run()
+    at.file_uploader(key="vocab_file").upload("vocab.txt",
+                                              ("\n".join(VOCAB) + "\n").encode()).run()
+    at.switch_page("views/explain.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    methods = next(m for m in at.multiselect if m.label == "Methods")
+    assert len(methods.value) == 6  # every method but Grad-CAM
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1 + 6 + 1
+    first = ids_table().iloc[0, :L]
+    words = [VOCAB[i] for i in first if i != 0]
+    assert sum(all(w in c.proto.spec for w in words) for c in charts) >= 6

@@ -26,6 +26,7 @@ from components.explain.methods.budget import GRADIENT_S, row_seconds
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
 from components.model import heartbeat
+from components.model.keras_hub_text import task_model
 from components.model.predict import GraphSafeNames, first_output
 from components.model.token_input import TokenInput, token_input_of
 
@@ -59,6 +60,10 @@ def gradient_unavailable(subject: Subject, label: str, float_input: bool = True)
     dtype = str(inputs[0].dtype)
     if subject.kind == "text" and getattr(subject, "codec", None) is not None:
         return _token_unavailable(model, label)
+    if subject.kind == "text" and task_model(model) is not None:  # KerasHub: its own module
+        from components.explain.methods import keras_hub_gradients
+
+        return keras_hub_gradients.unavailable(model, label)
     if subject.kind == "text":
         return _text_unavailable(model, label)
     if "string" in dtype:
@@ -450,6 +455,10 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
         tokens = codec.tokens(text)
         return GradientSpace(model, embed_ids(model, ids), "text", tokens, tokens, ids=ids,
                              positions=codec.positions(text))
+    if subject.kind == "text" and task_model(model) is not None:
+        from components.explain.methods import keras_hub_gradients
+
+        return keras_hub_gradients.word_space(subject)  # per word, at the token embeddings
     if subject.kind == "text":
         sample = subject.sample
         text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
