@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
-from components.explain.methods.budget import GRADIENT_S, row_seconds
+from components.explain.methods.budget import row_seconds
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
 from components.model import heartbeat
@@ -470,11 +470,11 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
     return GradientSpace(model, point, subject.kind, None, names)
 
 
-def gradient_rows(space: GradientSpace, target: int) -> tuple[int, dict[str, float]]:
-    """How many gradient rows `budget.GRADIENT_S` affords for ``space`` (uncapped), and what
-    that was chosen from: the measured seconds per row (once per model and shape)."""
+def gradient_cost(space: GradientSpace, target: int, budget_s: float) -> dict[str, float]:
+    """What a gradient row of ``space`` costs (measured once per model and shape) and the
+    budget a count is chosen for: ``{"seconds_per_row", "budget_s"}``."""
     cost = row_seconds(space.model, lambda b: space.gradients(b, target), space.point)
-    return int(GRADIENT_S / cost), {"seconds_per_row": round(cost, 6), "budget_s": GRADIENT_S}
+    return {"seconds_per_row": round(cost, 9), "budget_s": budget_s}
 
 
 def value_range(point: np.ndarray) -> float:

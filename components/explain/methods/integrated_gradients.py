@@ -39,7 +39,7 @@ from components.explain.methods.gradients import (
     GradientExplainer,
     GradientSpace,
     finite,
-    gradient_rows,
+    gradient_cost,
     gradient_space,
 )
 from components.explain.methods.masking import is_auto
@@ -74,7 +74,8 @@ class IntegratedGradients(GradientExplainer):
             base = baseline_of(p["baseline"], subject, space)
             rows, chosen = None, {}
             if steps is None:  # as many path points as the measured gradient cost affords
-                rows, chosen = gradient_rows(space, target)
+                chosen = gradient_cost(space, target, GRADIENT_S)
+                rows = int(GRADIENT_S / chosen["seconds_per_row"])
                 steps = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_STEPS, 0)
             attr, f_x, f_base, used = integrate(space, x, base, target, steps, rows)
             gap = abs(float(attr.sum()) - (f_x - f_base))

@@ -22,7 +22,7 @@ from components.explain.methods.budget import GRADIENT_S, affordable
 from components.explain.methods.gradients import (
     GradientExplainer,
     finite,
-    gradient_rows,
+    gradient_cost,
     gradient_space,
     value_range,
 )
@@ -48,7 +48,7 @@ class SmoothGrad(GradientExplainer):
             target = check_target(target, space.n_outputs)
             chosen: dict[str, float] = {}
             if samples is None:  # as many noisy copies as the measured cost affords
-                _, chosen = gradient_rows(space, target)
+                chosen = gradient_cost(space, target, GRADIENT_S)
                 samples = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_SAMPLES, 0)
             x = space.point[0].astype(np.float64)
             std = noise * _scale(subject, space.kind, x)
