@@ -168,6 +168,8 @@ class WorkerRunner:
         status, value = self._reply(timeout_s)
         if status == "error":
             raise GlassboxError(value)
+        return value
+
     def _reply(self, timeout_s: float) -> tuple[str, Any]:
         """Wait for the answer, watching time and memory; kill the worker past either.
 
