@@ -137,14 +137,15 @@ def _regression(scores: np.ndarray, y: np.ndarray | None) -> Predictions:
 
 
 def sample_table(pred: Predictions, dataset: Dataset, *,
-                 max_feature_columns: int = 6) -> pd.DataFrame:
+                 max_feature_columns: int = 6, thumbnails: bool = True) -> pd.DataFrame:
     """One row per sample, index ``row`` (0-based dataset row).
 
     Columns: "prediction" (class name, or the value for regression), "label" (if labels:
     class name, value, or the true labels joined by ", " for multilabel; empty cells stay
     empty), "confidence" (not for regression), "correct" (bool, if labels) or "abs error"
     (regression with labels); then the first ``max_feature_columns`` feature values for
-    tabular data, "text" (the raw string) for text, "thumbnail" (PNG data URI) for images.
+    tabular data, "text" (the raw string) for text, "thumbnail" (PNG data URI) for images
+    (``thumbnails=False`` leaves them out: `with_thumbnails` adds them to one page of rows).
     """
     if dataset.x is None:
         raise DataError("the dataset did not pass its checks; see the Model & data page")
@@ -163,8 +164,29 @@ def sample_table(pred: Predictions, dataset: Dataset, *,
         columns["correct"] = pred.correct
     if pred.abs_error is not None:
         columns["abs error"] = pred.abs_error
-    columns |= _data_columns(dataset, max_feature_columns, taken=set(columns))
+    columns |= _data_columns(dataset, max_feature_columns, set(columns), thumbnails)
     return pd.DataFrame(columns, index=pd.RangeIndex(n, name="row"))
+
+
+def with_thumbnails(page: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """``page`` (rows of `sample_table`, index = dataset row) with its "thumbnail" column:
+    an image dataset's thumbnails made for these rows only (10,000 took seconds)."""
+    if dataset.kind != "image" or "thumbnail" in page.columns:
+        return page
+    return page.assign(thumbnail=[thumbnail_uri(dataset.x[int(r)]) for r in page.index])
+
+
+def page_count(n_rows: int, page_rows: int) -> int:
+    """Pages of ``page_rows`` needed for ``n_rows`` (at least 1, an empty table's page)."""
+    return max(1, -(-n_rows // page_rows))
+
+
+def page_slice(n_rows: int, page: int, page_rows: int) -> slice:
+    """Positions of 1-based ``page`` (clipped to the pages there are) in a table of
+    ``n_rows``."""
+    page = min(max(int(page), 1), page_count(n_rows, page_rows))
+    start = (page - 1) * page_rows
+    return slice(start, min(start + page_rows, n_rows))
 
 
 def _label_text(truth: np.ndarray, names: np.ndarray) -> np.ndarray:
@@ -173,12 +195,13 @@ def _label_text(truth: np.ndarray, names: np.ndarray) -> np.ndarray:
     return names[truth]
 
 
-def _data_columns(dataset: Dataset, max_features: int, taken: set[str]) -> dict[str, Any]:
+def _data_columns(dataset: Dataset, max_features: int, taken: set[str],
+                  thumbnails: bool = True) -> dict[str, Any]:
     x = dataset.x
     if dataset.kind == "text":
         return {"text": np.asarray(x, dtype=object)}
     if dataset.kind == "image":
-        return {"thumbnail": [thumbnail_uri(image) for image in x]}
+        return {"thumbnail": [thumbnail_uri(image) for image in x]} if thumbnails else {}
     flat = np.asarray(x).reshape(len(x), -1)
     names = list(dataset.feature_names or [])
     out = {}

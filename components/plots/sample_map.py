@@ -20,7 +20,7 @@ from components.inspect.sample_map import SPACES
 from components.plots.text import escape
 
 COLOR_BY: tuple[str, ...] = ("prediction", "error", "confidence")
-GL_ABOVE = 2000  # more points than this draw with WebGL (Scattergl)
+GL_ABOVE = 2000  # more points than this draw with WebGL (Scattergl), numbers only
 CORRECT_COLOR, WRONG_COLOR, RING_COLOR = "#9db4cc", "#d62728", "#111111"
 
 
@@ -42,7 +42,9 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
     correct / misclassified) or absolute errors (continuous); "confidence" — 0..1
     (continuous). ``selected``, a dataset row, gets a ring on top (its own trace, also with
     customdata). ``prediction``/``label`` (N,) are display values for the hover, which
-    always names the row. ``space`` titles the axes: "PC 1" or "activation PC 1".
+    always names the row. Above `GL_ABOVE` points the traces are WebGL (Scattergl) and carry
+    numbers only (coordinates, rows as customdata: typed arrays), their hover the row and
+    what the colour shows; the ring's hover keeps the prediction and label. ``space`` titles the axes: "PC 1" or "activation PC 1".
     """
     if color_by not in COLOR_BY:
         raise ValueError(f"unknown color_by {color_by!r}; expected one of {', '.join(COLOR_BY)}")
@@ -57,11 +59,16 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
                          ("label", label)):
         if values is not None and len(values) != len(coords):
             raise ValueError(f"{len(values)} {name} for {len(coords)} points")
-    hover = _hover(rows, prediction, label)
-    scatter = go.Scattergl if len(coords) > GL_ABOVE else go.Scatter
+    big = len(coords) > GL_ABOVE
+    hover = None if big else _hover(rows, prediction, label)
+    scatter = go.Scattergl if big else go.Scatter
     common = {"mode": "markers", "hoverinfo": "text"}
 
-    def points(mask: np.ndarray, **kwargs: Any) -> go.Scatter | go.Scattergl:
+    def points(mask: np.ndarray, said: str, **kwargs: Any) -> go.Scatter | go.Scattergl:
+        if big:  # numbers only: typed arrays, no per-point strings (100,000 took 5 s more)
+            return scatter(x=coords[mask, 0], y=coords[mask, 1], mode="markers",
+                           customdata=rows[mask].reshape(-1, 1), **kwargs,
+                           hovertemplate=f"row %{{customdata[0]}}<br>{said}<extra></extra>")
         return scatter(x=coords[mask, 0], y=coords[mask, 1],
                        customdata=[[int(r)] for r in rows[mask]],
                        hovertext=[hover[i] for i in np.flatnonzero(mask)], **common, **kwargs)
@@ -70,12 +77,13 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
     if color_by == "prediction" and len(class_names):
         palette = class_palette(len(class_names))
         for k, name in enumerate(class_names):
-            traces.append(points(color.astype(int) == k, name=escape(name),
+            traces.append(points(color.astype(int) == k, f"prediction: {_literal(name)}",
+                                 name=escape(name),
                                  marker={"color": palette[k], "size": 7, "opacity": 0.8}))
     elif color_by == "error" and color.dtype == bool:
-        traces.append(points(color, name="correct",
+        traces.append(points(color, "correct", name="correct",
                              marker={"color": CORRECT_COLOR, "size": 7, "opacity": 0.7}))
-        traces.append(points(~color, name="misclassified",
+        traces.append(points(~color, "misclassified", name="misclassified",
                              marker={"color": WRONG_COLOR, "size": 8, "opacity": 0.9}))
     else:
         scale = {"prediction": ("Viridis", "prediction"), "error": ("Reds", "abs error"),
@@ -84,14 +92,17 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
                   "opacity": 0.8, "showscale": True, "colorbar": {"title": {"text": scale[1]}}}
         if color_by == "confidence":
             marker |= {"cmin": 0.0, "cmax": 1.0}
-        traces.append(points(np.ones(len(coords), dtype=bool), name=scale[1], marker=marker,
+        traces.append(points(np.ones(len(coords), dtype=bool),
+                             f"{scale[1]}: %{{marker.color:.4g}}", name=scale[1], marker=marker,
                              showlegend=False))
     fig = go.Figure(traces)
     if selected is not None and (at := np.flatnonzero(rows == int(selected))).size:
         i = int(at[0])
         fig.add_trace(go.Scatter(
             x=[coords[i, 0]], y=[coords[i, 1]], mode="markers", name=f"row {int(selected)}",
-            customdata=[[int(selected)]], hovertext=[hover[i]], hoverinfo="text",
+            customdata=[[int(selected)]], hoverinfo="text",
+            hovertext=[hover[i] if hover is not None else
+                       _hover(rows[i:i + 1], _at(prediction, i), _at(label, i))[0]],
             marker={"symbol": "circle-open", "size": 18, "color": RING_COLOR,
                     "line": {"width": 3, "color": RING_COLOR}}))
     prefix = "activation PC" if space == "activations" else "PC"
@@ -101,6 +112,16 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
     return fig.update_layout(title={"text": escape(title)}, clickmode="event+select",
                              hovermode="closest", uirevision=f"sample-map-{space}",
                              legend={"itemsizing": "constant"}, height=480)
+
+
+def _literal(text: str) -> str:
+    """User text inside a hover template: HTML-escaped, and no ``%{`` that Plotly would read
+    as a field."""
+    return escape(text).replace("%", "&#37;")
+
+
+def _at(values, i: int) -> list | None:
+    return None if values is None else [values[i]]
 
 
 def _hover(rows: np.ndarray, prediction, label) -> list[str]:

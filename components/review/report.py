@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from components.data.checks import Dataset, model_input
-from components.data.evaluation import evaluate_dataset
+from components.data.evaluation import evaluate_scores
 from components.errors import DataError, GlassboxError
 from components.explain.agreement import ordered_methods
 from components.explain.local import check_methods, check_row, explain_all, subject_for
@@ -200,8 +200,8 @@ def _evaluation(scores: np.ndarray, dataset: Dataset, task: str,
     """The metrics page's numbers; ``available`` False with the reason when the data cannot
     be scored (no labels, labels the model cannot predict)."""
     try:
-        ev = evaluate_dataset(lambda _x: scores, dataset, task,
-                              None if class_names is None else tuple(class_names))
+        ev = evaluate_scores(scores, dataset, task,
+                             None if class_names is None else tuple(class_names))
     except GlassboxError as err:
         return {"available": False, "reason": str(err), "task": task}
     out: dict[str, Any] = {"available": True, "task": task, "rows": int(len(ev.y_true)),

@@ -14,7 +14,14 @@ import numpy as np
 import streamlit as st
 
 from components.data.checks import Dataset
-from components.data.predictions import Predictions, filter_table, map_colors
+from components.data.predictions import (
+    Predictions,
+    filter_table,
+    map_colors,
+    page_count,
+    page_slice,
+    with_thumbnails,
+)
 from components.explain.agreement import Agreement, agreement, attributions_frame, method_label
 from components.explain.local import Explanation, SubjectFacts, explanation_json
 from components.explain.methods import REGISTRY
@@ -30,6 +37,7 @@ from components.ui.selection import select_row
 from components.ui.widgets import refusal
 
 PANELS_PER_ROW = {"tabular": 3, "image": 4, "text": 1}
+PAGE_ROWS = 100  # the sample table shows one page of rows: 100,000 rows stay one quick page
 
 
 @dataclass(frozen=True)
@@ -64,16 +72,32 @@ def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: 
     shown = filter_table(table, misclassified_only=wrong, classes=classes or None,
                          confidence=conf if pred.class_names else None,
                          sort_by=None if sort_by == "row" else sort_by)
-    key = f"table_{scope}"
+    at = page_slice(len(shown), _page_ui(len(shown), scope), PAGE_ROWS)
+    page = with_thumbnails(shown.iloc[at], dataset)
+    key = f"table_{scope}_{at.start}"  # each page its own selection
 
     def picked() -> None:
         rows = st.session_state[key].selection.rows
         if rows:
-            select_row(scope, int(shown.index[rows[0]]))
+            select_row(scope, int(page.index[rows[0]]))
 
-    st.dataframe(shown, key=key, on_select=picked, selection_mode="single-row", height=300,
-                 width="stretch", column_config=_column_config(shown))
-    st.caption(f"{len(shown):,} of {len(table):,} rows · select a row to explain it")
+    st.dataframe(page, key=key, on_select=picked, selection_mode="single-row", height=300,
+                 width="stretch", column_config=_column_config(page))
+    where = f"rows {at.start + 1:,}–{at.stop:,} of " if len(shown) > PAGE_ROWS else ""
+    st.caption(f"{where}{len(shown):,} shown of {len(table):,} · select a row to explain it")
+
+
+def _page_ui(n_rows: int, scope: str) -> int:
+    """The pager under the filters: the 1-based page (clipped when a filter shrank it)."""
+    pages = page_count(n_rows, PAGE_ROWS)
+    key = f"page_{scope}"
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = pages
+    if pages == 1:
+        return 1
+    return int(st.number_input(f"Page (of {pages:,}, {PAGE_ROWS} rows each)", min_value=1,
+                               max_value=pages, step=1, key=key))
+
 
 
 def _column_config(table) -> dict[str, Any]:

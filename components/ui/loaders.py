@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from components.data.checks import Dataset, model_input
-from components.data.evaluation import Evaluation, evaluate_dataset
+from components.data.evaluation import Evaluation, evaluate_scores, score_in_chunks
 from components.data.predictions import Predictions, predictions, sample_table
 from components.data.read import safe_name
 from components.data.session import Workspace, open_dataset
@@ -124,8 +124,9 @@ def weighted_layers_for(model_sha256: str, _runner: ModelRunner) -> list[str]:
 @st.cache_data(max_entries=8, show_spinner="Scoring every row of the dataset…")
 def scores_for(model_sha256: str, data_sha256: str, _runner: ModelRunner,
                _dataset: Dataset) -> np.ndarray:
-    """The model's output (N, k) for every row, once per (model, data) content pair."""
-    return _runner.run(scores_of, model_input(_dataset))
+    """The model's output (N, k) for every row, once per (model, data) content pair, in
+    chunks (one worker call each: each stays within the call's time and memory limits)."""
+    return score_in_chunks(lambda x: _runner.run(scores_of, x), model_input(_dataset))
 
 
 @st.cache_data(max_entries=16, show_spinner="Scoring the model on every row of the dataset…")
@@ -133,10 +134,11 @@ def evaluation_for(model_sha256: str, data_sha256: str, task: str, label: str | 
                    class_names: tuple[str, ...] | None, _runner: ModelRunner,
                    _dataset: Dataset) -> tuple[Evaluation | None, str | None]:
     """Run once per (model, data, task, label) content: reruns and page switches reuse it."""
-    def scores(_x: np.ndarray) -> np.ndarray:
-        return scores_for(model_sha256, data_sha256, _runner, _dataset)
-
-    return attempt(evaluate_dataset, scores, _dataset, task, class_names)
+    try:
+        scores = scores_for(model_sha256, data_sha256, _runner, _dataset)
+    except GlassboxError as err:
+        return None, str(err)
+    return attempt(evaluate_scores, scores, _dataset, task, class_names)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -202,8 +204,8 @@ def explained(runner: ModelRunner, subject: Subject, method: str, target: int, s
 @st.cache_data(max_entries=16, show_spinner=False)
 def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str | None,
                      _pred: Predictions, _dataset: Dataset) -> pd.DataFrame:
-    """The picker's table (thumbnails encoded once per content, not per rerun)."""
-    return sample_table(_pred, _dataset)
+    """The picker's table, without thumbnails (the page shown makes its own)."""
+    return sample_table(_pred, _dataset, thumbnails=False)
 
 
 @st.cache_data(max_entries=4, show_spinner="Building the report: scoring, explaining, drawing…")
