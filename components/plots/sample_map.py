@@ -44,7 +44,8 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
     customdata). ``prediction``/``label`` (N,) are display values for the hover, which
     always names the row. Above `GL_ABOVE` points the traces are WebGL (Scattergl) and carry
     numbers only (coordinates, rows as customdata: typed arrays), their hover the row and
-    what the colour shows; the ring's hover keeps the prediction and label. ``space`` titles the axes: "PC 1" or "activation PC 1".
+    what the colour shows; the ring's hover keeps the prediction and label. ``space``
+    titles the axes: "PC 1" or "activation PC 1".
     """
     if color_by not in COLOR_BY:
         raise ValueError(f"unknown color_by {color_by!r}; expected one of {', '.join(COLOR_BY)}")
