@@ -303,7 +303,8 @@ def test_cli_explains_a_token_csv_and_refuses_a_bad_id(tmp_path, repo_root):
 # ---------------------------------------------------------------------------- the app
 
 
-def test_the_explain_page_shows_token_panels_for_an_uploaded_sequence_model(tmp_path):
+def test_every_page_serves_an_uploaded_sequence_model(tmp_path):
+    """Explain shows one panel per method with the vocabulary's words; no page fails."""
     from apptest_support import new_app
 
     model = bilstm()
@@ -327,3 +328,8 @@ def test_the_explain_page_shows_token_panels_for_an_uploaded_sequence_model(tmp_
     first = ids_table().iloc[0, :L]
     words = [VOCAB[i] for i in first if i != 0]
     assert sum(all(w in c.proto.spec for w in words) for c in charts) >= 6
+    for page in ("overview", "architecture", "weights", "metrics", "global_view", "what_if",
+                 "quality", "compare", "review"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])

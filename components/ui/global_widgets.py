@@ -111,8 +111,8 @@ def tokens_chunk_for(model_sha256: str, data_sha256: str, n_rows: int, seed: int
                      task: str, start: int, stop: int, _runner: ModelRunner, _texts: np.ndarray,
                      _classes: np.ndarray, _codec: Any = None) -> tuple[dict | None, str | None]:
     """Token values of texts start..stop of the sample, towards each row's class."""
-    return _timed(_runner.run, ge.token_rows, _texts, _classes, task, method,
-                  codec=_codec)
+    return _timed(_runner.run, ge.token_rows, _texts, _classes, task, method, ge.IG_STEPS,
+                  _codec)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -458,7 +458,7 @@ def gradient_space(subject: Subject, label: str) -> GradientSpace:
     if subject.kind == "text" and task_model(model) is not None:
         from components.explain.methods import keras_hub_gradients
 
-        return keras_hub_gradients.word_space(subject)  # per word, at the token embeddings
+        return keras_hub_gradients.word_space(subject, label)  # per word, at token embeddings
     if subject.kind == "text":
         sample = subject.sample
         text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
