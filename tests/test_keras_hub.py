@@ -23,7 +23,7 @@ from components.model import keras_hub_classes, keras_hub_registry
 from components.model.scan import scan_model_bytes
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "great",
-              "bad", "good", "terrible", "a", "plot", "actor", "and", "!", "."]
+              "bad", "good", "terrible", "a", "plot", "actor", "and", "!", ".", "##s"]
 TEXTS = ["the movie was great", "bad plot and a terrible actor", "good"]
 PROBES = ["a good movie", "the plot was terrible", "great actor !", "bad ."]
 SEQUENCE_LENGTH = 16
@@ -155,12 +155,17 @@ def test_the_scan_accepts_the_classifier_without_importing_keras(bert, repo_root
     assert proc.stdout.strip() == "[]"
 
 
-def test_it_loads_as_a_string_model_that_returns_probabilities(bert):
+@pytest.fixture(scope="module")
+def loaded(bert):
     from components.model.load import load_model_bytes
+
+    return load_model_bytes(bert["data"], "bert.keras")
+
+
+def test_it_loads_as_a_string_model_that_returns_probabilities(bert, loaded):
     from components.model.predict import make_predict_fn
     from components.model.summary import summarize
 
-    loaded = load_model_bytes(bert["data"], "bert.keras")
     model = loaded.model
     assert "string" in str(model.inputs[0].dtype) and tuple(model.inputs[0].shape) == (None,)
     scores = make_predict_fn(model)(np.array(TEXTS, dtype=object))
@@ -191,10 +196,10 @@ def cli_runs(bert, repo_root, tmp_path_factory) -> dict:
     data = folder / "reviews.csv"
     data.write_text("text,label\n" + "".join(f"{t},{i % 2}\n" for i, t in enumerate(TEXTS)))
     procs = {"inspect": (_cli(repo_root, "inspect", bert["path"]), None)}
-    for run in ("explain", "again"):
+    for run, methods in (("explain", "lime,shap"), ("again", "lime,shap,saliency,ig")):
         out = folder / f"{run}.json"
         procs[run] = (_cli(repo_root, "explain", bert["path"], data, "--row", 1, "--methods",
-                           "lime,shap", "--seed", 3, "--out", out), out)
+                           methods, "--seed", 3, "--out", out), out)
     done = {}
     for name, (proc, out) in procs.items():
         stdout, stderr = proc.communicate(timeout=900)
@@ -235,6 +240,86 @@ def test_cli_explains_word_by_word_deterministically(cli_runs):
     again = cli_runs["again"]
     for name in ("lime", "shap"):
         assert again["methods"][name]["values"] == payload["methods"][name]["values"], name
+
+
+def test_cli_gradients_are_per_word_too(cli_runs):
+    payload = cli_runs["again"]
+    assert payload["skipped"] == {} and payload["features"] == TEXTS[1].split()
+    for name in ("saliency", "ig"):
+        values = np.array(payload["methods"][name]["values"], dtype=float)
+        assert values.shape == (len(TEXTS[1].split()),) and np.isfinite(values).all(), name
+    assert payload["methods"]["ig"]["completeness_error"] < 0.05  # auto steps, on a budget
+
+
+# ---------------------------------------------------------------- gradients per word
+
+
+GRADIENT_METHODS = ("saliency", "gradxinput", "ig", "smoothgrad")
+
+
+def _subject(loaded, text: str):
+    from components.explain.methods import Subject
+    from components.model.predict import make_predict_fn
+
+    return Subject(x=np.array([text], dtype=object), kind="text",
+                   predict_fn=make_predict_fn(loaded.model), model=loaded.model)
+
+
+def test_word_positions_sum_the_pieces_of_each_word():
+    from components.explain.methods.keras_hub_gradients import word_positions
+
+    empty = np.array([2, 3, 0, 0, 0, 0])  # [CLS] [SEP] and padding
+    ids = np.array([2, 9, 6, 18, 3, 0])   # [CLS] bad movie ##s [SEP]
+    assert word_positions(ids, empty, [1, 2]) == ((1,), (2, 3))
+    cut = np.array([2, 9, 6, 18, 7, 3])   # "bad movies was great": "great" was cut
+    assert word_positions(cut, empty, [1, 2, 1, 1]) == ((1,), (2, 3), (4,), ())
+
+
+def test_a_word_split_into_pieces_gets_their_positions(loaded):
+    from components.explain.methods.keras_hub_gradients import word_space
+
+    space = word_space(_subject(loaded, "bad movies was great"))
+    assert space.tokens == ("bad", "movies", "was", "great")
+    assert space.pieces == ((1,), (2, 3), (4,), (5,))  # [CLS] bad movie ##s was great [SEP]
+    assert space.point.shape == (1, SEQUENCE_LENGTH, 16)
+
+
+@pytest.mark.parametrize("method", GRADIENT_METHODS)
+def test_gradient_methods_give_one_value_per_word(loaded, method):
+    from components.explain.methods import REGISTRY
+
+    text = "bad movies and a terrible actor"
+    subject = _subject(loaded, text)
+    explainer = REGISTRY[method]
+    assert explainer.unavailable(subject) is None
+    scores = subject.predict_fn(subject.x)[0]
+    target = int(np.argmax(scores))
+    # IG: enough steps to converge; SmoothGrad: this model's head magnifies the tiny
+    # differences random weights make between texts, so the default 10 % noise saturates it
+    params = {"ig": {"steps": 128}, "smoothgrad": {"noise": 0.002}}.get(method, {})
+    first = explainer.explain(subject, target, seed=2, **params)
+    values = np.asarray(first.values)
+    assert values.shape == (len(text.split()),) and np.isfinite(values).all()
+    assert np.abs(values).max() > 1e-4 and first.feature_names == tuple(text.split())
+    if method in ("saliency", "smoothgrad"):  # the gradient's L2 norm per word
+        assert (values > 0).all()
+    again = explainer.explain(subject, target, seed=2, **params)
+    np.testing.assert_array_equal(values, again.values)
+    if method == "ig":
+        # the model run on its own token embeddings gives the prediction, and the words
+        # plus the start/end/padding positions add up to f(x) - f(all-zero embeddings)
+        extras = first.extras
+        assert extras["output"] == pytest.approx(float(scores[target]), abs=1e-5)
+        moved = extras["output"] - extras["baseline_output"]
+        total = values.sum() + extras["padding_attribution"]
+        assert total == pytest.approx(moved, abs=0.01 * abs(moved) + 1e-6)
+        assert extras["completeness_error"] < 0.01
+
+
+def test_gradcam_is_still_skipped_for_text(loaded):
+    from components.explain.methods import REGISTRY
+
+    assert "images only" in REGISTRY["gradcam"].unavailable(_subject(loaded, "good"))
 
 
 # ---------------------------------------------------------------- refused

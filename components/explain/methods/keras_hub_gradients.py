@@ -10,6 +10,13 @@ Words past the preprocessor's sequence length were cut before the model saw them
 The words are those LIME and SHAP mask (`text_tokens.tokens_of`: the text split on
 whitespace), so every method reports one value per word, in the same order.
 
+Saliency and SmoothGrad report the L2 norm of the gradient over a word's pieces and the
+embedding dimension, as LIT's "Grad L2 Norm" does: these encoders add the token, position
+and segment embeddings and normalise the sum (LayerNorm), which makes the output invariant
+to shifting all of a token's embedding dimensions together, so the signed sum of the raw
+gradient over the dimension is zero for every word. Gradient x input and Integrated
+Gradients multiply by the embedding first and keep the signed sum.
+
 `gradients.gradient_unavailable` and `gradients.gradient_space` hand KerasHub models here;
 one compiled plan per model, cached like the other plans.
 """
@@ -172,23 +179,34 @@ class WordPieceSpace(GradientSpace):
     word, the positions of its word pieces (empty for a word cut by the sequence length)."""
 
     pieces: tuple[tuple[int, ...], ...] = ()
+    norm: bool = False  # report the L2 norm of a raw gradient (see the module docstring)
 
     def gradients(self, batch: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         return plan_of(self.model).gradients(batch, target, self.ids)
 
     def values(self, per_element: np.ndarray) -> np.ndarray:
-        """One value per word: the sum over its pieces and the embedding dimension."""
-        per_token = np.asarray(per_element, dtype=np.float64).sum(axis=-1)
+        """One value per word: the sum over its pieces and the embedding dimension, or with
+        ``norm`` the L2 norm over both."""
+        per_element = np.asarray(per_element, dtype=np.float64)
+        if self.norm:
+            squares = (per_element ** 2).sum(axis=-1)
+            return np.sqrt([squares[list(at)].sum() if at else 0.0 for at in self.pieces])
+        per_token = per_element.sum(axis=-1)
         return np.array([per_token[list(at)].sum() if at else 0.0 for at in self.pieces])
 
     def padding_sum(self, per_element: np.ndarray) -> float:
-        """The part on no word: start/end tokens and padding."""
-        per_token = np.asarray(per_element, dtype=np.float64).sum(axis=-1)
-        return float(per_token.sum() - self.values(per_element).sum())
+        """The part on no word (start/end tokens and padding) of a signed attribution."""
+        per_element = np.asarray(per_element, dtype=np.float64)
+        words = [p for at in self.pieces for p in at]
+        return float(per_element.sum() - per_element[..., words, :].sum())
 
 
-def word_space(subject: Subject) -> WordPieceSpace:
-    """The `WordPieceSpace` of a text sample for a KerasHub text classifier."""
+NORM_METHODS = frozenset({"Saliency", "SmoothGrad"})  # labels: raw gradients, see above
+
+
+def word_space(subject: Subject, label: str = "") -> WordPieceSpace:
+    """The `WordPieceSpace` of a text sample for a KerasHub text classifier, for the
+    method labelled ``label`` (Saliency and SmoothGrad get ``norm``)."""
     model, sample = subject.model, subject.sample
     text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
     plan = plan_of(model)
@@ -196,7 +214,8 @@ def word_space(subject: Subject) -> WordPieceSpace:
     words = tokens_of(model, text)
     return WordPieceSpace(model, np.asarray(plan.embed(ids[:1]), dtype=np.float32), "text",
                           words, words, ids=ids[:1],
-                          pieces=word_positions(ids[0], ids[1], plan.piece_counts(words)))
+                          pieces=word_positions(ids[0], ids[1], plan.piece_counts(words)),
+                          norm=label in NORM_METHODS)
 
 
 def word_positions(ids: np.ndarray, empty: np.ndarray, counts: list[int]
