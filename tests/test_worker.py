@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import pickle
@@ -82,20 +83,74 @@ def test_a_model_that_exhausts_memory_is_a_clear_error(memory_hog, monkeypatch):
     assert any(word in message for word in ("memory", "died")), message
 
 
-def test_a_call_that_takes_too_long_is_stopped_and_the_next_one_restarts(tmp_path,
-                                                                          monkeypatch):
-    monkeypatch.setenv("GLASSBOX_WORKER_TIMEOUT_S", "1.5")
-    bundle = open_model(slow_model_bytes(tmp_path), "slow.keras", isolate=True)
+def hung_model_bytes(tmp_path) -> bytes:
+    """One batch of this model (21 images of 128x128: `auto_batch_size`) is ~100 GFLOP:
+    seconds even on a fast machine, and no heartbeat until it is done."""
+    import keras
+
+    convs = [keras.layers.Conv2D(64, 3, padding="same") for _ in range(5)]
+    model = keras.Sequential([keras.Input((128, 128, 3)), *convs,
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(2, activation="softmax")], name="hung")
+    return hostile.save(model, tmp_path)
+
+
+def test_a_batch_that_takes_too_long_is_stopped_and_the_next_call_restarts(tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("GLASSBOX_WORKER_TIMEOUT_S", "1.0")
+    bundle = open_model(hung_model_bytes(tmp_path), "hung.keras", isolate=True)
     try:
         pid = bundle.runner.pid
-        images = np.random.default_rng(0).random((600, 64, 64, 3), dtype=np.float32)
+        images = np.random.default_rng(0).random((21, 128, 128, 3), dtype=np.float32)
         start = time.monotonic()
-        with pytest.raises(GlassboxError, match=r"took longer than 1\.5 s, so it was stopped"):
+        with pytest.raises(GlassboxError, match=r"took longer than 1 s, so it was stopped"):
             bundle.runner.run(scores_of, images)
         assert time.monotonic() - start < 10
         assert not bundle.runner.alive
-        scores = bundle.runner.run(scores_of, images[:2])  # a fresh worker
-        assert scores.shape == (2, 2) and bundle.runner.pid != pid
+        scores = bundle.runner.run(scores_of, images[:1])  # a fresh worker
+        assert scores.shape == (1, 2) and bundle.runner.pid != pid
+    finally:
+        bundle.runner.close()
+
+
+def test_a_slow_call_that_keeps_finishing_batches_is_not_stopped(tmp_path, monkeypatch):
+    """Each batch beats (`components.model.heartbeat`): the limit counts from the last one,
+    so a call far longer than the limit goes on as long as its batches do not stall."""
+    import keras
+
+    model = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Conv2D(32, 3),
+                              keras.layers.Conv2D(32, 3), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(2, activation="softmax")], name="steady")
+    bundle = open_model(hostile.save(model, tmp_path), "steady.keras", isolate=True)
+    try:
+        images = np.random.default_rng(0).random((85, 64, 64, 3), dtype=np.float32)
+        bundle.runner.run(scores_of, images)  # traces
+        start = time.monotonic()
+        bundle.runner.run(scores_of, images)  # one batch (85 rows: `auto_batch_size`)
+        batch_s = time.monotonic() - start
+        # A limit 4x one batch, a call of 20 batches: 5x the limit, whatever the machine
+        limit = max(0.5, 4 * batch_s)
+        bundle.runner.limits = dataclasses.replace(bundle.runner.limits, timeout_s=limit)
+        many = np.concatenate([images] * 20)
+        start = time.monotonic()
+        scores = bundle.runner.run(scores_of, many)
+        took = time.monotonic() - start
+        assert scores.shape == (len(many), 2)
+        assert took > limit, f"the call took {took:.1f} s, within the {limit:.1f} s limit"
+    finally:
+        bundle.runner.close()
+
+
+def test_no_call_runs_past_the_overall_cap_even_when_it_beats(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLASSBOX_WORKER_TIMEOUT_S", "30")
+    monkeypatch.setenv("GLASSBOX_WORKER_MAX_CALL_S", "2")
+    bundle = open_model(slow_model_bytes(tmp_path), "slow.keras", isolate=True)
+    try:
+        images = np.random.default_rng(0).random((85 * 60, 64, 64, 3), dtype=np.float32)
+        start = time.monotonic()
+        with pytest.raises(GlassboxError, match=r"ran longer than 2 s in all"):
+            bundle.runner.run(scores_of, images)
+        assert time.monotonic() - start < 10 and not bundle.runner.alive
     finally:
         bundle.runner.close()
 
