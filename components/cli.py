@@ -102,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--label", default=None, help="label column (default: auto-detect)")
     report.add_argument("--task", default=None, help="override the detected task")
     report.add_argument("--seed", type=int, default=0)
+    _token_arguments(report)
     report.add_argument("--workspace", default=None,
                         help="the folder that holds the reviews (default: the app's)")
     report.add_argument("--out", required=True, help="where to write the HTML report")
@@ -286,7 +287,7 @@ def _report(args: argparse.Namespace) -> dict:
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
     dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
-                           isolate=True)
+                           isolate=True, **_tokens(args))
     try:
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:
@@ -295,7 +296,8 @@ def _report(args: argparse.Namespace) -> dict:
     command = reproduce_command(args.model, args.data, rows=rows, methods=methods,
                                 seed=args.seed, task=task, target=args.target,
                                 label=args.label, review=review_id, workspace=args.workspace,
-                                out=args.out, pdf=args.pdf)
+                                out=args.out, pdf=args.pdf, vocab=args.vocab,
+                                mask_id=args.mask_id)
     report = build_report(bundle, dataset, model_name=Path(args.model).name,
                           data_name=Path(args.data).name, data_sha256=data_sha, task=task,
                           rows=rows, methods=methods, seed=args.seed, target=args.target,

@@ -237,9 +237,11 @@ def test_methods_are_seeded(explained):
                                    atol=1e-9, err_msg=name)
 
 
-def test_ig_is_complete_at_the_embedding(explained):
+def test_ig_is_complete_over_the_tokens_and_leaves_padding_alone(explained):
     _, explanation, _, _ = explained
-    assert explanation.attributions["ig"].extras["completeness_error"] < 0.05
+    extras = explanation.attributions["ig"].extras
+    assert extras["completeness_error"] < 0.05
+    assert extras["padding_attribution"] == 0.0
 
 
 def test_gradient_x_input_of_a_bag_of_embeddings_is_exact():

@@ -273,14 +273,15 @@ def reproduce_command(model: str, data: str, *, rows: Sequence[int], methods: Se
                       seed: int, task: str, target: int | None = None,
                       label: str | None = None, review: int | None = None,
                       workspace: str | None = None, out: str = "report.html",
-                      pdf: str | None = None) -> str:
+                      pdf: str | None = None, vocab: str | None = None,
+                      mask_id: int | None = None) -> str:
     """The shell command that rebuilds the report; methods, seed and task are spelled out so
     a later default cannot change what it computes."""
     args = ["python", "-m", "components", "report", model, data,
             "--rows", ",".join(str(r) for r in rows), "--methods", ",".join(methods),
             "--seed", str(seed), "--task", task]
     for flag, value in (("--target", target), ("--label", label), ("--review", review),
-                        ("--workspace", workspace)):
+                        ("--workspace", workspace), ("--vocab", vocab), ("--mask-id", mask_id)):
         if value is not None:
             args += [flag, str(value)]
     args += ["--out", out] + (["--pdf", pdf] if pdf else [])

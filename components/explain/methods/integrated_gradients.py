@@ -139,15 +139,29 @@ def _steps(value: Any) -> int:
     return int(value)
 
 
+def _keep_padding(base: np.ndarray, space: GradientSpace) -> np.ndarray:
+    """``base`` with a token-id model's non-token positions set to the sample's own."""
+    if space.positions is None:
+        return base
+    keep = np.ones(base.shape[0], dtype=bool)
+    keep[space.positions] = False
+    base[keep] = space.point[0][keep]
+    return base
+
+
 def baseline_of(baseline: Any, subject: Subject, space: GradientSpace) -> np.ndarray:
-    """The baseline shaped like ``space.point[0]``, float64; ValueError if it does not apply."""
+    """The baseline shaped like ``space.point[0]``, float64; ValueError if it does not apply.
+
+    A token-id model's padding positions keep their own embedding in the baseline: the path
+    moves only the sample's tokens, so padding gets no attribution and completeness holds
+    over the tokens shown."""
     shape = space.point.shape[1:]
     if isinstance(baseline, numbers.Real) and not isinstance(baseline, bool):
         if not np.isfinite(float(baseline)):
             raise ValueError(f"ig: a numeric baseline must be finite, got {baseline!r}")
-        return np.full(shape, float(baseline))
+        return _keep_padding(np.full(shape, float(baseline)), space)
     if baseline == "zeros":
-        return np.zeros(shape)
+        return _keep_padding(np.zeros(shape), space)
     if baseline not in BASELINES:
         raise ValueError(f"ig: baseline must be one of {', '.join(BASELINES)} or a number, "
                          f"got {baseline!r}")
