@@ -181,6 +181,14 @@ def page_count(n_rows: int, page_rows: int) -> int:
     return max(1, -(-n_rows // page_rows))
 
 
+def page_showing(index: pd.Index, row: int, page_rows: int) -> int | None:
+    """The 1-based page of a table whose ``index`` (dataset rows, in shown order) holds
+    ``row``; None when the filters hide it."""
+    if row not in index:
+        return None
+    return int(index.get_loc(row)) // page_rows + 1
+
+
 def page_slice(n_rows: int, page: int, page_rows: int) -> slice:
     """Positions of 1-based ``page`` (clipped to the pages there are) in a table of
     ``n_rows``."""

@@ -19,6 +19,7 @@ from components.data.predictions import (
     filter_table,
     map_colors,
     page_count,
+    page_showing,
     page_slice,
     with_thumbnails,
 )
@@ -33,7 +34,7 @@ from components.plots.sample_map import clicked_row, sample_map
 from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import attribution_for, map_for, sample_table_for
-from components.ui.selection import select_row
+from components.ui.selection import held_row, select_row
 from components.ui.widgets import refusal
 
 PANELS_PER_ROW = {"tabular": 3, "image": 4, "text": 1}
@@ -72,7 +73,7 @@ def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: 
     shown = filter_table(table, misclassified_only=wrong, classes=classes or None,
                          confidence=conf if pred.class_names else None,
                          sort_by=None if sort_by == "row" else sort_by)
-    at = page_slice(len(shown), _page_ui(len(shown), scope), PAGE_ROWS)
+    at = page_slice(len(shown), _page_ui(shown.index, scope), PAGE_ROWS)
     page = with_thumbnails(shown.iloc[at], dataset)
     key = f"table_{scope}_{at.start}"  # each page its own selection
 
@@ -87,10 +88,18 @@ def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: 
     st.caption(f"{where}{len(shown):,} shown of {len(table):,} · select a row to explain it")
 
 
-def _page_ui(n_rows: int, scope: str) -> int:
-    """The pager under the filters: the 1-based page (clipped when a filter shrank it)."""
-    pages = page_count(n_rows, PAGE_ROWS)
-    key = f"page_{scope}"
+def _page_ui(shown, scope: str) -> int:
+    """The pager under the filters: the 1-based page (clipped when a filter shrank it).
+
+    A row selected elsewhere (the map, a link) turns the pager to the page showing it.
+    """
+    pages = page_count(len(shown), PAGE_ROWS)
+    key, seen = f"page_{scope}", f"paged_row_{scope}"
+    row = held_row(scope)
+    if row is not None and row != st.session_state.get(seen):
+        st.session_state[seen] = row
+        if (page := page_showing(shown, row, PAGE_ROWS)) is not None:
+            st.session_state[key] = page
     if st.session_state.get(key, 1) > pages:
         st.session_state[key] = pages
     if pages == 1:
