@@ -43,6 +43,7 @@ from components.explain.methods.gradients import embed_ids, embed_texts, input_g
 from components.explain.methods.gradients import n_outputs as outputs_of
 from components.explain.methods.kernel_shap import background_summary, coalitions, max_coalitions
 from components.explain.methods.text_tokens import tokens_of
+from components.model.keras_hub_text import task_model
 from components.model.predict import auto_batch_size, make_predict_fn, predict_fn_of
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
@@ -555,6 +556,10 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
     model's sequence length) and ``values`` (R, L) float64, NaN past each text's tokens.
     """
 
+    if task_model(model) is not None:  # KerasHub: per word, at the token embeddings
+        from components.explain.methods import keras_hub_gradients
+
+        return keras_hub_gradients.token_rows(model, texts, classes, task, method, steps)
     texts = np.asarray(texts, dtype=object).reshape(-1)
     ids = None if codec is None else codec.encode(texts)
     points = embed_texts(model, texts) if ids is None else embed_ids(model, ids)  # (R, L, D)

@@ -365,6 +365,10 @@ def input_gradients(model: Any, x: np.ndarray, target: int, ids: np.ndarray | No
 
     For a token-id model ``x`` is the Embedding output (N, L, D) and ``ids`` (N, L) or (1, L)
     the ids it came from (they carry the padding mask)."""
+    if task_model(model) is not None:  # KerasHub: its token embeddings, ids alongside
+        from components.explain.methods import keras_hub_gradients
+
+        return keras_hub_gradients.plan_of(model).gradients(x, target, ids)
     plan = _plan(model)
     if isinstance(plan, _TokenPlan):
         return plan.gradients(x, target, ids)
