@@ -136,6 +136,13 @@ class KerasHubPlan:
         ids = self.preprocessor(tf.constant(list(texts), tf.string))["token_ids"]
         return np.asarray(ids, dtype=np.int32)
 
+    def embed_ids(self, ids: np.ndarray) -> np.ndarray:
+        """The token embeddings of ids (N, L): (N, L, D) float32, `CHUNK` rows a call."""
+        import tensorflow as tf
+
+        return np.concatenate([np.asarray(self.embed(tf.constant(ids[i:i + CHUNK])),
+                                          dtype=np.float32) for i in range(0, len(ids), CHUNK)])
+
     def piece_counts(self, words: tuple[str, ...]) -> list[int]:
         """How many tokens the tokenizer makes of each word where it stands in the text:
         the growth of the token count over the text's prefixes (a BPE or SentencePiece
@@ -234,3 +241,32 @@ def word_positions(ids: np.ndarray, empty: np.ndarray, counts: list[int]
         out.append(tuple(p for p in range(at, at + count) if p < last))
         at += count
     return tuple(out)
+
+
+def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str, method: str,
+               steps: int) -> dict[str, Any]:
+    """`global_importance.token_rows` for a KerasHub classifier: one value per word of each
+    text, towards the row's class (Saliency as the gradient's L2 norm, see the module).
+
+    Returns ``tokens`` (R tuples of words) and ``values`` (R, most words) float64, NaN past
+    each text's words.
+    """
+    from components.explain.global_importance import _attributions, _by_target, outputs_of
+
+    plan = plan_of(model)
+    texts = [str(t) for t in np.asarray(texts, dtype=object).reshape(-1)]
+    packed = plan.token_ids([*texts, ""])
+    ids, empty = packed[:-1], packed[-1]
+    points = plan.embed_ids(ids)
+    words = [tokens_of(model, text) for text in texts]
+    values = np.full((len(texts), max([len(w) for w in words] + [1])), np.nan)
+    for target, sign, rows in _by_target(classes, outputs_of(model), task):
+        attr, _ = _attributions(model, points[rows], target, method, steps, ids[rows])
+        for row, per_element in zip(rows, attr, strict=True):
+            space = WordPieceSpace(model, points[row:row + 1], "text", words[row], words[row],
+                                   ids=ids[row:row + 1], norm=method == "saliency",
+                                   pieces=word_positions(ids[row], empty,
+                                                         plan.piece_counts(words[row])))
+            per_word = space.values(per_element)
+            values[row, :len(per_word)] = per_word if space.norm else sign * per_word
+    return {"tokens": words, "values": values}
