@@ -59,6 +59,7 @@ from components.explain.methods.base import Subject
 from components.explain.methods.masking import sample_tokens
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import masked_texts
+from components.model.keras_hub_text import rebuilt, task_model
 from components.model.predict import predict_fn_of
 
 MAX_STEPS = 50           # at most this many removal steps per curve
@@ -395,7 +396,8 @@ def _randomise(model: Any, seed: int) -> tuple[Any, dict[str, list[str]]]:
         states = random.getstate(), np.random.get_state()
         try:
             keras.utils.set_random_seed(int(seed))
-            copy = keras.models.clone_model(model)
+            copy = rebuilt(model) if task_model(model) is not None else \
+                keras.models.clone_model(model)
         finally:
             random.setstate(states[0])
             np.random.set_state(states[1])

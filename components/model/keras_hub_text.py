@@ -71,3 +71,16 @@ def task_model(model: Any) -> Any | None:
         if is_text_classifier(layer):
             return layer
     return None
+
+
+def rebuilt(model: Any) -> Any:
+    """A copy of a model made by `as_text_model` whose classifier (backbone and head) is
+    built anew from its config, so every learned weight is drawn from its initialiser
+    (under Keras' global seed); the preprocessor is the same object: its vocabulary is data,
+    not something training learned. Keras' `clone_model` cannot do this: it rebuilds the
+    tokenizer from a config whose vocabulary lives in the file's assets."""
+    task = task_model(model)
+    backbone = type(task.backbone).from_config(task.backbone.get_config())
+    fresh = type(task).from_config({**task.get_config(), "backbone": backbone,
+                                    "preprocessor": task.preprocessor})
+    return as_text_model(fresh)
