@@ -467,3 +467,32 @@ def test_keras_hub_and_what_it_needs_are_pinned_and_installed(repo_root):
             assert req.specifier.contains(metadata.version(name), prereleases=True), text
     with pytest.raises(metadata.PackageNotFoundError):
         metadata.version("tensorflow")
+
+
+# ---------------------------------------------------------------- the app
+
+
+def test_every_page_serves_an_uploaded_keras_hub_classifier(bert):
+    """Explain shows a panel per method (all but Grad-CAM) over the words; no page fails."""
+    from apptest_support import new_app
+
+    data = ("text,label\n" + "".join(f"{t},{i % 2}\n" for i, t in enumerate(TEXTS))).encode()
+    at = new_app(timeout=300)
+    at.run()
+    at.selectbox(key="model_choice").select("__upload__").run()
+    at.file_uploader(key="model_file").upload("bert.keras", bert["data"]).run()
+    at.file_uploader(key="data_file").upload("reviews.csv", data).run()
+    at.switch_page("views/explain.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    methods = next(m for m in at.multiselect if m.label == "Methods")
+    assert len(methods.value) == 6  # every method but Grad-CAM
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1 + 6 + 1
+    words = TEXTS[0].split()
+    assert sum(all(w in c.proto.spec for w in words) for c in charts) >= 6
+    for page in ("overview", "architecture", "weights", "metrics", "global_view", "what_if",
+                 "quality", "compare", "review"):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (page, at.exception)
+        assert not at.error, (page, [e.value for e in at.error])
