@@ -559,7 +559,10 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
     if task_model(model) is not None:  # KerasHub: per word, at the token embeddings
         from components.explain.methods import keras_hub_gradients
 
-        return keras_hub_gradients.token_rows(model, texts, classes, task, method, steps)
+        return keras_hub_gradients.token_rows(
+            model, texts, _by_target(classes, outputs_of(model), task), method,
+            lambda points, target, ids: _attributions(model, points, target, method, steps,
+                                                      ids)[0])
     texts = np.asarray(texts, dtype=object).reshape(-1)
     ids = None if codec is None else codec.encode(texts)
     points = embed_texts(model, texts) if ids is None else embed_ids(model, ids)  # (R, L, D)

@@ -17,8 +17,9 @@ to shifting all of a token's embedding dimensions together, so the signed sum of
 gradient over the dimension is zero for every word. Gradient x input and Integrated
 Gradients multiply by the embedding first and keep the signed sum.
 
-`gradients.gradient_unavailable` and `gradients.gradient_space` hand KerasHub models here;
-one compiled plan per model, cached like the other plans.
+`gradients.gradient_unavailable`, `gradients.gradient_space`, `gradients.input_gradients`
+and `global_importance.token_rows` hand KerasHub models here (this module imports neither:
+no import cycle); one compiled plan per model, cached like the other plans.
 """
 
 from __future__ import annotations
@@ -30,18 +31,13 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Subject
-from components.explain.methods.gradients import (
-    CHUNK,
-    GradientSpace,
-    _EmbeddingOutput,
-    _flat,
-)
 from components.explain.methods.text_tokens import tokens_of
 from components.model import heartbeat
 from components.model.keras_hub_text import task_model
 from components.model.predict import GraphSafeNames, first_output
 
 PROBE = ["the film was good", ""]
+CHUNK = 256  # rows per compiled call, as `gradients.CHUNK`
 _PLANS: weakref.WeakKeyDictionary[Any, KerasHubPlan] = weakref.WeakKeyDictionary()
 
 
@@ -180,13 +176,48 @@ def _layers_after(model: Any, task: Any) -> list[Any]:
     return layers[next(i for i, item in enumerate(layers) if item is task) + 1:]
 
 
-@dataclass(frozen=True)
-class WordPieceSpace(GradientSpace):
-    """A `GradientSpace` at a KerasHub model's token embeddings: ``pieces`` lists, for each
-    word, the positions of its word pieces (empty for a word cut by the sequence length)."""
+class _EmbeddingOutput:
+    """``with _EmbeddingOutput(layer, value): model(...)``: while tracing, ``layer`` returns
+    ``value`` instead of looking the ids up, so the rest of the model runs on a tensor the
+    tape watches (as `gradients._EmbeddingOutput` does for token-id models)."""
 
+    def __init__(self, layer: Any, value: Any) -> None:
+        self.layer, self.value = layer, value
+
+    def __enter__(self) -> None:
+        self.layer.call = lambda *args, **kwargs: self.value
+
+    def __exit__(self, *exc: object) -> None:
+        del self.layer.call  # the class's own `call` again
+
+
+def _flat(out: Any) -> Any:
+    """The output as (N, k) float32."""
+    import tensorflow as tf
+
+    out = tf.cast(out, tf.float32)
+    return out[:, None] if out.shape.rank == 1 else out
+
+
+@dataclass(frozen=True)
+class WordPieceSpace:
+    """`gradients.GradientSpace`'s interface at a KerasHub model's token embeddings:
+    ``point`` (1, L, D), ``ids`` (1, L) beside it, and ``pieces`` listing, for each word,
+    the positions of its word pieces (empty for a word cut by the sequence length)."""
+
+    model: Any
+    point: np.ndarray
+    kind: str
+    tokens: tuple[str, ...] | None
+    feature_names: tuple[str, ...] | None
+    ids: np.ndarray | None = None
+    positions: np.ndarray | None = None
     pieces: tuple[tuple[int, ...], ...] = ()
     norm: bool = False  # report the L2 norm of a raw gradient (see the module docstring)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(np.prod(self.model.outputs[0].shape[1:]))
 
     def gradients(self, batch: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         return plan_of(self.model).gradients(batch, target, self.ids)
@@ -219,9 +250,11 @@ def word_space(subject: Subject, label: str = "") -> WordPieceSpace:
     plan = plan_of(model)
     ids = plan.token_ids([text, ""])
     words = tokens_of(model, text)
+    pieces = word_positions(ids[0], ids[1], plan.piece_counts(words))
+    # ``positions``: the words' pieces; IG's baseline keeps the start/end tokens and padding
     return WordPieceSpace(model, np.asarray(plan.embed(ids[:1]), dtype=np.float32), "text",
-                          words, words, ids=ids[:1],
-                          pieces=word_positions(ids[0], ids[1], plan.piece_counts(words)),
+                          words, words, ids=ids[:1], pieces=pieces,
+                          positions=np.array([p for at in pieces for p in at], dtype=np.int64),
                           norm=label in NORM_METHODS)
 
 
@@ -243,16 +276,16 @@ def word_positions(ids: np.ndarray, empty: np.ndarray, counts: list[int]
     return tuple(out)
 
 
-def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str, method: str,
-               steps: int) -> dict[str, Any]:
+def token_rows(model: Any, texts: np.ndarray, groups: Any, method: str,
+               attributions: Any) -> dict[str, Any]:
     """`global_importance.token_rows` for a KerasHub classifier: one value per word of each
     text, towards the row's class (Saliency as the gradient's L2 norm, see the module).
 
-    Returns ``tokens`` (R tuples of words) and ``values`` (R, most words) float64, NaN past
-    each text's words.
+    ``groups`` are (target, sign, rows) as `global_importance._by_target` makes them;
+    ``attributions(points, target, ids)`` gives the per-element attributions (N, L, D) of
+    the method at the token embeddings. Returns ``tokens`` (R tuples of words) and
+    ``values`` (R, most words) float64, NaN past each text's words.
     """
-    from components.explain.global_importance import _attributions, _by_target, outputs_of
-
     plan = plan_of(model)
     texts = [str(t) for t in np.asarray(texts, dtype=object).reshape(-1)]
     packed = plan.token_ids([*texts, ""])
@@ -260,8 +293,8 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str, me
     points = plan.embed_ids(ids)
     words = [tokens_of(model, text) for text in texts]
     values = np.full((len(texts), max([len(w) for w in words] + [1])), np.nan)
-    for target, sign, rows in _by_target(classes, outputs_of(model), task):
-        attr, _ = _attributions(model, points[rows], target, method, steps, ids[rows])
+    for target, sign, rows in groups:
+        attr = attributions(points[rows], target, ids[rows])
         for row, per_element in zip(rows, attr, strict=True):
             space = WordPieceSpace(model, points[row:row + 1], "text", words[row], words[row],
                                    ids=ids[row:row + 1], norm=method == "saliency",
