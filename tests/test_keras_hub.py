@@ -251,6 +251,43 @@ def test_cli_gradients_are_per_word_too(cli_runs):
     assert payload["methods"]["ig"]["completeness_error"] < 0.05  # auto steps, on a budget
 
 
+@pytest.mark.parametrize("num_classes, activation, last, task", [
+    (2, "softmax", "BertTextClassifier", "multiclass"),  # already probabilities: no layer
+    (1, None, "Activation", "binary"),                    # one logit: a sigmoid
+    (3, None, "Softmax", "multiclass"),
+])
+def test_the_head_gets_the_activation_that_makes_probabilities(num_classes, activation, last,
+                                                               task):
+    import keras
+    import keras_hub
+
+    from components.model.keras_hub_text import as_text_model
+    from components.model.task import detect_task
+
+    tokenizer = keras_hub.tokenizers.BertTokenizer(vocabulary=VOCABULARY)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=1, hidden_dim=8,
+        intermediate_dim=8, max_sequence_length=8)
+    classifier = keras_hub.models.BertTextClassifier(
+        backbone, num_classes=num_classes, activation=activation,
+        preprocessor=keras_hub.models.BertTextClassifierPreprocessor(tokenizer,
+                                                                     sequence_length=8))
+    model = as_text_model(classifier)
+    assert isinstance(model, keras.Model) and model is not classifier
+    assert type(model.layers[-1]).__name__ == last and detect_task(model) == task
+    scores = np.asarray(model(np.array(TEXTS, dtype=object)))
+    assert scores.shape == (3, num_classes) and ((scores >= 0) & (scores <= 1)).all()
+    if num_classes > 1:
+        np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_other_models_are_left_as_they_are(loaded_samples):
+    from components.model.keras_hub_text import as_text_model
+
+    model = loaded_samples["sentiment_text"].model
+    assert as_text_model(model) is model
+
+
 # ---------------------------------------------------------------- gradients per word
 
 
