@@ -353,6 +353,61 @@ def test_gradient_methods_give_one_value_per_word(loaded, method):
         assert extras["completeness_error"] < 0.01
 
 
+def _distil_bert():
+    import keras_hub
+
+    tokenizer = keras_hub.tokenizers.DistilBertTokenizer(vocabulary=VOCABULARY)
+    backbone = keras_hub.models.DistilBertBackbone(
+        vocabulary_size=len(VOCABULARY), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=12)
+    return keras_hub.models.DistilBertTextClassifier(
+        backbone, num_classes=2,
+        preprocessor=keras_hub.models.DistilBertTextClassifierPreprocessor(
+            tokenizer, sequence_length=12))
+
+
+def _roberta():
+    """Byte-pair tokens ("Ġ" marks a space), pad id 1, <s> and </s> around the text."""
+    import keras_hub
+
+    merges = ["Ġ m", "Ġm o", "Ġmo v", "i e", "Ġmov ie", "Ġ w", "Ġw a", "Ġwa s", "Ġ g",
+              "Ġg r", "Ġgr e", "Ġgre a", "Ġgrea t", "Ġ b", "Ġb a", "Ġba d", "t h", "th e"]
+    vocabulary = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 4}
+    for rule in merges:
+        left, right = rule.split()
+        for token in (left, right, left + right):
+            vocabulary.setdefault(token, len(vocabulary))
+    tokenizer = keras_hub.tokenizers.RobertaTokenizer(vocabulary=vocabulary, merges=merges)
+    backbone = keras_hub.models.RobertaBackbone(
+        vocabulary_size=len(vocabulary), num_layers=1, num_heads=2, hidden_dim=8,
+        intermediate_dim=16, max_sequence_length=12)
+    return keras_hub.models.RobertaTextClassifier(
+        backbone, num_classes=2,
+        preprocessor=keras_hub.models.RobertaTextClassifierPreprocessor(
+            tokenizer, sequence_length=12))
+
+
+@pytest.mark.parametrize("build, first_id", [(_distil_bert, 2), (_roberta, 0)])
+def test_other_families_load_and_explain_per_word(tmp_path, build, first_id):
+    """DistilBERT (no segment ids) and RoBERTa (byte pairs, pad id 1) through the same path."""
+    from components.explain.methods import REGISTRY
+    from components.explain.methods.keras_hub_gradients import word_space
+    from components.model.load import load_model_bytes
+
+    build().save(tmp_path / "model.keras")
+    data = (tmp_path / "model.keras").read_bytes()
+    assert scan_model_bytes(data, "model.keras").classes
+    model = load_model_bytes(data, "model.keras").model
+    text = "the movie was great bad"
+    subject = _subject(type("Loaded", (), {"model": model}), text)
+    space = word_space(subject, "Integrated Gradients")
+    assert space.ids[0, 0] == first_id  # [CLS] / <s>
+    assert space.pieces == ((1,), (2,), (3,), (4,), (5,))
+    for method in ("saliency", "gradxinput", "ig"):
+        values = np.asarray(REGISTRY[method].explain(subject, 1, seed=0).values)
+        assert values.shape == (5,) and np.isfinite(values).all(), method
+
+
 def test_gradcam_is_still_skipped_for_text(loaded):
     from components.explain.methods import REGISTRY
 
