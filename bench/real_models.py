@@ -162,6 +162,15 @@ def run_case(case: str, repeats: int, all_only: bool) -> dict:
         return original(self, batch, t)
 
     gradients.GradientSpace.gradients = counted
+    from components.explain.methods import keras_hub_gradients as hub
+
+    hub_original = hub.WordPieceSpace.gradients
+
+    def hub_counted(self, batch, t):
+        rows["n"] += len(batch)
+        return hub_original(self, batch, t)
+
+    hub.WordPieceSpace.gradients = hub_counted
     model_input = subject.codec.encode(subject.x) if subject.codec is not None else subject.x
     out = {"layers": len(model.layers), "params": int(model.count_params()), "methods": {}}
     for name in methods:
@@ -178,6 +187,7 @@ def run_case(case: str, repeats: int, all_only: bool) -> dict:
         out["methods"][name] = {"cold": cold, "warm": warm, "rows": n,
                                 "ratio": warm / recipe, "recipe": recipe}
     gradients.GradientSpace.gradients = original
+    hub.WordPieceSpace.gradients = hub_original
     return out
 
 
