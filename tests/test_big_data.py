@@ -227,3 +227,21 @@ def test_the_metrics_page_scores_100k_rows(big_wine):
     assert "100,000" in texts, texts[:500]
     assert 0.9 < float({m.label: m.value for m in at.metric}["accuracy"]) <= 1.0
     assert len(at.get("plotly_chart")) >= 4  # curves, confusion, ROC, PR
+
+
+def test_the_compare_rows_table_is_paged_too(big_wine):
+    at = _app(big_wine)
+    at.switch_page("views/compare.py").run()
+    at.selectbox(key="compare_model_choice").select("sample:wine_classifier").run()
+    assert not at.exception, at.exception
+    only = next(t for t in at.toggle if t.label == "Only rows where they disagree")
+    only.set_value(False).run()  # the same model: they agree on every row; list them all
+    pager = next(n for n in at.number_input if n.label.startswith("Page (of"))
+    assert pager.label == "Page (of 100, 1000 rows each)"
+    rows = next(d.value for d in at.dataframe if "A predicted" in d.value.columns)
+    assert list(rows.index) == list(range(1000))
+    pager.set_value(100).run()
+    rows = next(d.value for d in at.dataframe if "A predicted" in d.value.columns)
+    assert list(rows.index) == list(range(99_000, 100_000))
+    assert any(c.value.startswith("rows 99,001–100,000 of 100,000 of 100,000")
+               for c in at.caption)

@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from components.data.checks import Dataset
-from components.data.predictions import Predictions
+from components.data.predictions import Predictions, page_count, page_slice
 from components.explain import compare
 from components.explain.agreement import method_label
 from components.explain.local import SubjectFacts, subject_for
@@ -58,6 +58,7 @@ from components.ui.widgets import facts_row, refusal
 SAMPLE = "sample:"  # + sample key
 URL_PARAM = "vs"  # ?vs=KEY (a sample), SHA256 (a stored model) or NAME (the model folder)
 PANEL_COLUMNS = {"tabular": 2, "image": 2, "text": 1}
+PAGE_ROWS = 1000  # the rows table, a page at a time (no thumbnails here: 1,000 are cheap)
 
 
 # ---------------------------------------------------------------- the second model
@@ -228,7 +229,13 @@ def _rows_table(shown: pd.DataFrame, table: pd.DataFrame, pair: Pair, row_scope:
     if shown.empty:
         st.success("No row matches: the models agree there." if len(table) else "No rows.")
         return
-    key = f"cmp_rows_{pair.scope}"
+    pages = page_count(len(shown), PAGE_ROWS)  # 100,000 rows: 100 pages
+    page = 1 if pages == 1 else int(st.number_input(
+        f"Page (of {pages:,}, {PAGE_ROWS} rows each)", min_value=1, max_value=pages, step=1,
+        key=f"cmp_page_{pair.scope}_{len(shown)}"))  # a new filter starts at page 1
+    at = page_slice(len(shown), page, PAGE_ROWS)
+    whole, shown = shown, shown.iloc[at]
+    key = f"cmp_rows_{pair.scope}_{at.start}"
 
     def picked() -> None:
         rows = st.session_state[key].selection.rows
@@ -240,7 +247,8 @@ def _rows_table(shown: pd.DataFrame, table: pd.DataFrame, pair: Pair, row_scope:
         for c in ("A confidence", "B confidence") if c in shown}
     st.dataframe(shown, key=key, on_select=picked, selection_mode="single-row", height=300,
                  width="stretch", column_config=config)
-    st.caption(f"{len(shown):,} of {len(table):,} rows · select a row to compare the "
+    where = f"rows {at.start + 1:,}–{at.stop:,} of " if pages > 1 else ""
+    st.caption(f"{where}{len(whole):,} of {len(table):,} rows · select a row to compare the "
                "models' explanations of it")
 
 
