@@ -183,8 +183,8 @@ class WorkerRunner:
                 data = self._receive()
                 if data != BEAT:
                     return self._parse(data)
+                # no `continue`: a worker flooding beats still meets the checks below
                 deadline = min(time.monotonic() + timeout_s, start + self.limits.max_call_s)
-                continue
             if self._process.poll() is not None:
                 code = self._process.returncode
                 self.close()
@@ -215,6 +215,8 @@ class WorkerRunner:
             self.close()
             raise WorkerError("the model's worker process sent a malformed reply")
         return reply
+
+
 def safe_loads(data: bytes) -> Any:
     from components.model.safe_pickle import loads  # deferred: only the parent reads replies
 
