@@ -127,14 +127,14 @@ def test_shap_on_an_image_stays_within_500_model_rows_and_adds_up(model, images)
 
 def test_lime_and_shap_take_fewer_samples_and_segments_from_a_slow_model(model, images):
     fast = CountingPredict(make_predict_fn(model))
-    slow = CountingPredict(make_predict_fn(model), seconds_per_row=0.02)  # 25 ms an image
+    slow = CountingPredict(make_predict_fn(model), seconds_per_row=0.03)  # 30 ms an image
     for name, key in (("lime", "num_samples"), ("shap", "nsamples")):
         quick = REGISTRY[name].explain(subject_of(model, images, fast), 0, seed=0)
         costly = REGISTRY[name].explain(subject_of(model, images, slow), 0, seed=0)
         assert quick.params[key] >= 250, (name, quick.params)  # ~500 unless very busy
-        assert costly.params[key] == 100, (name, costly.params)  # the floor: 2.5 s / 20 ms
+        assert costly.params[key] == 100, (name, costly.params)  # 2.5 s / 30 ms: the floor
         assert costly.params["n_segments"] == 20 < quick.params["n_segments"]
-        assert costly.extras["chosen_from"]["seconds_per_image"] >= 0.02
+        assert costly.extras["chosen_from"]["seconds_per_image"] >= 0.03
         assert costly.extras["chosen_from"]["budget_s"] == budget.BLACKBOX_S
     explicit = REGISTRY["lime"].explain(subject_of(model, images, slow), 0, num_samples=60)
     assert explicit.params["num_samples"] == 60 and "chosen_from" not in explicit.extras

@@ -33,7 +33,7 @@ _COSTS: weakref.WeakKeyDictionary[Any, dict[tuple, float]] = weakref.WeakKeyDict
 
 
 def row_seconds(key: Any, call: Callable[[np.ndarray], Any], x: np.ndarray) -> float:
-    """Seconds ``call`` takes for one row of ``x`` (a batch of one sample, (1, ...)).
+    """Seconds ``call`` takes per row of the batch ``x`` (N, ...).
 
     Measured once per ``key`` and input shape: ``call(x)`` runs twice (the first call may
     trace), the second is timed. A key that cannot be weakly referenced is not cached.
@@ -51,9 +51,14 @@ def row_seconds(key: Any, call: Callable[[np.ndarray], Any], x: np.ndarray) -> f
     return cached[shape]
 
 
+TIMED_ROWS = 8  # a black box is timed on this many copies of the sample: one predict batch
+
+
 def predict_row_seconds(predict_fn: PredictFn, x: np.ndarray) -> float:
-    """`row_seconds` of a black-box predict function on the sample ``x`` (1, ...)."""
-    return row_seconds(predict_fn, predict_fn, np.asarray(x))
+    """`row_seconds` of a black-box predict function on `TIMED_ROWS` copies of the sample
+    ``x`` (1, ...): a batch as LIME and SHAP send them (one image alone costs ~2x more per
+    row on a MobileNet). Costs 2 x `TIMED_ROWS` model rows, once per function."""
+    return row_seconds(predict_fn, predict_fn, np.repeat(np.asarray(x), TIMED_ROWS, axis=0))
 
 
 def affordable(seconds_per_row: float, budget_s: float, low: int, high: int,

@@ -44,8 +44,9 @@ from components.explain.methods.kernel_shap import (
 from components.explain.methods.targets import check_target
 
 AUTO = masking.AUTO
-# Image coalitions on "auto", from the model's measured cost: 100..480, so with the ends,
-# the sample and the timing calls an image takes fewer than 500 model rows.
+# Image coalitions on "auto", from the model's measured cost: 100..480, so with the ends (2),
+# the sample (1) and the timing calls (16, `budget.TIMED_ROWS` twice, once per model) an
+# image takes fewer than 500 model rows.
 IMAGE_NSAMPLES = (100, 480)
 
 
