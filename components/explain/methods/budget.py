@@ -23,8 +23,8 @@ import numpy as np
 from components.explain.methods.base import PredictFn
 
 # Seconds each method may spend, warm, when its counts are "auto": all seven methods on one
-# 224x224 image stay within ~10 s on two cores.
-BLACKBOX_S = 2.5       # LIME, SHAP (each)
+# 224x224 image stay within ~10 s on two cores, with room for the machine's other load.
+BLACKBOX_S = 2.0       # LIME, SHAP (each)
 GRADIENT_S = 1.2       # Integrated Gradients, SmoothGrad (each)
 
 # Cost per row, keyed on the function (a predict_fn, or a model for its gradients), then on
