@@ -17,7 +17,7 @@ import pytest
 TOTAL_PARAMS = {"wine_classifier": 414, "digits_cnn": 3818, "sentiment_text": 1609,
                 "diabetes_regression": 918}
 SUMMARY_KEYS = ["sha256", "name", "task", "inputs", "outputs", "total_params",
-                "trainable_params", "layers"]
+                "trainable_params", "token_input", "layers"]
 LAYER_KEYS = ["name", "class_name", "output_shape", "params", "parent"]
 
 

@@ -117,7 +117,7 @@ def test_shap_on_an_image_stays_within_500_model_rows_and_adds_up(model, images)
     subject = subject_of(model, images, counting)
     attr = REGISTRY["shap"].explain(subject, 2, seed=0)
     assert counting.rows <= 500, counting.rows
-    assert attr.params["nsamples"] <= 480
+    assert attr.params["nsamples"] <= 464
     assert attr.extras["model_rows"] == attr.params["nsamples"] + 2
     assert attr.values.shape == SHAPE
     f_x = float(make_predict_fn(model)(images[:1])[0, 2])
@@ -191,6 +191,7 @@ def test_row_seconds_times_a_warm_call_once_per_key_and_shape():
     key, x = Key(), np.zeros((1, 4))
     cost = budget.row_seconds(key, slow, x)
     assert 0.005 < cost < 0.2  # the warm call, not the tracing one
-    assert budget.row_seconds(key, slow, x) == cost and calls == [1, 1]  # cached
+    timed = 1 + budget.TIMINGS  # one untimed call, then the fastest of TIMINGS
+    assert budget.row_seconds(key, slow, x) == cost and calls == [1] * timed  # cached
     budget.row_seconds(key, slow, np.zeros((1, 5)))
-    assert calls == [1, 1, 1, 1]  # another shape is measured anew
+    assert calls == [1] * (2 * timed)  # another shape is measured anew

@@ -86,10 +86,11 @@ def test_summary_json_is_the_cli_contract(loaded_samples):
     loaded = loaded_samples["wine_classifier"]
     payload = summarize(loaded.model, loaded.sha256).to_json()
     assert list(payload) == ["sha256", "name", "task", "inputs", "outputs", "total_params",
-                             "trainable_params", "layers"]
+                             "trainable_params", "token_input", "layers"]
     assert all(list(row) == ["name", "class_name", "output_shape", "params", "parent"]
                for row in payload["layers"])
     assert json.loads(json.dumps(payload)) == payload  # plain JSON values only
+    assert payload["token_input"] is None  # set only for a model over token ids
 
 
 def test_sha256_hex():

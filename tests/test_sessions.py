@@ -161,7 +161,7 @@ def _tenants_named(at) -> set[int]:
 def _all_text(at) -> list[str]:
     texts = [e.value for kind in ("title", "markdown", "caption", "text", "info", "warning",
                                   "success", "error", "subheader") for e in getattr(at, kind)]
-    texts += [s.label for s in at.status]
+    texts += [s.label for s in at.status] + [p.proto.text for p in at.get("progress")]
     for frame in at.dataframe:
         value = frame.value
         texts += [str(c) for c in value.columns] + [value.to_csv()]
@@ -226,8 +226,8 @@ def check_explain(at, t: Tenant, step: str) -> None:
     assert in_table and in_table == list(t.features[:len(in_table)]), (t.index, step)
     assert tuple(sample.columns) == t.features, (t.index, step)  # the selected row, as fed
     assert any(c.value.startswith(f"{t.n_rows:,} of {t.n_rows:,} rows") for c in at.caption)
-    assert [s.label.split(",")[0] for s in at.status] == [
-        f"Row {t.row}: {len(METHODS)} of {len(METHODS)} methods"], (t.index, step)
+    bars = [p.proto.text.split(",")[0] for p in at.get("progress")]  # the panels' progress
+    assert bars == [f"Row {t.row}: {len(METHODS)} of {len(METHODS)} methods"], (t.index, step)
     charts = [c.proto.spec for c in at.get("plotly_chart")]
     assert len(charts) == 1 + len(METHODS) + 1, (t.index, step)  # map, panels, agreement
     for spec in charts[1:1 + len(METHODS)]:  # each panel: this tenant's features only

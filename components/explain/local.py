@@ -11,6 +11,7 @@ does not apply. The ``fn(model, ...)`` functions at the end (`subject_facts`,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from components.errors import DataError, first_line
 from components.explain.agreement import Agreement, agreement
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, PredictFn, Subject
+from components.explain.methods.budget import fixed_counts
 from components.explain.methods.masking import sample_tokens as text_tokens
 from components.explain.methods.targets import check_target, default_target
 from components.model.predict import predict_fn_of
@@ -218,7 +220,12 @@ def explain_subject(model: Any, subject: Subject, method: str, target: int, seed
 
 
 def explain_all(model: Any, subject: Subject, methods: list[str], target: int | None,
-                seed: int) -> tuple[Explanation, list[str] | None]:
-    """Every requested method on one subject (the CLI's `explain`): (Explanation, features)."""
+                seed: int, fixed: bool = False) -> tuple[Explanation, list[str] | None]:
+    """Every requested method on one subject (the CLI's `explain`): (Explanation, features).
+
+    ``fixed`` (the report): counts left on "auto" take their usual values instead of what
+    the model's measured cost affords, so the numbers do not depend on the machine's speed.
+    """
     subject = bound(model, subject)
-    return explain_sample(subject, methods, target, seed), sample_features(subject)
+    with fixed_counts() if fixed else nullcontext():
+        return explain_sample(subject, methods, target, seed), sample_features(subject)

@@ -99,7 +99,9 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
     samples = []
     for row in rows:
         subject = subject_for(dataset, row, task, seed=BACKGROUND_SEED)
-        explanation, features = runner.run(explain_all, subject, methods, target, int(seed))
+        # fixed counts: the same command on the same files gives the same numbers anywhere
+        explanation, features = runner.run(explain_all, subject, methods, target, int(seed),
+                                           fixed=True)
         samples.append(_sample(dataset, row, explanation, features, names,
                                pins.get(row, []) if review is not None else None))
     parameters = {

@@ -84,8 +84,9 @@ def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: 
 
     st.dataframe(page, key=key, on_select=picked, selection_mode="single-row", height=300,
                  width="stretch", column_config=_column_config(page))
-    where = f"rows {at.start + 1:,}–{at.stop:,} of " if len(shown) > PAGE_ROWS else ""
-    st.caption(f"{where}{len(shown):,} shown of {len(table):,} · select a row to explain it")
+    where = f" · rows {at.start + 1:,}–{at.stop:,} on this page" if len(shown) > PAGE_ROWS \
+        else ""
+    st.caption(f"{len(shown):,} of {len(table):,} rows{where} · select a row to explain it")
 
 
 def _page_ui(shown, scope: str) -> int:

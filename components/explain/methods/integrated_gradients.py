@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
-from components.explain.methods.budget import GRADIENT_S, affordable
+from components.explain.methods.budget import GRADIENT_S, affordable, counts_fixed
 from components.explain.methods.gradients import (
     GradientExplainer,
     GradientSpace,
@@ -73,7 +73,9 @@ class IntegratedGradients(GradientExplainer):
             x = space.point[0].astype(np.float64)
             base = baseline_of(p["baseline"], subject, space)
             rows, chosen = None, {}
-            if steps is None:  # as many path points as the measured gradient cost affords
+            if steps is None and counts_fixed():
+                steps = AUTO_STEPS
+            elif steps is None:  # as many path points as the measured gradient cost affords
                 chosen = gradient_cost(space, target, GRADIENT_S)
                 rows = int(GRADIENT_S / chosen["seconds_per_row"])
                 steps = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_STEPS, 0)

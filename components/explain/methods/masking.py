@@ -19,6 +19,7 @@ from components.explain.methods.base import merged_params
 from components.explain.methods.budget import (
     BLACKBOX_S,
     affordable,
+    counts_fixed,
     predict_row_seconds,
     segments_for,
 )
@@ -96,6 +97,8 @@ def image_samples(subject: Any, name: str, value: Any, low: int, high: int, step
     what the choice was made from (``seconds_per_image``, ``budget_s``), empty for an int."""
     if not is_auto(value):
         return check_count(name, value, 10), {}
+    if counts_fixed():
+        return high, {}
     cost = predict_row_seconds(subject.predict_fn, np.asarray(subject.x, dtype=np.float32))
     return affordable(cost, BLACKBOX_S, low, high, step), \
         {"seconds_per_image": round(cost, 6), "budget_s": BLACKBOX_S}

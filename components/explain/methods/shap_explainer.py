@@ -44,10 +44,10 @@ from components.explain.methods.kernel_shap import (
 from components.explain.methods.targets import check_target
 
 AUTO = masking.AUTO
-# Image coalitions on "auto", from the model's measured cost: 100..480, so with the ends (2),
-# the sample (1) and the timing calls (16, `budget.TIMED_ROWS` twice, once per model) an
-# image takes fewer than 500 model rows.
-IMAGE_NSAMPLES = (100, 480)
+# Image coalitions on "auto", from the model's measured cost: 100..464, so with the ends (2),
+# the sample (1) and the timing calls (32: `budget.TIMED_ROWS` copies, once untimed and
+# `budget.TIMINGS` times, once per model) an image takes fewer than 500 model rows.
+IMAGE_NSAMPLES = (100, 464)
 
 
 class ShapExplainer(masking.BlackboxExplainer):
@@ -56,7 +56,7 @@ class ShapExplainer(masking.BlackboxExplainer):
     name = "shap"
     label = "SHAP"
     defaults: dict[str, Any] = {
-        "nsamples": AUTO,           # coalitions: 2 * players + 2048; images: timed, <= 480
+        "nsamples": AUTO,           # coalitions: 2 * players + 2048; images: timed, <= 464
         "background_size": 10,      # tabular: k of the k-means background summary
         "n_segments": AUTO,         # images: about one segment per 16 pixels, 8..64
         "compactness": masking.DEFAULT_COMPACTNESS,  # images: SLIC compactness

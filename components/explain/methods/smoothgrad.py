@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
-from components.explain.methods.budget import GRADIENT_S, affordable
+from components.explain.methods.budget import GRADIENT_S, affordable, counts_fixed
 from components.explain.methods.gradients import (
     GradientExplainer,
     finite,
@@ -47,7 +47,9 @@ class SmoothGrad(GradientExplainer):
             space = gradient_space(subject, self.label)
             target = check_target(target, space.n_outputs)
             chosen: dict[str, float] = {}
-            if samples is None:  # as many noisy copies as the measured cost affords
+            if samples is None and counts_fixed():
+                samples = AUTO_SAMPLES
+            elif samples is None:  # as many noisy copies as the measured cost affords
                 chosen = gradient_cost(space, target, GRADIENT_S)
                 samples = affordable(chosen["seconds_per_row"], GRADIENT_S, 8, AUTO_SAMPLES, 0)
             x = space.point[0].astype(np.float64)
