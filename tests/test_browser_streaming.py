@@ -37,9 +37,12 @@ def test_image_panels_stream_in_gradients_first_then_stop_and_continue(server, b
     page.goto(f"{server}/explain?sample=digits_cnn&row=4&seed=11&params={params}")
     page.get_by_role("heading", name="Explain a prediction").wait_for(timeout=120_000)
     seen, deadline = [], time.monotonic() + 180
-    while time.monotonic() < deadline:  # the gradient panels are done while LIME runs
+    # the gradient panels are done while LIME runs. Both texts are awaited together: a
+    # rerun redraws the bar first while the last run's captions still show for a moment
+    while time.monotonic() < deadline:
         seen.append(states(page))
-        if "LIME: computing…" in seen[-1]:
+        if "LIME: computing…" in seen[-1] and any(
+                text.startswith("Row 4: 5 of 7 methods") for text in seen[-1]):
             break
         time.sleep(0.2)
     assert "LIME: computing…" in seen[-1], seen[-5:]

@@ -23,6 +23,7 @@ import numpy as np
 
 from components.explain.methods.base import Attribution, Stopwatch, Subject, merged_params
 from components.explain.methods.budget import row_seconds
+from components.explain.methods.embedding_output import EmbeddingOutput
 from components.explain.methods.targets import check_target
 from components.explain.methods.text_tokens import tokens_of, vectorizer_of
 from components.model import heartbeat
@@ -264,21 +265,6 @@ def _plan(model: Any) -> _Plan | _TokenPlan:
     return plan
 
 
-class _EmbeddingOutput:
-    """``with _EmbeddingOutput(layer, value): model(ids)`` — while tracing, ``layer`` returns
-    ``value`` instead of looking the ids up (its mask is still computed from the ids), so the
-    rest of the model, whatever its shape, runs on a tensor the tape watches."""
-
-    def __init__(self, layer: Any, value: Any) -> None:
-        self.layer, self.value = layer, value
-
-    def __enter__(self) -> None:
-        self.layer.call = lambda *args, **kwargs: self.value
-
-    def __exit__(self, *exc: object) -> None:
-        del self.layer.call  # the class's own `call` again
-
-
 class _TokenPlan:
     """A token-id model's compiled functions: the Embedding output of ids (N, L), and the
     gradients of output[:, target] with respect to that output, the ids given alongside."""
@@ -297,7 +283,7 @@ class _TokenPlan:
         def grads(point: Any, ids: Any, target: Any) -> tuple[Any, Any]:
             with GraphSafeNames(), tf.GradientTape() as tape:
                 tape.watch(point)
-                with _EmbeddingOutput(layer, point):
+                with EmbeddingOutput(layer, point):
                     out = _flat(first_output(model(ids, training=False)))
                 y = tf.gather(out, target, axis=1)
                 total = tf.reduce_sum(y)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from components.explain.methods.base import Subject
+from components.explain.methods.embedding_output import EmbeddingOutput
 from components.explain.methods.text_tokens import tokens_of
 from components.model import heartbeat
 from components.model.keras_hub_text import task_model
@@ -103,7 +104,7 @@ class KerasHubPlan:
         def grads(point: Any, ids: Any, target: Any) -> tuple[Any, Any]:
             with GraphSafeNames(), tf.GradientTape() as tape:
                 tape.watch(point)
-                with _EmbeddingOutput(layer, point):
+                with EmbeddingOutput(layer, point):
                     out = _flat(first_output(scores(features(ids))))
                 y = tf.gather(out, target, axis=1)
                 total = tf.reduce_sum(y)
@@ -174,21 +175,6 @@ def _layers_after(model: Any, task: Any) -> list[Any]:
     """The layers `as_text_model` put after the classifier (the probabilities), in order."""
     layers = list(model.layers)
     return layers[next(i for i, item in enumerate(layers) if item is task) + 1:]
-
-
-class _EmbeddingOutput:
-    """``with _EmbeddingOutput(layer, value): model(...)``: while tracing, ``layer`` returns
-    ``value`` instead of looking the ids up, so the rest of the model runs on a tensor the
-    tape watches (as `gradients._EmbeddingOutput` does for token-id models)."""
-
-    def __init__(self, layer: Any, value: Any) -> None:
-        self.layer, self.value = layer, value
-
-    def __enter__(self) -> None:
-        self.layer.call = lambda *args, **kwargs: self.value
-
-    def __exit__(self, *exc: object) -> None:
-        del self.layer.call  # the class's own `call` again
 
 
 def _flat(out: Any) -> Any:
