@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import keras
 import numpy as np
 import pytest
 
-from components.inspect.weights import dead_inputs, input_reader, vocabulary, weight_summary
+from components.inspect.weights import (
+    dead_inputs,
+    input_reader,
+    per_column_layer,
+    vocabulary,
+    weight_summary,
+)
 from components.model.load import load_model_path
 from components.model.samples import get_sample
 from components.plots import model as plots
@@ -126,3 +134,64 @@ def test_embedding_projection_uses_the_vocabulary(samples):
 def test_conv_layer_view_offers_its_channels(samples):
     view = weights_view(samples["digits_cnn"], "conv2")
     assert view.in_channels == 8 and len(view.figures[0].data) == 16
+
+
+def test_conv_grid_draws_square_filters_with_room_for_them():
+    """Each filter's y scale is pinned to its x scale, and each row of filters gets a
+    filter's height in pixels: the grid was squashed into strips (the default 100 px top
+    and 80 px bottom margins took most of a 300 px figure)."""
+    grid = plots.conv_filter_grid(np.ones((3, 3, 2, 16)), layer="c")
+    rows = 2
+    for i in range(1, 17):
+        suffix = "" if i == 1 else str(i)
+        assert grid.layout[f"yaxis{suffix}"].scaleanchor == f"x{suffix}", i
+        assert grid.layout[f"yaxis{suffix}"].scaleratio == 1
+    assert _plot_px(grid) / rows >= 100  # one 3x3 filter: about as tall as it is wide (1/8 of ~900)
+    wide = plots.conv_filter_grid(np.ones((1, 5, 1, 8)), layer="c")  # 1x5 kernels: low rows
+    assert wide.layout.height < grid.layout.height
+
+
+def _plot_px(fig) -> float:
+    margin = fig.layout.margin
+    return fig.layout.height - (margin.t if margin.t is not None else 100) - (
+        margin.b if margin.b is not None else 80)
+
+
+def test_vector_bars_leave_room_for_each_row_title():
+    """A subplot title sits in the gap above its row: the gap must hold it (16 px text),
+    and the top margin the figure's title and the first row's title. Before, the gap was
+    6 % of a 240 px plot area (14 px) and the second title overlapped the first plot."""
+    rng = np.random.default_rng(0)
+    fig = plots.vector_bars({"mean": rng.normal(size=13), "variance": rng.random(13),
+                             "third": rng.random(13)}, layer="standardize")
+    plot_px = _plot_px(fig)
+    domains = [fig.layout[f"yaxis{'' if i == 1 else i}"].domain for i in (1, 2, 3)]
+    for upper, lower in pairwise(domains):
+        assert (upper[0] - lower[1]) * plot_px >= 30, (upper, lower, plot_px)
+    assert all((top - bottom) * plot_px >= 100 for bottom, top in domains)
+    assert fig.layout.margin.t >= 70
+
+
+def test_normalization_axis_names_the_columns(samples):
+    """Normalization reads the input columns: its bars are named by them, not indexed."""
+    wine = samples["wine_classifier"]
+    names = get_sample("wine_classifier").feature_names
+    bars = weights_view(wine, "standardize", feature_names=names).figures[0]
+    assert [a.text for a in bars.layout.annotations] == ["mean", "variance"]
+    assert all(list(trace.x) == list(names) for trace in bars.data)
+    assert bars.layout.xaxis2.title.text == "feature"
+    unnamed = weights_view(wine, "standardize").figures[0]
+    assert list(unnamed.data[0].x) == list(range(len(names)))
+    assert unnamed.layout.xaxis2.title.text == "index"
+
+
+def test_only_layers_before_the_first_kernel_are_per_column(tiny):
+    """A BatchNorm after a Dense has as many entries as there are units, not columns."""
+    model, _ = tiny
+    assert per_column_layer(model, "bn", 2) is False
+    bars = weights_view(model, "bn", feature_names=("u", "v")).figures[0]
+    assert list(bars.data[0].x) == [0, 1]
+    norm = keras.Sequential([keras.Input((3,)), keras.layers.BatchNormalization(name="bn0"),
+                             keras.layers.Dense(2, name="d")])
+    assert per_column_layer(norm, "bn0", 3) is True
+    assert per_column_layer(norm, "bn0", 4) is False

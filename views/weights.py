@@ -11,6 +11,10 @@ from components.ui.state import require_model
 workspace = require_model()
 bundle = workspace.bundle
 runner, sha = bundle.runner, bundle.loaded.sha256
+# The columns' names: the sample's, else the loaded dataset's (an upload's table header)
+dataset = workspace.dataset
+names = bundle.feature_names or (tuple(dataset.feature_names) if dataset is not None
+                                 and dataset.x is not None and dataset.feature_names else None)
 
 st.title("Weights")
 layers = weighted_layers_for(sha, runner)
@@ -20,11 +24,11 @@ if not layers:
 wanted = st.query_params.get("layer")
 layer = st.selectbox("Layer", layers, index=layers.index(wanted) if wanted in layers else 0)
 channel = "mean"
-view = weights_for(sha, layer, bundle.feature_names, channel, runner)
+view = weights_for(sha, layer, names, channel, runner)
 if view.in_channels and view.in_channels > 1:
     picked = st.select_slider("Input channel", ["mean", *range(view.in_channels)], value="mean")
     if picked != "mean":
-        view = weights_for(sha, layer, bundle.feature_names, int(picked), runner)
+        view = weights_for(sha, layer, names, int(picked), runner)
 
 st.subheader(escape_markdown(f"{layer} · {view.class_name}"))
 st.dataframe(view.stats, hide_index=True)

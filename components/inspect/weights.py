@@ -91,6 +91,19 @@ def input_reader(model: Any, n_features: int) -> str | None:
     return None
 
 
+def per_column_layer(model: Any, node_id: str, n_features: int) -> bool:
+    """Whether layer ``node_id`` holds one weight per input column: a layer before the first
+    kernel (a Normalization or BatchNorm on the raw input) whose 1-D weights have
+    ``n_features`` entries each."""
+    for walked, layer in walk_layers(model):
+        if walked == node_id:
+            sizes = {int(np.prod(w.shape)) for w in layer.weights if len(w.shape) == 1}
+            return sizes == {n_features}
+        if any(w.path.endswith("kernel") for w in layer.weights):
+            return False
+    return False
+
+
 def vocabulary(model: Any) -> list[str] | None:
     """The token list of the model's first vocabulary layer (TextVectorization, lookups)."""
     for _, layer in walk_layers(model):

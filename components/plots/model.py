@@ -108,6 +108,10 @@ def _style(fig: go.Figure, graph: LayerGraph, pos) -> None:
 
 MAX_SIDE = 200  # heatmap rows/columns drawn at most; larger tensors are block-averaged
 MAX_FILTERS = 64
+FILTER_COLUMNS = 8
+FILTER_CELL = 110  # px: the height of one filter's row for a square kernel
+GRID_MARGIN = {"t": 60, "b": 10, "l": 10, "r": 10}
+BAR_ROW_PX, BAR_GAP_PX, BAR_TOP_PX = 150, 50, 90  # vector bars: a row, the titled gap, the top
 MAX_HIST_VALUES = 1_000_000
 
 
@@ -168,22 +172,37 @@ def conv_filter_grid(kernel: np.ndarray, *, layer: str, channel: str | int = "me
     else:
         raise ValueError(f"channel must be 'mean' or 0..{kernel.shape[2] - 1}, not {channel!r}")
     n = min(planes.shape[-1], max_filters)
-    cols = min(8, n)
+    cols = min(FILTER_COLUMNS, n)
     rows = -(-n // cols)
-    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01, vertical_spacing=0.02)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.01,
+                        vertical_spacing=min(0.02, 0.3 / rows))
     bound = float(np.abs(planes[..., :n]).max()) or 1.0
     for f in range(n):
         fig.add_trace(go.Heatmap(z=planes[:, :, f], coloraxis="coloraxis", name=f"filter {f}",
                                  hovertemplate=f"filter {f}<br>w = %{{z:.4f}}<extra></extra>"),
                       row=f // cols + 1, col=f % cols + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", constrain="domain")
+    _square_cells(fig, n)
     shown = f" (first {n} of {planes.shape[-1]})" if n < planes.shape[-1] else ""
     what = "channels averaged" if channel == "mean" else f"input channel {channel}"
+    # Explicit margins: the default 100 px top and 80 px bottom took most of a short figure
+    # and left each filter a strip. A row gets FILTER_CELL px times the kernel's aspect.
+    row_px = min(max(FILTER_CELL * planes.shape[0] / planes.shape[1], 40), 2 * FILTER_CELL)
     fig.update_layout(title=f"{escape(layer)}: {planes.shape[-1]} filters{shown}, {what}",
                       coloraxis={"colorscale": "RdBu_r", "cmin": -bound, "cmax": bound,
-                                 "cmid": 0}, height=110 * rows + 80)
+                                 "cmid": 0, "colorbar": {"title": {"text": "weight"}}},
+                      margin=dict(GRID_MARGIN), height=int(rows * row_px) + GRID_MARGIN["t"]
+                      + GRID_MARGIN["b"])
     return fig
+
+
+def _square_cells(fig: go.Figure, n: int) -> None:
+    """Pin each subplot's y scale to its x scale, so a kernel's cells are drawn square
+    whatever the chart's width (the page stretches it)."""
+    for i in range(1, n + 1):
+        suffix = "" if i == 1 else str(i)
+        fig.layout[f"yaxis{suffix}"].update(scaleanchor=f"x{suffix}", scaleratio=1)
 
 
 def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | None = None,
@@ -208,14 +227,30 @@ def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | 
     return fig
 
 
-def vector_bars(vectors: dict[str, np.ndarray], *, layer: str) -> go.Figure:
-    """Several same-length vectors (BatchNorm gamma/beta/moving mean/variance) as bars."""
-    fig = make_subplots(rows=len(vectors), cols=1, shared_xaxes=True,
-                        subplot_titles=[escape(v) for v in vectors], vertical_spacing=0.06)
+def vector_bars(vectors: dict[str, np.ndarray], *, layer: str,
+                labels: list[str] | None = None) -> go.Figure:
+    """Several same-length vectors (BatchNorm gamma/beta/moving mean/variance, a
+    Normalization's mean/variance) as bars, one row each. ``labels`` name the entries (the
+    input columns, for a layer that reads them); otherwise the axis shows their index.
+
+    Sizes are set in pixels: a fixed gap above each row holds its title, and the bottom
+    margin holds the (slanted) feature names, so neither lands on a neighbouring plot."""
+    size = next(iter(vectors.values())).size
+    names = [escape(n) for n in labels] if labels is not None and len(labels) == size else None
+    rows = len(vectors)
+    plot_px = rows * BAR_ROW_PX + (rows - 1) * BAR_GAP_PX
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True,
+                        subplot_titles=[escape(v) for v in vectors],
+                        vertical_spacing=BAR_GAP_PX / plot_px if rows > 1 else 0)
+    x = names if names is not None else np.arange(size)
     for i, values in enumerate(vectors.values(), start=1):
-        fig.add_trace(go.Bar(x=np.arange(values.size), y=values.ravel(), showlegend=False),
-                      row=i, col=1)
-    fig.update_layout(title=escape(layer), height=180 * len(vectors) + 60)
+        fig.add_trace(go.Bar(x=x, y=values.ravel(), showlegend=False), row=i, col=1)
+    # names: 7 px a character at 45 degrees, ~5 px down per character, capped
+    bottom = 50 + (min(5 * max(len(n) for n in names), 160) if names else 0)
+    fig.update_xaxes(title_text="feature" if names else "index", row=rows, col=1,
+                     tickangle=-45 if names else None, automargin=True)
+    fig.update_layout(title=escape(layer), height=BAR_TOP_PX + plot_px + bottom,
+                      margin={"t": BAR_TOP_PX, "b": bottom})
     return fig
 
 

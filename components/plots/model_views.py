@@ -21,6 +21,7 @@ from components.inspect.weights import (
     WeightTensor,
     input_reader,
     layer_weights,
+    per_column_layer,
     tensor_stats,
     vocabulary,
 )
@@ -59,9 +60,10 @@ def weights_view(model: Any, node_id: str, *, feature_names: tuple[str, ...] | N
     with a PCA map, 1-D vectors as bars, and a histogram per tensor."""
     layer = find_layer(model, node_id)
     tensors = layer_weights(model, node_id)
-    labels = list(feature_names) if feature_names and input_reader(
-        model, len(feature_names)) == node_id else None
-    figures = _main_figures(model, node_id, tensors, labels, channel)
+    names = list(feature_names or ())
+    labels = names if names and input_reader(model, len(names)) == node_id else None
+    columns = names if names and per_column_layer(model, node_id, len(names)) else None
+    figures = _main_figures(model, node_id, tensors, labels, channel, columns)
     figures += [plots.weight_histogram(t.values, title=f"{node_id} {t.name}: distribution")
                 for t in tensors if t.values.size > 1]
     kernel = next((t.values for t in tensors if t.name == "kernel" and t.values.ndim == 4), None)
@@ -71,7 +73,9 @@ def weights_view(model: Any, node_id: str, *, feature_names: tuple[str, ...] | N
 
 
 def _main_figures(model: Any, node_id: str, tensors: list[WeightTensor],
-                  labels: list[str] | None, channel: str | int) -> list[go.Figure]:
+                  labels: list[str] | None, channel: str | int,
+                  columns: list[str] | None = None) -> list[go.Figure]:
+    """``labels`` name a kernel's rows; ``columns`` the entries of per-column vectors."""
     by_name = {t.name: t.values for t in tensors}
     vectors = {t.name: t.values for t in tensors if t.values.ndim == 1 and t.values.size > 1}
     figures: list[go.Figure] = []
@@ -89,7 +93,7 @@ def _main_figures(model: Any, node_id: str, tensors: list[WeightTensor],
     if "bias" in vectors and kernel is not None:
         figures.append(plots.bias_bar(vectors.pop("bias"), layer=node_id))
     if vectors:
-        figures.append(plots.vector_bars(vectors, layer=node_id))
+        figures.append(plots.vector_bars(vectors, layer=node_id, labels=columns))
     return figures
 
 
