@@ -6,6 +6,7 @@ Plain values in, plain values out: the page only lays these out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,9 +60,9 @@ def model_facts(summary: ModelSummary) -> dict[str, str]:
 def model_details(summary: ModelSummary, task: str) -> dict[str, str]:
     return {
         "Task": TASK_LABELS.get(task, task),
-        "Inputs": "; ".join(f"{_shape(s)} {d}" for s, d in zip(summary.inputs,
+        "Inputs": "; ".join(f"{shape_text(s)} {d}" for s, d in zip(summary.inputs,
                                                              summary.input_dtypes, strict=True)),
-        "Outputs": "; ".join(_shape(s) for s in summary.outputs),
+        "Outputs": "; ".join(shape_text(s) for s in summary.outputs),
     }
 
 
@@ -70,7 +71,7 @@ def layer_table(summary: ModelSummary) -> pd.DataFrame:
     rows = [{
         "Layer": "    " * row.depth + row.name,
         "Type": row.class_name,
-        "Output shape": _shape(row.output_shape),
+        "Output shape": shape_text(row.output_shape),
         "Params": row.params,
         "Trainable params": row.trainable_params,
         "Inside": row.parent or "",
@@ -107,9 +108,16 @@ def captions(dataset: Dataset, limit: int = THUMBNAILS) -> list[str] | None:
     return [f"#{i} · label {dataset.labels[i]}" for i in range(n)]
 
 
-def _shape(shape) -> str:
+def shape_text(shape: Any) -> str:
+    """A Keras shape for people: ``[None, 13]`` reads "(batch, 13)" (the leading None is the
+    batch axis), another None "any" (a free length); a list of shapes is joined; None is a
+    layer shared at several shapes; [] (an input layer reads no tensor) is a dash."""
     if shape is None:
         return "shared (several)"
-    if shape and isinstance(shape[0], list):
-        return ", ".join(_shape(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+    if isinstance(shape, (list, tuple)) and not shape:
+        return "—"
+    if isinstance(shape[0], (list, tuple)):
+        return ", ".join(shape_text(s) for s in shape)
+    dims = ["batch" if d is None and i == 0 else "any" if d is None else str(d)
+            for i, d in enumerate(shape)]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
