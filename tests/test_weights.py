@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from components.inspect.weights import (
+    all_layers_table,
     dead_inputs,
     input_reader,
     per_column_layer,
@@ -195,3 +196,14 @@ def test_only_layers_before_the_first_kernel_are_per_column(tiny):
                              keras.layers.Dense(2, name="d")])
     assert per_column_layer(norm, "bn0", 3) is True
     assert per_column_layer(norm, "bn0", 4) is False
+
+
+def test_dead_inputs_are_blank_where_they_do_not_apply(tiny):
+    """A missing number is drawn as "None" in a Streamlit table: a bias has no inputs to be
+    dead, so its cell is blank text, and the kernel's count stays a count."""
+    model, _ = tiny
+    stats = weights_view(model, "d").stats
+    assert list(stats["weight"]) == ["kernel", "bias"]
+    assert list(stats["dead_inputs"]) == ["1", ""]
+    table = all_layers_table(model)
+    assert set(table["dead_inputs"][table.weight != "kernel"]) == {""}

@@ -114,5 +114,12 @@ def vocabulary(model: Any) -> list[str] | None:
 
 def all_layers_table(model: Any) -> pd.DataFrame:
     """The summary over every weight of the model, rounded for display."""
-    return weight_summary(model).round({"mean": 5, "std": 5, "min": 5, "max": 5, "l2_norm": 4,
-                                        "near_zero_share": 4})
+    return for_display(weight_summary(model).round({"mean": 5, "std": 5, "min": 5, "max": 5,
+                                                    "l2_norm": 4, "near_zero_share": 4}))
+
+
+def for_display(table: pd.DataFrame) -> pd.DataFrame:
+    """``dead_inputs`` as text, blank where it does not apply (a bias, a gamma): a table
+    shows a missing number as "None", and a CSV writes the blank as an empty cell either way."""
+    return table.assign(dead_inputs=[
+        "" if v is None or pd.isna(v) else str(int(v)) for v in table["dead_inputs"]])

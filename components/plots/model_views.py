@@ -19,6 +19,7 @@ from components.inspect.layer_details import find_layer
 from components.inspect.weights import (
     STAT_COLUMNS,
     WeightTensor,
+    for_display,
     input_reader,
     layer_weights,
     per_column_layer,
@@ -67,7 +68,8 @@ def weights_view(model: Any, node_id: str, *, feature_names: tuple[str, ...] | N
     figures += [plots.weight_histogram(t.values, title=f"{node_id} {t.name}: distribution")
                 for t in tensors if t.values.size > 1]
     kernel = next((t.values for t in tensors if t.name == "kernel" and t.values.ndim == 4), None)
-    stats = pd.DataFrame([tensor_stats(node_id, t) for t in tensors], columns=STAT_COLUMNS)
+    stats = for_display(pd.DataFrame([tensor_stats(node_id, t) for t in tensors],
+                                     columns=STAT_COLUMNS))
     return WeightsView(layer=node_id, class_name=type(layer).__name__, figures=figures,
                        stats=stats, in_channels=None if kernel is None else kernel.shape[2])
 
