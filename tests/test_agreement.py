@@ -55,13 +55,13 @@ def test_reversed_methods_point_in_opposite_directions():
 def test_unrelated_rankings_disagree_with_overlap_count():
     a = [5.0, 4, 3, 2, 1, 0.5]
     b = [6.0, 3, 2, 1, 4, 5]  # rho(a, b) = 3/35; top 3: {0,1,2} vs {0,4,5}
-    result = agreement({"lime": attr("lime", a), "saliency": attr("saliency", b)}, top_k=3)
-    rho = result.spearman.at["lime", "saliency"]
+    result = agreement({"lime": attr("lime", a), "ig": attr("ig", b)}, top_k=3)
+    rho = result.spearman.at["lime", "ig"]
     assert rho == pytest.approx(3 / 35)
-    assert result.overlap.at["lime", "saliency"] == pytest.approx(1 / 3)
+    assert result.overlap.at["lime", "ig"] == pytest.approx(1 / 3)
     assert result.flags == (
-        "LIME and Saliency disagree: their feature rankings are unrelated (Spearman 0.09) "
-        "and they share 1 of their top 3 features.",)
+        "LIME and Integrated Gradients disagree: their feature rankings are unrelated "
+        "(Spearman 0.09) and they share 1 of their top 3 features.",)
 
 
 def test_known_top_k_overlaps():
@@ -81,12 +81,13 @@ def test_gradcam_pair_uses_absolute_values():
     signed = np.array([-4.0, 3, -2, 1, 0.5])
     cam = np.abs(signed)
     assert spearman_rho(signed, cam) < 0.5  # signed comparison would see a mismatch
-    result = agreement({"ig": attr("ig", signed), "gradcam": attr("gradcam", cam)})
-    assert result.spearman.at["ig", "gradcam"] == pytest.approx(1.0)
-    assert result.flags == ("Integrated Gradients and Grad-CAM broadly agree (Spearman 1.00).",)
+    result = agreement({"saliency": attr("saliency", signed), "gradcam": attr("gradcam", cam)})
+    assert result.spearman.at["saliency", "gradcam"] == pytest.approx(1.0)
+    assert result.flags == ("Saliency and Grad-CAM broadly agree (Spearman 1.00).",)
     # and a reversed order of importance is not called "opposite directions"
-    flipped = agreement({"ig": attr("ig", signed), "gradcam": attr("gradcam", 5 - cam)})
-    assert flipped.spearman.at["ig", "gradcam"] == pytest.approx(-1.0)
+    flipped = agreement({"saliency": attr("saliency", signed),
+                         "gradcam": attr("gradcam", 5 - cam)})
+    assert flipped.spearman.at["saliency", "gradcam"] == pytest.approx(-1.0)
     assert "opposite order of importance" in flipped.flags[0]
     assert "directions" not in flipped.flags[0]
 
@@ -107,17 +108,17 @@ def test_constant_values_give_nan_without_warnings():
 
 
 def test_three_methods_all_agree_and_pairs_in_registry_order():
-    values = {"gradcam": [5.0, 4, 3, 2, 1], "lime": [5.0, 4, 3, 1, 2],
+    values = {"ig": [5.0, 4, 3, 2, 1], "lime": [5.0, 4, 3, 1, 2],
               "shap": [5.0, 4, 3, 2, 1]}
     result = agreement({m: attr(m, v) for m, v in values.items()})
     pairs = result.pairs()
-    assert list(pairs) == ["lime|shap", "lime|gradcam", "shap|gradcam"]
+    assert list(pairs) == ["lime|shap", "lime|ig", "shap|ig"]
     assert pairs["lime|shap"] == pytest.approx(0.9)
-    assert pairs["shap|gradcam"] == pytest.approx(1.0)
+    assert pairs["shap|ig"] == pytest.approx(1.0)
     assert all(type(v) is float for v in pairs.values())
     json.dumps(pairs)
-    assert result.pairs("overlap") == {"lime|shap": 1.0, "lime|gradcam": 1.0,
-                                       "shap|gradcam": 1.0}
+    assert result.pairs("overlap") == {"lime|shap": 1.0, "lime|ig": 1.0, "shap|ig": 1.0}
+    assert result.note == ""  # one kind: nothing kept apart
     assert result.flags == ("All 3 methods broadly agree (lowest Spearman 0.90).",)
     with pytest.raises(ValueError, match="spearman, overlap"):
         result.pairs("kendall")
@@ -163,15 +164,15 @@ def test_images_are_pooled_before_comparing():
     rng = np.random.default_rng(0)
     smooth = np.repeat(np.repeat(rng.normal(size=(8, 8)), 2, 0), 2, 1)[..., None]
     noisy = smooth + rng.normal(scale=1e-3, size=smooth.shape)
-    atts = {"saliency": attr("saliency", noisy), "ig": attr("ig", smooth)}
+    atts = {"gradxinput": attr("gradxinput", noisy), "ig": attr("ig", smooth)}
     vectors = comparable_vectors(atts)
     assert {v.shape for v in vectors.values()} == {(64,)}  # 16x16 -> 8x8 regions
     result = agreement(atts)
-    assert result.spearman.at["saliency", "ig"] > 0.99
+    assert result.spearman.at["gradxinput", "ig"] > 0.99
     assert "regions" not in result.flags[0]  # they agree
-    reversed_ = agreement({"saliency": attr("saliency", smooth), "ig": attr("ig", -smooth)},
-                          top_k=3)
-    assert reversed_.spearman.at["saliency", "ig"] == pytest.approx(-1.0)
+    reversed_ = agreement({"gradxinput": attr("gradxinput", smooth),
+                           "ig": attr("ig", -smooth)}, top_k=3)
+    assert reversed_.spearman.at["gradxinput", "ig"] == pytest.approx(-1.0)
 
 
 def test_attributions_frame_tabular_and_text():
@@ -210,3 +211,80 @@ def test_names_and_labels_mirror_the_registry():
 
     assert tuple(REGISTRY) == METHOD_ORDER
     assert {name: e.label for name, e in REGISTRY.items()} == METHOD_LABELS
+
+
+# ---------------------------------------------------------------- like with like
+
+
+def test_contributions_and_sensitivities_are_never_ranked_together():
+    # saliency is the exact reverse of the contributions: compared, it would be flagged as
+    # pointing the opposite way; it is a sensitivity, so it is not compared at all
+    atts = {"lime": attr("lime", BASE), "shap": attr("shap", BASE),
+            "saliency": attr("saliency", -np.asarray(BASE)),
+            "smoothgrad": attr("smoothgrad", -np.asarray(BASE))}
+    result = agreement(atts)
+    assert dict(result.kinds) == {"lime": "contribution", "shap": "contribution",
+                                  "saliency": "sensitivity", "smoothgrad": "sensitivity"}
+    for a in ("lime", "shap"):
+        for b in ("saliency", "smoothgrad"):
+            assert not result.compared(a, b)
+            for frame in (result.spearman, result.overlap):
+                assert math.isnan(frame.at[a, b]) and math.isnan(frame.at[b, a])
+    assert result.spearman.at["saliency", "smoothgrad"] == pytest.approx(1.0)
+    assert result.flags == ("LIME and SHAP broadly agree (Spearman 1.00).",
+                            "Saliency and SmoothGrad broadly agree (Spearman 1.00).")
+    assert not any("opposite" in f for f in result.flags)
+    assert result.note.startswith("Contributions are ranked only against contributions and "
+                                  "sensitivities against sensitivities (contributions: LIME, "
+                                  "SHAP; sensitivities: Saliency, SmoothGrad)")
+    assert result.pairs()["lime|saliency"] is None
+    assert result.pairs()["lime|shap"] == pytest.approx(1.0)
+
+
+def test_a_group_flags_its_own_disagreement_by_kind():
+    atts = {"lime": attr("lime", BASE), "shap": attr("shap", BASE),
+            "ig": attr("ig", BASE), "saliency": attr("saliency", BASE),
+            "smoothgrad": attr("smoothgrad", -np.asarray(BASE))}
+    result = agreement(atts)
+    assert result.flags == (
+        "All 3 contributions broadly agree (lowest Spearman 1.00).",
+        "Saliency and SmoothGrad point in opposite directions (Spearman \u22121.00).")
+
+
+def test_a_lone_method_of_its_kind_is_compared_with_none():
+    result = agreement({"shap": attr("shap", BASE), "saliency": attr("saliency", BASE)})
+    assert math.isnan(result.spearman.at["shap", "saliency"])
+    assert result.flags == ("Agreement needs at least two methods of the same kind; SHAP a "
+                            "contribution and Saliency a sensitivity.",)
+    three = agreement({"shap": attr("shap", BASE), "ig": attr("ig", BASE),
+                       "gradcam": attr("gradcam", np.abs(BASE))})
+    assert three.flags == ("SHAP and Integrated Gradients broadly agree (Spearman 1.00).",)
+    assert three.note.endswith("Grad-CAM is the only sensitivity, so it is compared with none.")
+
+
+def test_lime_slopes_are_sensitivities_and_ranked_as_such():
+    slopes = attr("lime", BASE, output_kind="sensitivity")
+    result = agreement({"lime": slopes, "shap": attr("shap", BASE),
+                        "saliency": attr("saliency", BASE)})
+    assert result.kinds["lime"] == "sensitivity"
+    assert result.compared("lime", "saliency") and not result.compared("lime", "shap")
+    assert result.spearman.at["lime", "saliency"] == pytest.approx(1.0)
+    assert math.isnan(result.spearman.at["lime", "shap"])
+    assert slopes.to_json()["output_kind"] == "sensitivity"
+    with pytest.raises(ValueError, match="contribution, sensitivity"):
+        attr("lime", BASE, output_kind="slope")
+
+
+def test_pair_table_lists_compared_pairs_in_words():
+    from components.explain.agreement import pair_table
+
+    atts = {"lime": attr("lime", [0.0, 0, 0, 0]), "shap": attr("shap", [1.0, 2, 3, 4]),
+            "ig": attr("ig", [1.0, 2, 4, 3]), "saliency": attr("saliency", [1.0, 2, 3, 4])}
+    table = pair_table(agreement(atts, top_k=2))
+    assert list(table.columns) == ["pair", "Spearman", "top-2 overlap"]
+    assert table["pair"].tolist() == ["LIME / SHAP", "LIME / Integrated Gradients",
+                                      "SHAP / Integrated Gradients"]  # no saliency pair
+    assert table.iloc[0].tolist() == ["LIME / SHAP", "n/a", "n/a"]
+    assert table.iloc[2].tolist() == ["SHAP / Integrated Gradients", "0.80", "1.00"]
+    assert "None" not in table.to_string()
+    assert pair_table(agreement({"lime": attr("lime", BASE)})).empty

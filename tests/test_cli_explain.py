@@ -73,6 +73,13 @@ def test_tabular_json_contract(runs, samples):
     assert "baseline" in ig and ig["completeness_error"] < 0.01
     assert len(payload["agreement"]) == 15  # every pair of six methods
     assert all("|" in pair for pair in payload["agreement"])
+    # what each method's values are; a contribution and a sensitivity are not compared
+    kinds = {name: entry["output_kind"] for name, entry in payload["methods"].items()}
+    assert kinds == {"lime": "contribution", "shap": "contribution", "ig": "contribution",
+                     "gradxinput": "contribution", "saliency": "sensitivity",
+                     "smoothgrad": "sensitivity"}
+    assert payload["agreement"]["lime|saliency"] is None
+    assert payload["agreement"]["saliency|smoothgrad"] is not None
 
 
 def test_image_json_honours_methods_target_and_seed(runs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,3 +166,26 @@ def test_an_uploaded_model_and_dataset_are_explained(tmp_path, build, methods):
     assert not at.error, [e.value for e in at.error]
     assert len(_methods(at).value) == methods
     assert len(at.get("plotly_chart")) == 1 + methods + 1
+
+
+def test_agreement_compares_like_with_like_in_words(session):
+    at = _open(session, "wine_classifier")
+    tables = [d.value for d in at.dataframe]
+    pairs = next(t for t in tables if list(t.columns)[:2] == ["pair", "Spearman"])
+    # three columns, all shown (a 6 x 6 overlap matrix lost its last one), in words
+    assert list(pairs.columns) == ["pair", "Spearman", "top-8 overlap"]  # the top_k slider
+    assert not pairs.isin(["None", "nan"]).any().any()
+    sensitivities = {"Saliency", "SmoothGrad"}
+    for pair in pairs["pair"]:  # never a contribution against a sensitivity
+        a, b = pair.split(" / ")
+        assert (a in sensitivities) == (b in sensitivities), pair
+    assert len(pairs) == 6 + 1  # 4 contributions: 6 pairs; 2 sensitivities: 1
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Contributions are ranked only against contributions")
+               for c in captions), captions
+    # each panel says what its values are (SHAP's title goes on with its base value)
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+              for c in at.get("plotly_chart")]
+    for title in ("LIME \u00b7 contribution", "SHAP \u00b7 contribution",
+                  "Saliency \u00b7 sensitivity", "SmoothGrad \u00b7 sensitivity"):
+        assert any(t.startswith(title) for t in titles), (title, titles)

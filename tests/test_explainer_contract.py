@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from components.explain.methods import REGISTRY
-from components.explain.methods.base import FAMILIES, Attribution
+from components.explain.methods.base import FAMILIES, OUTPUTS, Attribution
 from components.explain.methods.text_tokens import tokens_of
 
 KEYS = ("wine_classifier", "digits_cnn", "sentiment_text", "diabetes_regression")
@@ -45,6 +45,14 @@ def test_registry_entries_follow_the_protocol():
         assert explainer.name == name
         assert explainer.label and explainer.family in FAMILIES
         assert isinstance(dict(explainer.defaults), dict)
+        assert getattr(explainer, "output", None) in OUTPUTS, f"{name} declares no output"
+
+
+def test_each_method_says_whether_it_returns_contributions_or_sensitivities():
+    declared = {name: explainer.output for name, explainer in REGISTRY.items()}
+    assert declared == {"lime": "contribution", "shap": "contribution", "ig": "contribution",
+                        "gradxinput": "contribution", "saliency": "sensitivity",
+                        "smoothgrad": "sensitivity", "gradcam": "sensitivity"}
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -78,6 +86,11 @@ def test_method_contract(results, sample_subjects, key, name):
         assert first.feature_names == subject.feature_names
     encoded = json.loads(json.dumps(first.to_json()))
     assert np.array(encoded["values"]).shape == expected_shape
+    # what the values are, on the result and in its JSON; at the defaults a table or an
+    # image gets what the method declares (a text's gradients may be read as contributions)
+    assert first.output_kind in OUTPUTS and encoded["output_kind"] == first.output_kind
+    if subject.kind != "text":
+        assert first.output_kind == REGISTRY[name].output
 
 
 def test_a_different_seed_changes_the_sampling_methods(sample_subjects):

@@ -215,8 +215,10 @@ def test_shap_is_seeded_and_leaves_numpys_random_state_alone(multiclass_subject)
 # --- LIME -------------------------------------------------------------------------------
 
 
-def test_lime_recovers_a_linear_models_signs_and_ranking(regression_subject):
-    attribution = LIME.explain(regression_subject, 0, seed=0)
+def test_lime_slopes_recover_a_linear_models_signs_and_ranking(regression_subject):
+    attribution = LIME.explain(regression_subject, 0, seed=0, values="slope")
+    assert attribution.output_kind == "sensitivity"
+    assert attribution.params["values"] == "slope"
     expected = WEIGHTS * STDS  # [2, -3, 0.5, 0]
     assert attribution.values.shape == (4,)
     assert attribution.feature_names == ("a", "b", "c", "d")
@@ -229,8 +231,28 @@ def test_lime_recovers_a_linear_models_signs_and_ranking(regression_subject):
     np.testing.assert_allclose(attribution.values, per_std, rtol=0.05, atol=0.01)
 
 
+def test_lime_contributions_of_a_linear_model_are_weight_times_offset(regression_subject):
+    # The default: each weight times the row's offset from the background mean, so a linear
+    # model's values are w * (x - mean) and sum to f(x) - f(mean), as SHAP's sum to
+    # f(x) - E[f] (the same thing for a linear model).
+    attribution = LIME.explain(regression_subject, 0, seed=0)
+    assert attribution.output_kind == "contribution"
+    assert attribution.params["values"] == "contribution"
+    assert attribution.params["sample_around_instance"] is True
+    mean = regression_subject.background.astype("float64").mean(axis=0)
+    offset = regression_subject.x[0] - mean
+    np.testing.assert_allclose(attribution.values, WEIGHTS * offset, rtol=0.05, atol=0.02)
+    moved = _output(regression_subject, 0) - float(
+        regression_subject.predict_fn(mean[None].astype("float32"))[0, 0])
+    assert float(attribution.values.sum()) == pytest.approx(moved, rel=0.05)
+    shap_attr = SHAP.explain(regression_subject, 0, seed=0)
+    np.testing.assert_allclose(attribution.values, shap_attr.values, rtol=0.1, atol=0.05)
+    with pytest.raises(ValueError, match="values must be one of contribution, slope"):
+        LIME.explain(regression_subject, 0, values="weights")
+
+
 def test_lime_explains_a_one_unit_sigmoid_as_the_positive_class(binary_subject):
-    attribution = LIME.explain(binary_subject, 0, seed=0)
+    attribution = LIME.explain(binary_subject, 0, seed=0, values="slope")
     assert np.sign(attribution.values[0]) == 1 and np.sign(attribution.values[1]) == -1
     assert int(np.argmax(np.abs(attribution.values))) in (0, 1)
     with pytest.raises(ValueError, match="out of range"):

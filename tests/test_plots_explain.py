@@ -10,12 +10,14 @@ import pytest
 
 from components.explain.methods.base import Attribution
 from components.plots.explain import (
+    AXIS_LINE_CHARS,
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
     agreement_heatmap,
     attribution_bars,
     feature_order,
     image_overlay,
+    panel_title,
     timing_bars,
     token_heatmap,
 )
@@ -170,3 +172,67 @@ def test_agreement_heatmap_annotated():
     assert heat.text[1][2] == "\u22120.62"
     with pytest.raises(ValueError, match="square"):
         agreement_heatmap(matrix.iloc[:2], "")
+
+
+# ---------------------------------------------------------------- what the panels say
+
+
+def _lines(text: str) -> list[str]:
+    """A Plotly title's visible lines: split at <br>, tags dropped."""
+    import re
+
+    return [re.sub(r"<[^>]+>", "", line) for line in text.split("<br>")]
+
+
+def test_panels_say_contribution_or_sensitivity():
+    assert panel_title(attr("shap", [1.0])) == "SHAP \u00b7 contribution"
+    assert panel_title(attr("saliency", [1.0])) == "Saliency \u00b7 sensitivity"
+    assert panel_title(attr("gradcam", [1.0])) == "Grad-CAM \u00b7 sensitivity"
+    assert panel_title(attr("lime", [1.0], output_kind="sensitivity")) == \
+        "LIME \u00b7 sensitivity"
+    bars = attribution_bars(attr("smoothgrad", [0.5, -0.2]), [0, 1], title="x")
+    assert _lines(bars.layout.xaxis.title.text)[0] == "sensitivity"
+
+
+@pytest.mark.parametrize("method", ["lime", "saliency"])
+def test_bar_axis_title_fits_a_narrow_panel(method):
+    # A tabular panel is a third of the page: ~220 px of plot beside the feature names at
+    # 1600 px. The old one-line title (40 characters, ~260 px) was cut at the figure's edge
+    # ("pushes the output u"); each line now fits and the bottom margin grows to hold both.
+    fig = attribution_bars(attr(method, [0.5, -0.2, 0.1], feature_names=NAMES[:3]),
+                           [0, 1, 2], title="LIME")
+    lines = _lines(fig.layout.xaxis.title.text)
+    assert len(lines) == 2 and all(0 < len(line) <= AXIS_LINE_CHARS for line in lines)
+    assert "red" in lines[1]
+    assert fig.layout.xaxis.automargin is True
+    assert fig.layout.margin.b >= 50  # room for two lines under the tick labels
+
+
+def test_agreement_heatmap_title_sits_above_the_labels():
+    methods = ["lime", "ig", "gradxinput"]
+    matrix = pd.DataFrame(np.eye(3), index=methods, columns=methods)
+    fig = agreement_heatmap(matrix, "Spearman rank correlation")
+    title = fig.layout.title
+    # the labels under the matrix, the title above it (labels on top, rotated, ran into the
+    # title placed in a fixed top margin); the labels lean left, away from the colour bar
+    assert fig.layout.xaxis.side == "bottom" and fig.layout.xaxis.automargin is True
+    assert fig.layout.xaxis.tickangle < 0
+    assert title.automargin is True and title.yref == "paper"
+    assert (title.y, title.yanchor) == (1, "bottom")
+
+
+def test_agreement_heatmap_marks_pairs_not_compared():
+    methods = ["lime", "shap", "saliency"]
+    matrix = pd.DataFrame([[1.0, 0.8, np.nan], [0.8, 1.0, np.nan], [np.nan, np.nan, 1.0]],
+                          index=methods, columns=methods)
+    kinds = {"lime": "contribution", "shap": "contribution", "saliency": "sensitivity"}
+    heat = agreement_heatmap(matrix, "", kinds).data[0]
+    assert list(heat.text[0]) == ["1.00", "0.80", "not<br>compared"]
+    assert list(heat.text[2]) == ["not<br>compared", "not<br>compared", "1.00"]
+    assert heat.customdata[0][2] == "not compared: contribution vs sensitivity"
+    assert heat.customdata[2][0] == "not compared: sensitivity vs contribution"
+    # grouped by kind: each kind one block on the diagonal
+    mixed = matrix.loc[["saliency", "lime", "shap"], ["saliency", "lime", "shap"]]
+    assert list(agreement_heatmap(mixed, "", kinds).data[0].x) == ["LIME", "SHAP", "Saliency"]
+    # without kinds a NaN is just undefined
+    assert agreement_heatmap(matrix, "").data[0].text[0][2] == "n/a"

@@ -1,6 +1,14 @@
 """Do the explanation methods agree on this sample? Rank correlations, top-k overlaps, and
 plain-language flags where they do not.
 
+Like is compared with like: each attribution is a contribution (a share of the output's
+move from a reference: SHAP, Integrated Gradients, Gradient x input, LIME) or a sensitivity
+(how the output would react to a change: Saliency, SmoothGrad, Grad-CAM, LIME's slopes), its
+``output_kind``. A contribution and a sensitivity answer different questions (a feature the
+output is very sensitive to may sit at its reference and contribute nothing), so they are
+never ranked against each other: their cells are NaN, their pairs not flagged, and the
+`Agreement.note` says so.
+
 Each method's values are flattened to one vector per method: tabular (f,) and text
 (n_tokens,) as they are; images (h, w, c) are first summed over channels and pooled into
 blocks (`pool_image`), so single-pixel noise does not decide the ranking. Two methods are
@@ -23,7 +31,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -31,7 +39,7 @@ import pandas as pd
 from scipy.stats import ConstantInputWarning, spearmanr
 
 from components.explain.methods import REGISTRY
-from components.explain.methods.base import Attribution
+from components.explain.methods.base import OUTPUTS, Attribution
 
 # The registry is the one source of method names, order, labels and signedness (it imports
 # no TensorFlow, lime or shap, so this module stays cheap to import).
@@ -46,6 +54,9 @@ OPPOSITE_BELOW = -0.3
 GRID_SIDE = 8  # images are pooled to about GRID_SIDE x GRID_SIDE regions
 PAIR_SEP = "|"
 PAIR_STATS = ("spearman", "overlap")
+# Plural nouns of the output kinds, for the sentences.
+KIND_NOUNS = {"contribution": "contributions", "sensitivity": "sensitivities"}
+NOT_COMPARED = "not compared"  # what a cell of a contribution x sensitivity pair says
 
 
 def method_label(name: str) -> str:
@@ -65,13 +76,22 @@ class Agreement:
     """Pairwise comparison of the methods run on one sample.
 
     ``spearman`` and ``overlap`` are square frames indexed by method name (registry order)
-    on both axes, NaN where undefined; ``flags`` are sentences for the page, at least one.
+    on both axes, NaN where undefined and for pairs not compared (a contribution with a
+    sensitivity); ``flags`` are sentences for the page, at least one. ``kinds`` maps each
+    method to its output kind; ``note`` says how the kinds were kept apart ("" when every
+    method is of one kind).
     """
 
     spearman: pd.DataFrame
     overlap: pd.DataFrame
     top_k: int
     flags: tuple[str, ...]
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    def compared(self, a: str, b: str) -> bool:
+        """Whether methods ``a`` and ``b`` were ranked against each other (same kind)."""
+        return self.kinds.get(a) == self.kinds.get(b)
 
     def pairs(self, of: str = "spearman") -> dict[str, float | None]:
         """{"lime|shap": value, ...} for each unordered pair, in registry order; JSON-ready
@@ -80,15 +100,37 @@ class Agreement:
             raise ValueError(f"of must be one of {', '.join(PAIR_STATS)}, not {of!r}")
         frame = self.spearman if of == "spearman" else self.overlap
         out: dict[str, float | None] = {}
+        # A pair of different kinds is not compared: None, like an undefined one.
         for a, b in combinations(list(frame.index), 2):
             value = float(frame.at[a, b])
             out[f"{a}{PAIR_SEP}{b}"] = None if math.isnan(value) else value
         return out
 
 
+def pair_table(result: Agreement) -> pd.DataFrame:
+    """The compared pairs as a table for the page: columns "pair" ("LIME / SHAP"),
+    "Spearman" and "top-k overlap", values as text with two decimals and "n/a" where
+    undefined (the heatmap's words). Pairs of different output kinds are left out: they
+    were not compared; the contributions' pairs come first. No pair: an empty frame with
+    those columns."""
+    methods = list(result.spearman.index)
+    groups = kind_groups({m: result.kinds.get(m, "contribution") for m in methods})
+    rows = []
+    for group in groups.values():
+        for a, b in combinations(group, 2):
+            rows.append([f"{method_label(a)} / {method_label(b)}",
+                         _cell(result.spearman.at[a, b]), _cell(result.overlap.at[a, b])])
+    return pd.DataFrame(rows, columns=["pair", "Spearman", f"top-{result.top_k} overlap"])
+
+
+def _cell(value: float) -> str:
+    return "n/a" if math.isnan(float(value)) else _fmt(float(value))
+
+
 def agreement(attributions: Mapping[str, Attribution], top_k: int = 5) -> Agreement:
     """Compare every pair of ``attributions`` (method name -> Attribution, one sample, one
-    target). Raises ValueError when top_k < 1 or the methods' values differ in shape."""
+    target) of the same output kind; pairs of different kinds stay NaN. Raises ValueError
+    when top_k < 1 or the methods' values differ in shape."""
     if not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1:
         raise ValueError(f"top_k must be a positive integer, not {top_k!r}")
     top_k = int(top_k)
@@ -96,16 +138,28 @@ def agreement(attributions: Mapping[str, Attribution], top_k: int = 5) -> Agreem
     vectors = comparable_vectors(attributions)
     n = len(next(iter(vectors.values()))) if vectors else 0
     k = min(top_k, n)
+    kinds = {m: attributions[m].output_kind for m in methods}
     spearman = pd.DataFrame(np.nan, index=methods, columns=methods, dtype="float64")
     overlap = spearman.copy()
     for a in methods:
         for b in methods:
+            if kinds[a] != kinds[b]:
+                continue
             unsigned = a in UNSIGNED_METHODS or b in UNSIGNED_METHODS
             spearman.at[a, b] = spearman_rho(vectors[a], vectors[b], absolute=unsigned)
             overlap.at[a, b] = top_k_overlap(vectors[a], vectors[b], k)
     unit = _unit(attributions)
+    groups = kind_groups(kinds)
     return Agreement(spearman=spearman, overlap=overlap, top_k=k,
-                     flags=tuple(_flags(methods, spearman, overlap, k, vectors, unit)))
+                     flags=tuple(_flags(groups, spearman, overlap, k, vectors, unit)),
+                     kinds=kinds, note=_note(groups))
+
+
+def kind_groups(kinds: Mapping[str, str]) -> dict[str, list[str]]:
+    """Methods by output kind, kinds in `OUTPUTS` order, methods in the given order; only
+    kinds that occur."""
+    return {kind: [m for m, k in kinds.items() if k == kind] for kind in OUTPUTS
+            if kind in kinds.values()}
 
 
 def comparable_vectors(attributions: Mapping[str, Attribution],
@@ -231,12 +285,31 @@ def _fmt(x: float) -> str:
     return f"{x + 0.0:.2f}".replace("-0.00", "0.00").replace("-", "\u2212")
 
 
-def _flags(methods: list[str], spearman: pd.DataFrame, overlap: pd.DataFrame, k: int,
-           vectors: Mapping[str, np.ndarray], unit: tuple[str, str]) -> list[str]:
-    plural, singular = unit
+def _flags(groups: Mapping[str, list[str]], spearman: pd.DataFrame, overlap: pd.DataFrame,
+           k: int, vectors: Mapping[str, np.ndarray], unit: tuple[str, str]) -> list[str]:
+    """Sentences on each group of one output kind; a lone method of a kind is not flagged."""
+    methods = [m for group in groups.values() for m in group]
     if len(methods) < 2:
         ran = f"only {method_label(methods[0])} was run" if methods else "none was run"
         return [f"Agreement needs at least two methods; {ran}."]
+    ranked = {kind: group for kind, group in groups.items() if len(group) >= 2}
+    if not ranked:
+        listed = " and ".join(f"{method_label(group[0])} a {kind}"
+                              for kind, group in groups.items())
+        return [f"Agreement needs at least two methods of the same kind; {listed}."]
+    flags: list[str] = []
+    for kind, group in ranked.items():
+        noun = None if len(groups) == 1 else KIND_NOUNS[kind]
+        flags += _group_flags(group, noun, spearman, overlap, k, vectors, unit)
+    return flags
+
+
+def _group_flags(methods: list[str], noun: str | None, spearman: pd.DataFrame,
+                 overlap: pd.DataFrame, k: int, vectors: Mapping[str, np.ndarray],
+                 unit: tuple[str, str]) -> list[str]:
+    """Flags on every pair of ``methods`` (one output kind, named ``noun`` when the page
+    holds more than one kind, else None)."""
+    plural, singular = unit
     flags: list[str] = []
     defined: list[float] = []
     disagreeing = 0
@@ -270,8 +343,23 @@ def _flags(methods: list[str], spearman: pd.DataFrame, overlap: pd.DataFrame, k:
         return flags
     lowest = _fmt(min(defined))
     if flags:  # only pairs that could not be compared were flagged; say how the rest did
-        return [*flags, f"The other pairs broadly agree (lowest Spearman {lowest})."]
+        pairs = "pairs" if noun is None else f"pairs of {noun}"
+        return [*flags, f"The other {pairs} broadly agree (lowest Spearman {lowest})."]
     if len(methods) == 2:
         return [f"{method_label(methods[0])} and {method_label(methods[1])} broadly agree "
                 f"(Spearman {lowest})."]
-    return [f"All {len(methods)} methods broadly agree (lowest Spearman {lowest})."]
+    return [f"All {len(methods)} {noun or 'methods'} broadly agree (lowest Spearman {lowest})."]
+
+
+def _note(groups: Mapping[str, list[str]]) -> str:
+    """How the kinds were kept apart, for the page; "" when all methods are of one kind."""
+    if len(groups) < 2:
+        return ""
+    listed = "; ".join(f"{KIND_NOUNS[kind]}: {', '.join(method_label(m) for m in group)}"
+                       for kind, group in groups.items())
+    alone = [f"{method_label(group[0])} is the only {kind}, so it is compared with none."
+             for kind, group in groups.items() if len(group) == 1]
+    return " ".join([f"Contributions are ranked only against contributions and sensitivities "
+                     f"against sensitivities ({listed}): a contribution is a feature's share "
+                     f"of the output, a sensitivity how strongly the output would react if "
+                     f"the feature changed, so their rankings need not match.", *alone])

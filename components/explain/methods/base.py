@@ -7,6 +7,16 @@ with this shape:
     label: str                what the picker shows ("Integrated Gradients")
     family: str               "gradient" (gets the Keras model) or "blackbox" (predict_fn only)
     signed: bool              False when values are magnitudes only (>= 0, Grad-CAM)
+    output: str               what the values are by default, one of OUTPUTS:
+                              "contribution": each value is the feature's share of the
+                              target output's move away from a reference, so the values sum
+                              roughly to f(x) - f(reference) (SHAP, Integrated Gradients,
+                              Gradient x input, LIME's weight x offset);
+                              "sensitivity": how much the output would change if the feature
+                              moved (a derivative, or a localisation as Grad-CAM), whatever
+                              the feature's own value (Saliency, SmoothGrad, Grad-CAM,
+                              LIME's raw slopes). A method whose settings change this sets
+                              `Attribution.output_kind` on each result.
     defaults: dict            every parameter the method takes, with its default
     unavailable(subject)      None if the method applies, else one line saying why not
     explain(subject, target, seed, **params) -> Attribution
@@ -27,6 +37,8 @@ import numpy as np
 PredictFn = Callable[[np.ndarray], np.ndarray]
 KINDS: tuple[str, ...] = ("tabular", "image", "text")
 FAMILIES: tuple[str, ...] = ("gradient", "blackbox")
+# What a method's values are (see the module docstring); agreement compares only within one.
+OUTPUTS: tuple[str, ...] = ("contribution", "sensitivity")
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,9 @@ class Attribution:
     included. ``base_value`` is the model's expected output for SHAP (None elsewhere);
     ``extras`` holds method-specific figures, e.g. IG's "baseline" and
     "completeness_error" (|sum(values) - (f(x) - f(baseline))| / |f(x) - f(baseline)|).
+    ``output_kind`` is "contribution" or "sensitivity" (`OUTPUTS`; JSON key "output_kind",
+    since IG's extras already use "output" for f(x)); left None, it is the method's
+    declared ``output`` in the registry (a method unknown to it: "contribution").
     """
 
     values: np.ndarray
@@ -84,6 +99,13 @@ class Attribution:
     base_value: float | None = None
     feature_names: tuple[str, ...] | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    output_kind: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = declared_output(self.method) if self.output_kind is None else self.output_kind
+        if kind not in OUTPUTS:
+            raise ValueError(f"output_kind must be one of {', '.join(OUTPUTS)}, not {kind!r}")
+        object.__setattr__(self, "output_kind", kind)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: values as a nested list, numbers as plain floats."""
@@ -94,6 +116,7 @@ class Attribution:
             "seconds": round(float(self.seconds), 4),
             "params": _plain(dict(self.params)),
             "feature_names": None if self.feature_names is None else list(self.feature_names),
+            "output_kind": self.output_kind,
         }
         if self.base_value is not None:
             out["base_value"] = float(self.base_value)
@@ -106,12 +129,22 @@ class Explainer(Protocol):
     label: str
     family: str
     signed: bool
+    output: str
     defaults: Mapping[str, Any]
 
     def unavailable(self, subject: Subject) -> str | None: ...
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution: ...
+
+
+def declared_output(method: str) -> str:
+    """The registry's ``output`` for ``method``; "contribution" for a name it does not know.
+    Imported here, not at the top: the registry imports this module."""
+    from components.explain.methods import REGISTRY
+
+    explainer = REGISTRY.get(method)
+    return "contribution" if explainer is None else explainer.output
 
 
 def merged_params(defaults: Mapping[str, Any], params: Mapping[str, Any],

@@ -16,6 +16,7 @@ from components.explain.methods.gradients import GradientExplainer
 class GradientTimesInput(GradientExplainer):
     name = "gradxinput"
     label = "Gradient × input"
+    output = "contribution"  # the first-order share of f(x) - f(0)
     defaults: dict[str, Any] = {}
 
     def explain(self, subject: Subject, target: int, seed: int = 0,

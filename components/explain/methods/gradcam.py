@@ -29,6 +29,9 @@ class GradCam(GradientExplainer):
     name = "gradcam"
     label = "Grad-CAM"
     signed = False  # a ReLU of weighted activations: where, not which way
+    # Unsigned and not additive (no reference it sums toward): where the layer looks, so it
+    # is ranked with the other sensitivities, on |values|.
+    output = "sensitivity"
     defaults: dict[str, Any] = {"layer": None}
 
     def choices(self, subject: Subject) -> dict[str, list]:

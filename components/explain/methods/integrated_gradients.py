@@ -57,6 +57,7 @@ BASELINES = ("zeros", "mean", "blur")
 class IntegratedGradients(GradientExplainer):
     name = "ig"
     label = "Integrated Gradients"
+    output = "contribution"  # sums to f(x) - f(baseline) (completeness)
     defaults: dict[str, Any] = {"steps": "auto", "baseline": "zeros"}
 
     def choices(self, subject: Subject) -> dict[str, list]:

@@ -6,12 +6,19 @@ model's tokenizer settings to split the text; the model is never run directly.
 
 What the values mean, per kind:
 
-* tabular — LIME's local linear weights with ``discretize_continuous=False``: perturbed
-  rows are drawn from a normal with the background's mean and standard deviation and the
-  linear model is fitted on standardised features, so a feature's value is the change in the
-  target output per one background standard deviation of that feature (for a linear model
-  that is roughly weight x feature std). A one-unit sigmoid or a multi-label output is
-  explained as the two-class problem [1 - p, p]; a regression head in LIME's regression mode.
+* tabular — lime's local linear model with ``discretize_continuous=False`` and
+  ``sample_around_instance=True``: perturbed rows are drawn from a normal centred on the row
+  itself with the background's standard deviation per feature (not around the background's
+  mean, lime's default, which explains the dataset's centre rather than this row), and the
+  linear model is fitted on features standardised by the background's mean and standard
+  deviation. Its weight for a feature is a slope: the change in the target output per one
+  background standard deviation of that feature. ``values="contribution"`` (the default)
+  reports weight x the row's standardised offset from the reference, the background mean,
+  (x - mean) / std: each feature's share of f(x) - f(mean) as the local linear model sees
+  it, so for a near-linear model the values sum roughly to f(x) - f(mean), as SHAP's sum to
+  f(x) - E[f]. ``values="slope"`` reports the raw weights, a sensitivity (the Attribution's
+  ``output_kind`` says which). A one-unit sigmoid or a multi-label output is explained as
+  the two-class problem [1 - p, p]; a regression head in LIME's regression mode.
 * image — the image is cut into segments (`masking.segment_image`); a perturbation switches
   segments off by painting them with the fill (``"zero"``, ``"mean"`` of the background, or
   a number). Each segment's weight is spread over its pixels and channels, divided by
@@ -21,6 +28,11 @@ What the values mean, per kind:
   same word twice is two features); a perturbation drops tokens, as SHAP does. The
   neighbourhood is lime_text's (`text_neighbourhood`, drawn with numpy) and the fit is
   lime's own `LimeBase`.
+
+Images and texts need no offset: their interpretable features are presence (1 = the segment
+or token as it is, 0 = removed), the sample is all ones and the reference all zeros, so a
+weight x (1 - 0) is already the feature's contribution; ``values`` changes nothing there (it
+is not recorded in their ``params``) and the result is always a contribution.
 
 Same seed, same values: lime gets ``random_state=seed`` (text: a numpy ``RandomState(seed)``)
 and nothing else is random.
@@ -46,6 +58,8 @@ IMAGE_SAMPLES = (100, 500)
 # lime's own defaults: sqrt(features) * 0.75 for tabular, 0.25 (cosine) for images, 25
 # (cosine x 100) for text.
 AUTO_KERNEL_WIDTH = {"image": 0.25, "text": 25.0}
+# What a tabular value is: the weight x standardised offset, or the weight itself.
+VALUES = ("contribution", "slope")
 
 
 class LimeExplainer(masking.BlackboxExplainer):
@@ -53,18 +67,30 @@ class LimeExplainer(masking.BlackboxExplainer):
 
     name = "lime"
     label = "LIME"
+    output = "contribution"  # with values="slope" (tabular) a result is a sensitivity
     defaults: dict[str, Any] = {
         "num_samples": AUTO,        # perturbed samples: 1000 tabular, 500 text, image timed
         "kernel_width": AUTO,       # lime's default width for the kind
-        "sample_around_instance": False,  # tabular: draw around the row, not the mean
+        "sample_around_instance": True,  # tabular: draw around the row (False: the mean)
+        "values": "contribution",   # tabular: weight x standardised offset, or "slope"
         "n_segments": AUTO,         # images: about one segment per 16 pixels, 8..64
         "compactness": masking.DEFAULT_COMPACTNESS,  # images: SLIC compactness
         "fill": "zero",             # images: what a switched-off segment becomes
     }
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's options: the image fill and what a tabular value is (none for images
+        and texts, where both are the same numbers)."""
+        return {**super().choices(subject),
+                "values": list(VALUES) if subject.kind == "tabular" else []}
+
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
         settings, seed = self.prepare(subject, params, seed)
+        if settings["values"] not in VALUES:
+            raise ValueError(f"values must be one of {', '.join(VALUES)}, not "
+                             f"{settings['values']!r}")
+        slope = subject.kind == "tabular" and settings["values"] == "slope"
         num_samples = settings["num_samples"]
         chosen: dict[str, float] = {}
         if subject.kind != "image":
@@ -86,7 +112,8 @@ class LimeExplainer(masking.BlackboxExplainer):
             raise ValueError("the model returned non-finite scores for perturbed samples")
         return Attribution(values=values, method=self.name, target=target,
                            params={"seed": seed, "num_samples": num_samples, **used},
-                           seconds=watch.seconds, feature_names=names, extras=extras)
+                           seconds=watch.seconds, feature_names=names, extras=extras,
+                           output_kind="sensitivity" if slope else "contribution")
 
 
 def _kernel_width(value: Any, auto: float) -> float:
@@ -144,10 +171,14 @@ def _tabular(subject: Subject, target: int, seed: int, num_samples: int,
     explanation = explainer.explain_instance(row, scores, labels=(1,), num_features=n_features,
                                              num_samples=num_samples)
     # Regression mode stores the weights under label 1 too (label 0 holds them negated).
-    values = _weights(explanation, 1, n_features)
-    used = {"kernel_width": kernel_width, "sample_around_instance": bool(around)}
+    slopes = _weights(explanation, 1, n_features)
+    # lime fitted on (x - mean) / scale; the row's own standardised offset from the mean.
+    offset = (row - explainer.scaler.mean_) / explainer.scaler.scale_
+    values = slopes if settings["values"] == "slope" else slopes * offset
+    used = {"kernel_width": kernel_width, "sample_around_instance": bool(around),
+            "values": settings["values"]}
     return values, subject.feature_names, used, \
-        _fit_extras(explanation, 1)
+        {**_fit_extras(explanation, 1), "reference": "background mean"}
 
 
 @functools.cache

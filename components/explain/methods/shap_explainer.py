@@ -55,6 +55,7 @@ class ShapExplainer(masking.BlackboxExplainer):
 
     name = "shap"
     label = "SHAP"
+    output = "contribution"  # base value + sum of values = the output
     defaults: dict[str, Any] = {
         "nsamples": AUTO,           # coalitions: 2 * players + 2048; images: timed, <= 464
         "background_size": 10,      # tabular: k of the k-means background summary
