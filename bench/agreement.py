@@ -6,9 +6,10 @@ For each sample it explains its first ``--rows`` rows (the predicted class, seed
 method that applies, default settings, the fixed counts the report uses so the figures do
 not depend on the machine's speed) and prints, per pair of methods of the same output kind
 (contribution with contribution, sensitivity with sensitivity: the pairs the Explain page
-ranks), the median Spearman rank correlation over the rows. It also prints LIME as it was
-before it explained the row (perturbations around the data's mean, slopes reported) against
-SHAP, for comparison.
+ranks), the median Spearman rank correlation over the rows. For tables it also prints LIME
+as it was before it explained the row (perturbations around the data's mean, slopes
+reported) against SHAP, and Integrated Gradients from the data's mean (the reference LIME
+and SHAP use; its default baseline is zeros) against SHAP, for comparison.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def row_rhos(subject, seed: int = 0) -> dict[str, float]:
         old = REGISTRY["lime"].explain(subject, explanation.target, seed=seed, **OLD_LIME)
         vectors = comparable_vectors({"old": old, "shap": done["shap"]})
         rhos["old LIME (mean, slopes)|shap"] = spearman_rho(vectors["old"], vectors["shap"])
+    if subject.kind == "tabular" and "shap" in done and "ig" in done:
+        # IG from the data's mean, the reference LIME and SHAP use, instead of zeros
+        ig = REGISTRY["ig"].explain(subject, explanation.target, seed=seed, baseline="mean")
+        rhos["IG (baseline mean)|shap"] = spearman_rho(ig.values, done["shap"].values)
     return rhos
 
 
