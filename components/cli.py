@@ -3,7 +3,7 @@
     python -m components inspect MODEL
     python -m components check MODEL DATA [--label COLUMN]
     python -m components explain MODEL DATA --row N [--methods lime,shap,...] [--target K]
-                                 [--label COLUMN] [--seed S] --out OUT.json
+                                 [--label COLUMN] [--seed S] [--params JSON] --out OUT.json
     python -m components report MODEL DATA --rows 1,5,9 [--review ID] [--methods ...]
                                 [--target K] [--label COLUMN] [--task TASK] [--seed S]
                                 [--workspace DIR] --out REPORT.html [--pdf REPORT.pdf]
@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--label", default=None, help="label column (default: auto-detect)")
     explain.add_argument("--task", default=None, help="override the detected task")
     explain.add_argument("--seed", type=int, default=0)
+    explain.add_argument("--params", default=None,
+                         help='each method\'s settings as JSON, e.g. '
+                              '\'{"saliency": {"token_reduce": "norm"}}\'')
     _token_arguments(explain)
     explain.add_argument("--out", required=True, help="where to write the JSON")
     explain.set_defaults(run=_explain)
@@ -165,6 +168,24 @@ def _check(args: argparse.Namespace) -> dict:
     }
 
 
+def _params(text: str | None) -> dict[str, dict]:
+    """``--params``: a JSON object of method name -> {setting: value}; GlassboxError else."""
+    from components.explain.methods import REGISTRY
+
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError as err:
+        raise GlassboxError(f"--params is not JSON: {err}") from None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise GlassboxError('--params must be a JSON object of method -> settings, e.g. '
+                            '{"saliency": {"token_reduce": "norm"}}')
+    unknown = sorted(set(value) - set(REGISTRY))
+    if unknown:
+        raise GlassboxError(f"--params names unknown method(s) {', '.join(unknown)}; "
+                            f"expected some of {', '.join(REGISTRY)}")
+    return value
+
+
 def _explain(args: argparse.Namespace) -> dict:
     from components.data.session import open_dataset
     from components.explain.local import check_methods, explain_all, explanation_json, subject_for
@@ -173,6 +194,7 @@ def _explain(args: argparse.Namespace) -> dict:
     from components.model.task import resolve_task
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
+    params = _params(args.params)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise GlassboxError(f"cannot write {args.out}: no such folder {out.parent}")
@@ -188,7 +210,7 @@ def _explain(args: argparse.Namespace) -> dict:
         raise GlassboxError(str(err)) from None
     subject = subject_for(dataset, args.row, task)
     explanation, features = bundle.runner.run(explain_all, subject, methods, args.target,
-                                              args.seed)
+                                              args.seed, params=params)
     payload = explanation_json(bundle.loaded.sha256, args.row, features, explanation)
     out.write_text(json.dumps(payload, indent=1))
     return {"out": str(out), "methods": list(payload["methods"]),

@@ -338,8 +338,12 @@ def test_gradient_methods_give_one_value_per_word(loaded, method):
     values = np.asarray(first.values)
     assert values.shape == (len(text.split()),) and np.isfinite(values).all()
     assert np.abs(values).max() > 1e-4 and first.feature_names == tuple(text.split())
-    if method in ("saliency", "smoothgrad"):  # the gradient's L2 norm per word
-        assert (values > 0).all()
+    if method in ("saliency", "smoothgrad"):  # on request, the gradient's L2 norm per word
+        norm = explainer.explain(subject, target, seed=2, token_reduce="norm", **params)
+        assert (norm.values > 0).all() and norm.params["token_reduce"] == "norm"
+    if method == "saliency":  # by default g · e per word: what Gradient x input gives
+        np.testing.assert_allclose(values, REGISTRY["gradxinput"].explain(
+            subject, target).values, rtol=1e-6, atol=1e-9)
     again = explainer.explain(subject, target, seed=2, **params)
     np.testing.assert_array_equal(values, again.values)
     if method == "ig":

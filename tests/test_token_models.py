@@ -255,6 +255,11 @@ def test_gradient_x_input_of_a_bag_of_embeddings_is_exact():
     positions = subject.codec.positions(subject.sample)
     expected = table[ids[positions]] @ w / L
     np.testing.assert_allclose(attr.values, expected, rtol=1e-5, atol=1e-7)
+    # Saliency reads the gradient per token the same way (g · e), or as its norm on request
+    np.testing.assert_allclose(REGISTRY["saliency"].explain(subject, 0).values, expected,
+                               rtol=1e-5, atol=1e-7)
+    norm = REGISTRY["saliency"].explain(subject, 0, token_reduce="norm").values
+    np.testing.assert_allclose(norm, np.full(len(positions), np.linalg.norm(w) / L), rtol=1e-5)
 
 
 def test_a_masked_embedding_gives_padding_no_gradient():

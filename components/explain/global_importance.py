@@ -549,9 +549,9 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
     """One value per token of each text, towards the row's class (a runner's ``fn``).
 
     The gradient methods' token values: taken at the Embedding output and summed over the
-    embedding dimension (`components.explain.methods.gradients`); Saliency is the gradient,
-    Gradient x input the gradient times the embedding, IG integrates from an all-zero
-    embedding.
+    embedding dimension (`components.explain.methods.gradients`); Saliency is the gradient's
+    dot product with the token's embedding (the explain page's default ``token_reduce``,
+    which makes it Gradient x input here), IG integrates from an all-zero embedding.
     Returns ``tokens`` (a list of R tuples of str, `text_tokens.tokens_of` cut to the
     model's sequence length) and ``values`` (R, L) float64, NaN past each text's tokens.
     """
@@ -570,6 +570,8 @@ def token_rows(model: Any, texts: np.ndarray, classes: np.ndarray, task: str,
     for target, sign, rows in _by_target(classes, outputs_of(model), task):
         attr, _ = _attributions(model, points[rows], target, method, steps,
                                 None if ids is None else ids[rows])
+        if method == "saliency":  # the raw gradient's plain sum means nothing per token
+            attr = attr * points[rows]
         per_token[rows] = sign * attr.sum(axis=-1)
     if codec is None:
         tokens = [tokens_of(model, str(text))[:points.shape[1]] for text in texts]

@@ -220,12 +220,16 @@ def explain_subject(model: Any, subject: Subject, method: str, target: int, seed
 
 
 def explain_all(model: Any, subject: Subject, methods: list[str], target: int | None,
-                seed: int, fixed: bool = False) -> tuple[Explanation, list[str] | None]:
+                seed: int, fixed: bool = False,
+                params: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> tuple[Explanation, list[str] | None]:
     """Every requested method on one subject (the CLI's `explain`): (Explanation, features).
 
     ``fixed`` (the report): counts left on "auto" take their usual values instead of what
     the model's measured cost affords, so the numbers do not depend on the machine's speed.
+    ``params``: method name -> its settings (the CLI's ``--params``).
     """
     subject = bound(model, subject)
     with fixed_counts() if fixed else nullcontext():
-        return explain_sample(subject, methods, target, seed), sample_features(subject)
+        return explain_sample(subject, methods, target, seed, params), \
+            sample_features(subject)

@@ -11,6 +11,7 @@ escaped so Plotly's HTML-ish label markup never applies.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -224,13 +225,56 @@ def _image_trace(image: np.ndarray) -> go.Heatmap | go.Image:
 # ---------------------------------------------------------------- text
 
 
+FONT_PX = 12  # the token map's tick, title and note font size
+ROW_PX, FRAME_PX = 44, 110  # the token map's height: 44 px a row of tokens, + 110 px of frame
+MARGIN_TOP, MARGIN_BOTTOM = 50, 10
+NOTE_LINE_PX, NOTE_CHARS = 18, 90  # a note line's height; characters per line (~580 px)
+COLORBAR_TICKS = (-1.0, 0.0, 1.0)
+FLAT_TOLERANCE = 1e-3  # max - min under this share of max |value|: one colour to the eye
+
+
+def flat_note(values: np.ndarray, method: str = "",
+              params: Mapping[str, object] | None = None) -> str:
+    """Why a token map is one colour, in one sentence; "" when its values differ.
+
+    ``values`` (n_tokens,) are flat when (max - min) <= `FLAT_TOLERANCE` x max |value| (or
+    all 0); fewer than two finite values are never flat. ``method`` and ``params`` (the
+    attribution's) name the cause when it is the gradient's norm (``token_reduce="norm"``).
+    """
+    v = np.asarray(values, dtype="float64").ravel()
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return ""
+    top = float(np.abs(v).max())
+    if top == 0:
+        return "Every token gets 0: the explained output does not move with any of them here."
+    if float(v.max() - v.min()) > FLAT_TOLERANCE * top:
+        return ""
+    text = ("Every token gets the same value (they differ by under 0.1 % of the largest), "
+            "so the colours cannot rank them")
+    if (params or {}).get("token_reduce") == "norm":
+        label = method_label(method) if method else "This method"
+        return (f"{text}: {label} with token_reduce 'norm' shows only the gradient's size, "
+                f"and a model that averages its tokens gives every position the same "
+                f"gradient; token_reduce 'dot' or Gradient × input weigh it by each "
+                f"token's embedding.")
+    return f"{text}: this method finds no difference between these tokens here."
+
+
+def _note_lines(note: str) -> list[str]:
+    return textwrap.wrap(note, NOTE_CHARS) if note else []
+
+
 def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 8,
-                  title: str = "") -> go.Figure:
+                  title: str = "", note: str | None = None) -> go.Figure:
     """Tokens in reading order, ``per_line`` per row, each cell coloured by its value.
 
     A ``go.Heatmap`` of ceil(n / per_line) rows; padding cells are NaN with empty text and
-    no hover. Colours: values / max |value| on "RdBu_r", zmin=-1, zmax=1. Each cell shows
-    its token (escaped); hover adds the raw value. No tokens: an empty figure saying so.
+    no hover. Colours: values / max |value| on "RdBu_r", zmin=-1, zmax=1; the colour bar
+    has three ticks (-max |value|, 0, +max |value|) on a bar as tall as the grid (``len`` in
+    pixels), so they never stack. Each cell shows its token (escaped); hover adds the raw
+    value. ``note`` is written under the grid (None: `flat_note` of the values, "" none).
+    No tokens: an empty figure saying so.
     """
     if not isinstance(per_line, (int, np.integer)) or isinstance(per_line, bool) \
             or per_line < 1:
@@ -249,6 +293,7 @@ def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 
                            xref="paper", yref="paper")
         return fig.update_layout(height=160)
     rows = -(-n // per_line)
+    lines = _note_lines(flat_note(values) if note is None else note)
     m = float(np.nanmax(np.abs(values), initial=0.0))
     scale = m if m > 0 and math.isfinite(m) else 1.0
     z = np.full(rows * per_line, np.nan)
@@ -261,10 +306,27 @@ def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 
         text=np.array(text, dtype=object).reshape(rows, per_line).tolist(),
         texttemplate="%{text}", colorscale=DIVERGING, zmin=-1.0, zmax=1.0,
         xgap=3, ygap=3, hoverongaps=False,
-        colorbar={"title": {"text": "relative attribution,<br>±1 = max |value|"},
-                  "thickness": 12},
+        colorbar=_token_colorbar(ROW_PX * rows + FRAME_PX - MARGIN_TOP - MARGIN_BOTTOM),
         hovertemplate="%{text}<br>attribution %{customdata:.4g}<extra></extra>"))
-    return fig.update_layout(height=44 * rows + 110)
+    extra = NOTE_LINE_PX * len(lines) + 6 if lines else 0
+    if lines:
+        fig.add_annotation(text="<br>".join(escape(line) for line in lines), showarrow=False,
+                           x=0, y=0, xref="paper", yref="paper", xanchor="left",
+                           yanchor="top", yshift=-6, align="left",
+                           font={"size": FONT_PX, "color": "#555555"})
+    return fig.update_layout(height=ROW_PX * rows + FRAME_PX + extra,
+                             margin={"l": 10, "r": 10, "t": MARGIN_TOP,
+                                     "b": MARGIN_BOTTOM + extra})
+
+
+def _token_colorbar(plot_px: int) -> dict:
+    """The token map's colour bar: the full height of the plot area (``plot_px``, no
+    padding, no title taking a share of it), three ticks that say what the ends mean, so
+    they stand ``plot_px`` / 2 apart (47 px for one row of tokens)."""
+    return {"thickness": 12, "lenmode": "pixels", "len": plot_px, "ypad": 0,
+            "tickmode": "array", "tickvals": list(COLORBAR_TICKS),
+            "ticktext": ["\u2212max |value|", "0", "+max |value|"],
+            "tickfont": {"size": FONT_PX}}
 
 
 # ---------------------------------------------------------------- summaries

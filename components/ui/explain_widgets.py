@@ -330,8 +330,9 @@ def _params_ui(methods: list[str], choices: dict[str, dict[str, list]],
         for name in methods:
             explainer = REGISTRY[name]
             options = choices.get(name, {})
+            # an empty list of choices: the parameter does not apply to this sample's kind
             values = {p: _param_widget(explainer.label, p, d, options.get(p), f"{scope}_{name}")
-                      for p, d in explainer.defaults.items()}
+                      for p, d in explainer.defaults.items() if options.get(p) != []}
             params[name] = {p: v for p, v in values.items() if v != explainer.defaults[p]}
     return params
 
@@ -483,7 +484,8 @@ def _panel(subject: Subject, attr: Attribution, settings: Settings, order) -> No
         figure = plots.image_overlay(np.asarray(subject.sample), attr.values,
                                      opacity=settings.opacity, mode=settings.mode, title=title)
     else:
-        figure = plots.token_heatmap(attr.feature_names or (), attr.values, title=title)
+        figure = plots.token_heatmap(attr.feature_names or (), attr.values, title=title,
+                                     note=plots.flat_note(attr.values, attr.method, attr.params))
     st.plotly_chart(figure, width="stretch", key=f"panel_{attr.method}")
     st.caption(escape_markdown(_panel_caption(attr)))
 

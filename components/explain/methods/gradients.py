@@ -7,6 +7,17 @@ its batch (IG's path, SmoothGrad's noisy copies), calls `space.gradients(batch, 
 and reduces the result with `space.values(...)`: a float64 array shaped like the sample, or
 for text one value per token (summed over the embedding dimension, padding dropped).
 
+Text, one value per token: a token's gradient is a vector over the embedding dimension D, and
+summing it is its derivative along the all-ones direction, which the embedding axes make
+arbitrary (a model that averages its tokens gives every position the same gradient, so that
+sum is the same for every token). What means something per token is the gradient's dot
+product with the token's own embedding, g_t · e_t: the derivative of the output with respect
+to a weight α_t on the token's embedding (e_t → α_t e_t) at α_t = 1, which is also Gradient ×
+input summed over D. Saliency and SmoothGrad report that by default (``token_reduce="dot"``,
+signed) or, on request, the gradient's L2 norm ||g_t|| (``"norm"``, a size only: >= 0).
+Gradient × input and Integrated Gradients are always the dot product (a norm would break
+IG's completeness).
+
 Compiled functions are cached per model in a `weakref.WeakKeyDictionary` and only hold the
 model through a weak reference, so a model that the app drops is freed with its functions.
 TensorFlow and Keras are imported inside functions: importing this module stays cheap.
@@ -36,6 +47,7 @@ CHUNK = 256  # at most this many rows per compiled call
 # a MobileNet's backward pass within a few hundred MB (65 at once took ~6 GB and 5x longer).
 CHUNK_BYTES = 4 * 2**20
 CONV_LAYERS = ("Conv2D", "SeparableConv2D", "DepthwiseConv2D", "Conv2DTranspose")
+TOKEN_REDUCES = ("dot", "norm")  # a text token's value from its gradient (module docstring)
 
 # model -> _Plan (gradient functions) and model -> {conv layer name -> Grad-CAM function}.
 _PLANS: weakref.WeakKeyDictionary[Any, _Plan] = weakref.WeakKeyDictionary()
@@ -411,12 +423,14 @@ class GradientSpace:
         """Output[:, target] (N,) and d output / d point (N, ...) at every row of ``batch``."""
         return input_gradients(self.model, batch, target, ids=self.ids)
 
-    def values(self, per_element: np.ndarray) -> np.ndarray:
+    def values(self, per_element: np.ndarray, norm: bool = False) -> np.ndarray:
         """One sample's attribution (shaped like ``point[0]``) in the shape of the sample:
-        text sums over the embedding dimension and keeps the real tokens' positions."""
+        text sums over the embedding dimension (``norm``: the L2 norm over it) and keeps the
+        real tokens' positions."""
         per_element = np.asarray(per_element, dtype=np.float64)
         if self.kind == "text":
-            per_token = per_element.sum(axis=-1)
+            per_token = np.sqrt((per_element ** 2).sum(axis=-1)) if norm else \
+                per_element.sum(axis=-1)
             if self.positions is not None:
                 return np.ascontiguousarray(per_token[self.positions])
             return np.ascontiguousarray(per_token[:len(self.tokens or ())])
@@ -593,20 +607,62 @@ class GradientExplainer:
     def unavailable(self, subject: Subject) -> str | None:
         return gradient_unavailable(subject, self.label)
 
+    def choices(self, subject: Subject) -> dict[str, list]:
+        """The picker's options: ``token_reduce`` for text; ``[]`` (not offered) otherwise."""
+        if "token_reduce" not in self.defaults:
+            return {}
+        return {"token_reduce": list(TOKEN_REDUCES) if subject.kind == "text" else []}
+
     def __repr__(self) -> str:
         return f"<{self.label} explainer>"
 
     def single_pass(self, subject: Subject, target: int, seed: int, params: dict[str, Any],
                     times_input: bool) -> Attribution:
-        """One gradient at the sample: the gradient itself (saliency) or, with
-        ``times_input``, the gradient times the input (gradient x input)."""
+        """One gradient at the sample: the gradient itself (saliency; for text reduced per
+        token as ``token_reduce`` says) or, with ``times_input``, the gradient times the
+        input (gradient x input)."""
         p = merged_params(self.defaults, params, self.name)
+        reduce = token_reduce(p, subject, self.name)
         with Stopwatch() as sw:
             space = gradient_space(subject, self.label)
             target = check_target(target, space.n_outputs)
             _, grads = space.gradients(space.point, target)
-            raw = grads[0] * space.point[0] if times_input else grads[0]
-            values = finite(space.values(raw), self.name)
+            values = finite(token_values(space, grads[0], "dot" if times_input else reduce),
+                            self.name)
         return Attribution(values=values, method=self.name, target=target,
-                           params={**p, "seed": seed}, seconds=sw.seconds,
-                           feature_names=space.feature_names)
+                           params={**applicable(p, subject), "seed": seed},
+                           seconds=sw.seconds, feature_names=space.feature_names)
+
+
+def token_reduce(params: dict[str, Any], subject: Subject, method: str) -> str | None:
+    """``params["token_reduce"]`` checked, for a text subject; None for other kinds (or a
+    method without the parameter): their gradients are reported element by element."""
+    if subject.kind != "text" or "token_reduce" not in params:
+        return None
+    value = params["token_reduce"]
+    if value not in TOKEN_REDUCES:
+        raise ValueError(f"{method}: token_reduce must be one of {', '.join(TOKEN_REDUCES)}, "
+                         f"got {value!r}")
+    return str(value)
+
+
+def applicable(params: dict[str, Any], subject: Subject) -> dict[str, Any]:
+    """The parameters that shaped the result: ``token_reduce`` only for text (elsewhere it
+    is ignored, and a tabular or image result should not claim it)."""
+    if subject.kind == "text":
+        return dict(params)
+    return {k: v for k, v in params.items() if k != "token_reduce"}
+
+
+def token_values(space: Any, gradient: np.ndarray, reduce: str | None) -> np.ndarray:
+    """One sample's values from its gradient (shaped like ``space.point[0]``).
+
+    "dot": the gradient times the input (text: times the embedding and summed over its
+    dimension, g_t · e_t per token); "norm" (text): ||g_t||_2 per token; None: the gradient
+    itself (tabular and image saliency).
+    """
+    if reduce == "norm":
+        return space.values(gradient, norm=True)
+    if reduce == "dot":
+        return space.values(gradient * space.point[0])
+    return space.values(gradient)

@@ -10,12 +10,15 @@ Words past the preprocessor's sequence length were cut before the model saw them
 The words are those LIME and SHAP mask (`text_tokens.tokens_of`: the text split on
 whitespace), so every method reports one value per word, in the same order.
 
-Saliency and SmoothGrad report the L2 norm of the gradient over a word's pieces and the
-embedding dimension, as LIT's "Grad L2 Norm" does: these encoders add the token, position
-and segment embeddings and normalise the sum (LayerNorm), which makes the output invariant
-to shifting all of a token's embedding dimensions together, so the signed sum of the raw
-gradient over the dimension is zero for every word. Gradient x input and Integrated
-Gradients multiply by the embedding first and keep the signed sum.
+Saliency and SmoothGrad read a word the way every text model's are read
+(`gradients.token_values`): by default the dot product of the gradient with the token
+embeddings, summed over the word's pieces (signed); with ``token_reduce="norm"`` the L2 norm
+over the pieces and the embedding dimension, as LIT's "Grad L2 Norm" does. The raw gradient's
+plain sum over the dimension is no reading at all here: these encoders add the token,
+position and segment embeddings and normalise the sum (LayerNorm), which makes the output
+invariant to shifting all of a token's embedding dimensions together, so that sum is zero for
+every word. Gradient x input and Integrated Gradients multiply by the embedding first and
+keep the signed sum.
 
 `gradients.gradient_unavailable`, `gradients.gradient_space`, `gradients.input_gradients`
 and `global_importance.token_rows` hand KerasHub models here (this module imports neither:
@@ -199,7 +202,6 @@ class WordPieceSpace:
     ids: np.ndarray | None = None
     positions: np.ndarray | None = None
     pieces: tuple[tuple[int, ...], ...] = ()
-    norm: bool = False  # report the L2 norm of a raw gradient (see the module docstring)
 
     @property
     def n_outputs(self) -> int:
@@ -208,11 +210,11 @@ class WordPieceSpace:
     def gradients(self, batch: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
         return plan_of(self.model).gradients(batch, target, self.ids)
 
-    def values(self, per_element: np.ndarray) -> np.ndarray:
+    def values(self, per_element: np.ndarray, norm: bool = False) -> np.ndarray:
         """One value per word: the sum over its pieces and the embedding dimension, or with
         ``norm`` the L2 norm over both."""
         per_element = np.asarray(per_element, dtype=np.float64)
-        if self.norm:
+        if norm:
             squares = (per_element ** 2).sum(axis=-1)
             return np.sqrt([squares[list(at)].sum() if at else 0.0 for at in self.pieces])
         per_token = per_element.sum(axis=-1)
@@ -225,12 +227,9 @@ class WordPieceSpace:
         return float(per_element.sum() - per_element[..., words, :].sum())
 
 
-NORM_METHODS = frozenset({"Saliency", "SmoothGrad"})  # labels: raw gradients, see above
-
-
 def word_space(subject: Subject, label: str = "") -> WordPieceSpace:
-    """The `WordPieceSpace` of a text sample for a KerasHub text classifier, for the
-    method labelled ``label`` (Saliency and SmoothGrad get ``norm``)."""
+    """The `WordPieceSpace` of a text sample for a KerasHub text classifier (``label``, the
+    method's, is kept for the callers' symmetry with `gradients.gradient_space`)."""
     model, sample = subject.model, subject.sample
     text = sample.decode("utf-8", "replace") if isinstance(sample, bytes) else str(sample)
     plan = plan_of(model)
@@ -240,8 +239,7 @@ def word_space(subject: Subject, label: str = "") -> WordPieceSpace:
     # ``positions``: the words' pieces; IG's baseline keeps the start/end tokens and padding
     return WordPieceSpace(model, np.asarray(plan.embed(ids[:1]), dtype=np.float32), "text",
                           words, words, ids=ids[:1], pieces=pieces,
-                          positions=np.array([p for at in pieces for p in at], dtype=np.int64),
-                          norm=label in NORM_METHODS)
+                          positions=np.array([p for at in pieces for p in at], dtype=np.int64))
 
 
 def word_positions(ids: np.ndarray, empty: np.ndarray, counts: list[int]
@@ -265,7 +263,8 @@ def word_positions(ids: np.ndarray, empty: np.ndarray, counts: list[int]
 def token_rows(model: Any, texts: np.ndarray, groups: Any, method: str,
                attributions: Any) -> dict[str, Any]:
     """`global_importance.token_rows` for a KerasHub classifier: one value per word of each
-    text, towards the row's class (Saliency as the gradient's L2 norm, see the module).
+    text, towards the row's class (Saliency as the gradient's dot product with the token
+    embeddings, as on the explain page's default).
 
     ``groups`` are (target, sign, rows) as `global_importance._by_target` makes them;
     ``attributions(points, target, ids)`` gives the per-element attributions (N, L, D) of
@@ -283,9 +282,11 @@ def token_rows(model: Any, texts: np.ndarray, groups: Any, method: str,
         attr = attributions(points[rows], target, ids[rows])
         for row, per_element in zip(rows, attr, strict=True):
             space = WordPieceSpace(model, points[row:row + 1], "text", words[row], words[row],
-                                   ids=ids[row:row + 1], norm=method == "saliency",
+                                   ids=ids[row:row + 1],
                                    pieces=word_positions(ids[row], empty,
                                                          plan.piece_counts(words[row])))
+            if method == "saliency":  # a raw gradient: read as g · e, the page's default
+                per_element = per_element * points[row]
             per_word = space.values(per_element)
-            values[row, :len(per_word)] = per_word if space.norm else sign * per_word
+            values[row, :len(per_word)] = sign * per_word
     return {"tokens": words, "values": values}

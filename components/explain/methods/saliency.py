@@ -2,7 +2,11 @@
 
 Not its absolute value: positive means "raising this feature raises the target", and the
 saliency of a linear model is exactly its weights. For text the gradient is taken at the
-Embedding output and summed over the embedding dimension, one value per token.
+Embedding output, one vector per token, read per token as ``token_reduce`` says (see
+`gradients`): "dot" (the default) is its dot product with the token's embedding, the
+derivative of the output with respect to a weight on that token (signed; on text the same
+number as Gradient × input, since one gradient at the sample is all either uses); "norm" is
+its L2 norm (how sensitive the output is to that token's embedding, without a sign).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from components.explain.methods.gradients import GradientExplainer
 class Saliency(GradientExplainer):
     name = "saliency"
     label = "Saliency"
-    defaults: dict[str, Any] = {}
+    defaults: dict[str, Any] = {"token_reduce": "dot"}  # text only: "dot" or "norm"
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:

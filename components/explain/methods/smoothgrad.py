@@ -8,6 +8,10 @@ where the noise goes on the Embedding output). The noise comes from
 ``np.random.default_rng(seed)``: the same seed gives the same result. All copies go through
 one batched gradient call. ``samples="auto"`` (the default) is 32 copies, fewer (a power of
 two, at least 8) when the measured cost per gradient would not fit `budget.GRADIENT_S`.
+
+Text reads the mean gradient per token as ``token_reduce`` says (see `gradients`): "dot"
+(the default) is its dot product with the token's own (noise-free) embedding, signed; "norm"
+its L2 norm.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from components.explain.methods.base import Attribution, Stopwatch, Subject, mer
 from components.explain.methods.budget import GRADIENT_S, affordable, counts_fixed
 from components.explain.methods.gradients import (
     GradientExplainer,
+    applicable,
     finite,
     gradient_cost,
     gradient_space,
+    token_reduce,
+    token_values,
     value_range,
 )
 from components.explain.methods.masking import is_auto
@@ -36,13 +43,14 @@ AUTO_SAMPLES = 32  # "auto": 32 copies, fewer (down to 8) when gradients are exp
 class SmoothGrad(GradientExplainer):
     name = "smoothgrad"
     label = "SmoothGrad"
-    defaults: dict[str, Any] = {"samples": "auto", "noise": 0.1}
+    defaults: dict[str, Any] = {"samples": "auto", "noise": 0.1, "token_reduce": "dot"}
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
                 **params: Any) -> Attribution:
         p = merged_params(self.defaults, params, self.name)
         noise = _noise(p["noise"])
         samples = None if is_auto(p["samples"]) else _samples(p["samples"])
+        reduce = token_reduce(p, subject, self.name)
         with Stopwatch() as sw:
             space = gradient_space(subject, self.label)
             target = check_target(target, space.n_outputs)
@@ -57,11 +65,12 @@ class SmoothGrad(GradientExplainer):
             rng = np.random.default_rng(seed)
             batch = x[None] + rng.standard_normal((samples, *x.shape)) * std
             _, grads = space.gradients(batch.astype(np.float32), target)
-            values = finite(space.values(grads.mean(axis=0)), self.name)
+            values = finite(token_values(space, grads.mean(axis=0), reduce), self.name)
         scale = np.asarray(std, dtype=np.float64)
         noise_std = float(scale) if scale.ndim == 0 else scale.tolist()
         return Attribution(values=values, method=self.name, target=target,
-                           params={**p, "samples": samples, "noise": noise, "seed": seed},
+                           params={**applicable(p, subject), "samples": samples,
+                                   "noise": noise, "seed": seed},
                            seconds=sw.seconds, feature_names=space.feature_names,
                            extras={"noise_std": noise_std,
                                    **({"chosen_from": chosen} if chosen else {})})
