@@ -17,7 +17,8 @@ RUNS = {
     "wine": ("wine_classifier", ["--row", "5"]),
     "digits": ("digits_cnn", ["--row", "2", "--methods", "saliency,ig,gradcam,shap",
                               "--target", "4", "--seed", "3"]),
-    "text": ("sentiment_text", ["--row", "0", "--methods", "lime,saliency,ig"]),
+    "text": ("sentiment_text", ["--row", "0", "--methods", "lime,saliency,ig",
+                                "--params", '{"saliency": {"token_reduce": "norm"}}']),
     "regression": ("diabetes_regression", ["--row", "1", "--methods", "shap,gradxinput"]),
     "bad row": ("wine_classifier", ["--row", "5000"]),
     "bad target": ("wine_classifier", ["--row", "0", "--target", "7"]),
@@ -98,6 +99,10 @@ def test_text_values_are_one_per_token(runs):
     assert tokens and all(isinstance(t, str) for t in tokens)
     for entry in payload["methods"].values():
         assert len(entry["values"]) == len(tokens)
+    # --params reached the method, and the result says what it was given
+    saliency = payload["methods"]["saliency"]
+    assert saliency["params"] == {"token_reduce": "norm", "seed": 0}
+    assert min(saliency["values"]) >= 0  # a norm: sizes only
 
 
 def test_regression_has_a_single_target(runs):
@@ -117,6 +122,17 @@ def test_bad_input_is_one_error_line(runs, name, message):
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_params_that_are_not_an_object_of_methods_are_refused(samples, repo_root, tmp_path):
+    wine = samples["wine_classifier"]
+    proc = subprocess.run(command("explain", wine.model_path, wine.data_path, "--row", "0",
+                                  "--params", '{"saliency": "norm"}', "--out",
+                                  tmp_path / "x.json"),
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        "error: --params must be a JSON object of method -> settings")
 
 
 def test_unknown_method_is_refused_before_loading(samples, repo_root, tmp_path):
