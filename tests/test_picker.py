@@ -367,3 +367,16 @@ def test_sample_map_error_confidence_and_bad_color(three):
                    class_names=NAMES3, selected=None, title="")
     with pytest.raises(ValueError, match="needs labels"):
         map_colors(predictions(P3, None, "multiclass", NAMES3), "error")
+
+
+def test_a_colour_bar_leaves_room_for_the_ring_legend():
+    """The selected row's ring is a legend entry at the top right, where a full-height colour
+    bar put its title: the bar (prediction of a regression, here) is shortened and
+    bottom-aligned so the two do not overlap."""
+    regression = predictions(np.array([[1.0], [3.0]]), [1.0, 1.0], "regression", None)
+    fig = sample_map(np.zeros((2, 2)), rows=[0, 1], color=map_colors(regression, "prediction"),
+                     color_by="prediction", class_names=(), selected=1, title="")
+    bar = fig.data[0].marker.colorbar
+    legend_y = fig.layout.legend.y if fig.layout.legend.y is not None else 1.0
+    assert bar.yanchor == "bottom" and (bar.y or 0) + bar.len <= legend_y - 0.15
+    assert fig.data[-1].name == "row 1" and fig.data[-1].showlegend is not False

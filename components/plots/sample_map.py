@@ -30,6 +30,11 @@ def class_palette(n: int) -> list[str]:
     return [colors[i % len(colors)] for i in range(n)]
 
 
+# A continuous colour bar leaves the top of the right margin free: the legend (the selected
+# row's ring) sits there, at Plotly's default place, instead of on the bar's title.
+COLORBAR = {"len": 0.78, "y": 0, "yanchor": "bottom"}
+
+
 def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by: str,
                class_names: Sequence[str] = (),
                selected: int | None = None, title: str = "", space: str = "inputs",
@@ -90,7 +95,8 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
         scale = {"prediction": ("Viridis", "prediction"), "error": ("Reds", "abs error"),
                  "confidence": ("Viridis", "confidence")}[color_by]
         marker = {"color": color.astype(float), "colorscale": scale[0], "size": 7,
-                  "opacity": 0.8, "showscale": True, "colorbar": {"title": {"text": scale[1]}}}
+                  "opacity": 0.8, "showscale": True, "colorbar": COLORBAR | {
+                      "title": {"text": scale[1]}}}
         if color_by == "confidence":
             marker |= {"cmin": 0.0, "cmax": 1.0}
         traces.append(points(np.ones(len(coords), dtype=bool),
