@@ -150,6 +150,8 @@ def test_conv_grid_draws_square_filters_with_room_for_them():
     assert _plot_px(grid) / rows >= 100  # one 3x3 filter: about as tall as it is wide (1/8 of ~900)
     wide = plots.conv_filter_grid(np.ones((1, 5, 1, 8)), layer="c")  # 1x5 kernels: low rows
     assert wide.layout.height < grid.layout.height
+    one_row = plots.conv_filter_grid(np.ones((3, 3, 1, 8)), layer="c")
+    assert _plot_px(one_row) >= 130  # the colour bar is as tall: room for its three ticks
 
 
 def _plot_px(fig) -> float:

@@ -111,6 +111,7 @@ MAX_FILTERS = 64
 FILTER_COLUMNS = 8
 FILTER_CELL = 110  # px: the height of one filter's row for a square kernel
 GRID_MARGIN = {"t": 60, "b": 10, "l": 10, "r": 10}
+MIN_BAR_PX = 130  # a colour bar shorter than this stacks its tick labels (one row of filters)
 BAR_ROW_PX, BAR_GAP_PX, BAR_TOP_PX = 150, 50, 90  # vector bars: a row, the titled gap, the top
 MAX_HIST_VALUES = 1_000_000
 
@@ -191,9 +192,10 @@ def conv_filter_grid(kernel: np.ndarray, *, layer: str, channel: str | int = "me
     row_px = min(max(FILTER_CELL * planes.shape[0] / planes.shape[1], 40), 2 * FILTER_CELL)
     fig.update_layout(title=f"{escape(layer)}: {planes.shape[-1]} filters{shown}, {what}",
                       coloraxis={"colorscale": "RdBu_r", "cmin": -bound, "cmax": bound,
-                                 "cmid": 0, "colorbar": {"title": {"text": "weight"}}},
-                      margin=dict(GRID_MARGIN), height=int(rows * row_px) + GRID_MARGIN["t"]
-                      + GRID_MARGIN["b"])
+                                 "cmid": 0, "colorbar": {"title": {"text": "weight",
+                                                                  "side": "right"}}},
+                      margin=dict(GRID_MARGIN), height=max(int(rows * row_px), MIN_BAR_PX)
+                      + GRID_MARGIN["t"] + GRID_MARGIN["b"])
     return fig
 
 
