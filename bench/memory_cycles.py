@@ -36,6 +36,8 @@ for _path in (HERE, ROOT / "tests", ROOT):
 from proc_tree import server_pid, tree_rss_kib  # noqa: E402
 from streamlit_client import require_loopback  # noqa: E402
 
+from components.data.session import readable  # noqa: E402
+
 MAX_CYCLES = 500
 WAIT = 180_000  # ms: a cycle step on a loaded machine (worker start, six methods)
 WIDTH, CLASSES = 6, 3
@@ -76,7 +78,8 @@ def one_cycle(page, index: int, folder: Path) -> None:
     if index > 1:
         _nav(page, "Model & data")
     _uploader(page, "Keras model").locator("input[type=file]").set_input_files(str(path))
-    page.get_by_role("heading", name=name, exact=True).wait_for(timeout=WAIT)
+    # the page is headed by the model's name made readable: "cycle_001" -> "Cycle 001"
+    page.get_by_role("heading", name=readable(name), exact=True).wait_for(timeout=WAIT)
     _uploader(page, "Dataset").locator("input[type=file]").set_input_files(
         {"name": f"data_{index:03d}.csv", "mimeType": "text/csv", "buffer": csv})
     page.get_by_test_id("stMetricValue").filter(
@@ -110,7 +113,7 @@ def run(cycles: int, every: int, settle: float) -> list[dict]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         page.goto(url)
-        page.get_by_role("heading", name="wine_classifier").wait_for(timeout=WAIT)
+        page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=WAIT)
         page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
         page.get_by_role("option", name="Upload my own model…").click()
         _uploader(page, "Keras model").wait_for(timeout=WAIT)

@@ -19,7 +19,7 @@ pytestmark = [
 def test_app_opens_with_the_sample_model_and_layer_table(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(server)
-    page.get_by_role("heading", name="wine_classifier").wait_for(timeout=90_000)
+    page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=90_000)
     table = page.get_by_test_id("stDataFrame").first
     table.wait_for(timeout=30_000)
     assert table.is_visible()

@@ -39,7 +39,7 @@ def test_an_upload_survives_a_server_restart(browser, tmp_path):
     with running_app(tmp_path / "first.log", env) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
-        page.get_by_role("heading", name="wine_classifier").wait_for(timeout=90_000)
+        page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=90_000)
         _open_model_picker(page)
         page.get_by_role("option", name="Upload my own model…").click()
         uploader = page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader").filter(
@@ -53,7 +53,7 @@ def test_an_upload_survives_a_server_restart(browser, tmp_path):
     with running_app(tmp_path / "second.log", env) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
-        page.get_by_role("heading", name="wine_classifier").wait_for(timeout=90_000)
+        page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=90_000)
         _open_model_picker(page)
         listed = page.get_by_role("option", name="Saved: restart-me.keras", exact=False)
         listed.first.wait_for(timeout=30_000)

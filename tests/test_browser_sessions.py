@@ -17,6 +17,8 @@ import re
 import pytest
 
 from browser_support import CHROMIUM
+from components.data.session import readable
+from components.model.samples import get_sample
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,7 +82,7 @@ def check_sample(page, key: str, when: str) -> None:
 
 
 def check_upload(page, name: str, params: int, when: str) -> None:
-    page.get_by_role("heading", name=name).wait_for(timeout=WAIT)
+    page.get_by_role("heading", name=readable(name)).wait_for(timeout=WAIT)
     page.get_by_test_id("stMetricValue").filter(
         has_text=re.compile(rf"^{params:,}$")).first.wait_for(timeout=WAIT)
     main = page.get_by_test_id("stMain").inner_text()
@@ -91,7 +93,7 @@ def check_upload(page, name: str, params: int, when: str) -> None:
 
 def _upload(page, url: str, path) -> None:
     page.goto(url)
-    page.get_by_role("heading", name="wine_classifier").wait_for(timeout=WAIT)
+    page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=WAIT)
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
     page.get_by_role("option", name="Upload my own model…").click()
     uploader = page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader").filter(
@@ -133,7 +135,8 @@ def test_ten_browser_sessions_keep_their_own_model_and_row(server, browser, uplo
         for name in upload_files:
             _nav(pages[name], "Weights")
         for key in SAMPLE_ROWS:
-            pages[key].get_by_role("heading", name=key).wait_for(timeout=WAIT)
+            pages[key].get_by_role("heading", name=get_sample(key).title).wait_for(
+                timeout=WAIT)
             assert f"row={SAMPLE_ROWS[key][0]}" in pages[key].url
             _nav(pages[key], "Explain")
         for name in upload_files:

@@ -57,13 +57,13 @@ def _switch(page) -> float:
     nav.get_by_role("link", name="Weights").click()
     page.get_by_role("heading", name="Weights").wait_for(timeout=WAIT)
     nav.get_by_role("link", name="Model & data").click()
-    page.get_by_role("heading", name="wine_classifier").wait_for(timeout=WAIT)
+    page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=WAIT)
     return time.monotonic() - start
 
 
 def _open_attacker(page, url: str) -> None:
     page.goto(f"{url}/?sample=digits_cnn")
-    page.get_by_role("heading", name="digits_cnn").wait_for(timeout=WAIT)
+    page.get_by_role("heading", name="Handwritten digits CNN").wait_for(timeout=WAIT)
     uploader = page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader").filter(
         has_text="Upload a dataset")
     uploader.wait_for(timeout=WAIT)
@@ -73,7 +73,7 @@ def test_a_stalling_upload_does_not_slow_another_session(server, browser, bomb):
     victim = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     attacker = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     victim.goto(f"{server}/?sample=wine_classifier")
-    victim.get_by_role("heading", name="wine_classifier").wait_for(timeout=WAIT)
+    victim.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=WAIT)
     _open_attacker(attacker, server)
     _switch(victim)  # warm: both pages' caches filled
     normal = statistics.median(_switch(victim) for _ in range(CLICKS))

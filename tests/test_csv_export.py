@@ -177,3 +177,15 @@ def test_newline_before_a_formula_is_quoted_inside_the_cell():
     text = to_csv(frame)
     assert text == 'note\r\n"\'\n=1+1"\r\n"\'\r\n@SUM(1)"\r\n'
     assert pd.read_csv(io.StringIO(text))["note"].tolist() == ["'\n=1+1", "'\r\n@SUM(1)"]
+
+
+def test_trail_rows_are_integers_in_the_csv():
+    from components.review.csv_export import trail_frame
+
+    rows = [{"id": 1, "action": "pin", "row": 3, "payload": "{}"},
+            {"id": 2, "action": "report", "row": None, "payload": "{}"},
+            {"id": 3, "action": "assess", "row": 12, "payload": "{}"}]
+    text = to_csv(trail_frame(rows))
+    lines = text.split("\r\n")
+    assert lines[1] == "1,pin,3,{}" and lines[2] == "2,report,,{}" and lines[3] == "3,assess,12,{}"
+    assert "3.0" not in text and "12.0" not in text

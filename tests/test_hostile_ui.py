@@ -112,13 +112,13 @@ def test_one_session_refuses_each_model_and_goes_on(session, corpora):
         session.file_uploader(key="model_file").upload("wine.keras", good).run()
         assert not session.exception, name
         assert _errors(session) == [], (name, _errors(session))
-        assert session.title[0].value == escape_markdown("wine_classifier"), name
+        assert session.title[0].value == "Wine classifier", name
         uploader = session.file_uploader(key="model_file")
 
 
 def test_then_hostile_data_files_against_the_good_model(session, corpora):
     _, data_files, canary = corpora
-    assert session.title[0].value == escape_markdown("wine_classifier")
+    assert session.title[0].value == "Wine classifier"
     for name, fragment in DATA:
         data, filename = data_files[name]
         session.file_uploader(key="data_file").upload(filename, data).run()
@@ -129,7 +129,7 @@ def test_then_hostile_data_files_against_the_good_model(session, corpora):
         assert errors[0].startswith("Dataset refused: ") == (name in READ_REFUSALS), errors
         assert "\n" not in errors[0]
         assert not canary.exists(), name
-        assert session.title[0].value == escape_markdown("wine_classifier"), name
+        assert session.title[0].value == "Wine classifier", name
         assert "![t](" not in errors[0] and "<script>" not in errors[0]  # text, not markup
     # and a good data file is still accepted afterwards
     wine = get_sample("wine_classifier")
@@ -151,5 +151,5 @@ def test_a_nul_in_an_upload_name_is_refused_by_streamlit_and_the_session_recover
     assert "redacted" in at.exception[0].message and "null" not in at.exception[0].message
     at.run()
     assert not at.exception
-    assert at.title[0].value == escape_markdown("wine_classifier")
+    assert at.title[0].value == "Wine cultivar classifier"
     assert not canary.exists()

@@ -15,7 +15,6 @@ from components.errors import BadModelFileError, UnsafeModelError
 from components.model import models_dir, scan
 from components.model.models_dir import list_models, read_model
 from components.model.samples import get_sample
-from components.text_safety import escape_markdown
 
 WINE = get_sample("wine_classifier").model_path
 
@@ -132,7 +131,7 @@ def test_the_sidebar_lists_the_folder_and_loads_its_model_like_an_upload(folder)
                       "Server: wine_copy.keras · 0 MiB"]
     at.selectbox(key="model_choice").select("folder:wine_copy.keras").run()
     assert not at.exception
-    assert at.title[0].value == escape_markdown("wine_classifier")
+    assert at.title[0].value == "Wine classifier"
     assert at.query_params["file"] in ("wine_copy.keras", ["wine_copy.keras"])
     digest = hashlib.sha256(WINE.read_bytes()).hexdigest()
     assert any(f"Server folder · 0.0 MiB · SHA-256 {digest[:16]}" in c.value

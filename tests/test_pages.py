@@ -10,7 +10,7 @@ import pytest
 
 from apptest_support import new_app
 from components.model.load import load_model_path
-from components.model.samples import list_samples
+from components.model.samples import get_sample, list_samples
 from components.text_safety import escape_markdown
 
 SAMPLES = [s.key for s in list_samples()]
@@ -50,7 +50,7 @@ def session():
 def test_default_page_shows_a_sample_at_once(session):
     assert not session.exception
     assert session.selectbox(key="model_choice").value == SAMPLES[0] == "wine_classifier"
-    assert _title(session) == escape_markdown("wine_classifier")
+    assert _title(session) == "Wine cultivar classifier"  # the sample's title, not a file name
 
 
 @pytest.mark.parametrize("key", SAMPLES)
@@ -58,7 +58,7 @@ def test_every_sample_renders_summary_and_data(session, expected, key):
     session.selectbox(key="model_choice").select(key).run()
     assert not session.exception
     name, params, _ = expected[key]
-    assert _title(session) == escape_markdown(name)
+    assert _title(session) == escape_markdown(get_sample(key).title)
     metrics = _metrics(session)
     assert metrics["Parameters"] == f"{params:,}"
     assert metrics["Usable"] == "yes"
@@ -91,7 +91,7 @@ def test_upload_a_good_model_then_a_mismatched_dataset():
     sample = next(s for s in list_samples() if s.key == "wine_classifier")
     at.file_uploader(key="model_file").upload("mine.keras", sample.model_path.read_bytes()).run()
     assert not at.exception
-    assert _title(at) == escape_markdown("wine_classifier")
+    assert _title(at) == "Wine classifier"  # the model's own name, readable
     csv = sample.data_path.read_text().splitlines()
     dropped = "\n".join(",".join(line.split(",")[1:]) for line in csv)  # without 'alcohol'
     at.file_uploader(key="data_file").upload("short.csv", dropped.encode()).run()
@@ -129,7 +129,7 @@ def test_hostile_upload_shows_one_line_and_app_lives_on(filename, content, expec
     assert any(expected_text in e for e in errors), errors
     # the session goes on: pick a sample again and it renders
     at.selectbox(key="model_choice").select("digits_cnn").run()
-    assert not at.exception and _title(at) == escape_markdown("digits_cnn")
+    assert not at.exception and _title(at) == "Handwritten digits CNN"
 
 
 def test_uploads_are_isolated_between_sessions():
@@ -140,7 +140,7 @@ def test_uploads_are_isolated_between_sessions():
     digits = next(s for s in list_samples() if s.key == "digits_cnn")
     alice.file_uploader(key="model_file").upload("alice.keras",
                                                  digits.model_path.read_bytes()).run()
-    assert _title(alice) == escape_markdown("digits_cnn")
+    assert _title(alice) == "Digits cnn"
     bob.selectbox(key="model_choice").select("__upload__").run()
     assert _title(bob) == "Glassbox"  # nothing uploaded in Bob's session
     assert not any("digits" in t.value for t in bob.title)
@@ -152,7 +152,7 @@ def test_selection_persists_across_page_runs():
     at.selectbox(key="model_choice").select("sentiment_text").run()
     at.switch_page("views/overview.py").run()
     assert not at.exception
-    assert _title(at) == escape_markdown("sentiment_text")
+    assert _title(at) == escape_markdown("Review sentiment (text)")
 
 
 def test_query_param_preselects_a_sample():
@@ -160,7 +160,7 @@ def test_query_param_preselects_a_sample():
     at.query_params["sample"] = "digits_cnn"
     at.run()
     assert at.selectbox(key="model_choice").value == "digits_cnn"
-    assert _title(at) == escape_markdown("digits_cnn")
+    assert _title(at) == "Handwritten digits CNN"
 
 
 def test_choosing_another_label_column_rechecks_the_data(session):
@@ -238,7 +238,7 @@ def test_uploaded_branched_model_with_a_nested_submodel(tmp_path):
     at.run()
     at.selectbox(key="model_choice").select("__upload__").run()
     at.file_uploader(key="model_file").upload("branchy.keras", path.read_bytes()).run()
-    assert _title(at) == "branchy"
+    assert _title(at) == "Branchy"
     at.switch_page("views/architecture.py").run()
     assert not at.exception
     layers = next(s for s in at.selectbox if s.label == "Layer details").options

@@ -516,3 +516,54 @@ def test_importing_the_store_loads_neither_streamlit_nor_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
                             text=True, check=True, env={**os.environ, "PYTHONPATH": str(root)})
     assert result.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- only checked datasets
+
+
+def _checked(csv: bytes, n_features: int = 2):
+    """``csv`` read and checked against a table model of ``n_features`` inputs (no TF)."""
+    from components.data.checks import fit_dataset
+    from components.data.read import read_data_bytes
+    from components.model.bundle import InputSpec
+
+    spec = InputSpec(shape=(n_features,), dtype="float32")
+    return fit_dataset(read_data_bytes(csv, "data.csv"), spec)
+
+
+def _blobs(store: Store) -> list[Path]:
+    return [p for p in (store.root / "blobs").rglob("*") if p.is_file()]
+
+
+def test_a_dataset_refused_by_its_checks_never_reaches_the_workspace(store):
+    from components.review.keeping import keep_checked_dataset
+
+    refused = b"a,b,c\n1,2,x\n"  # three columns for a two-input model, one not a number
+    dataset = _checked(refused)
+    assert not dataset.ok and dataset.x is None
+    kept = keep_checked_dataset(store, "bad.csv", refused, dataset, model_sha256=MODEL_SHA,
+                                signature="tabular:2")
+    assert kept is None
+    assert store.artifacts("dataset") == [] and not store.has(hashlib.sha256(refused).hexdigest())
+    assert _blobs(store) == []
+    assert store.datasets_for(MODEL_SHA, "tabular:2") == []
+    assert keep_checked_dataset(store, "none.csv", refused, None, model_sha256=MODEL_SHA,
+                                signature="tabular:2") is None
+    assert _blobs(store) == []
+
+
+def test_a_checked_dataset_is_offered_to_models_it_fits_only(store):
+    from components.review.keeping import keep_checked_dataset
+
+    other_model = "b" * 64
+    kept = keep_checked_dataset(store, "good.csv", DATA, _checked(DATA), model_sha256=MODEL_SHA,
+                                signature="tabular:2")
+    assert kept is not None and kept.sha256 == DATA_SHA and store.has(DATA_SHA)
+    assert [a.sha256 for a in store.datasets_for(MODEL_SHA, "tabular:9")] == [DATA_SHA]
+    assert [a.sha256 for a in store.datasets_for(other_model, "tabular:2")] == [DATA_SHA]
+    assert store.datasets_for(other_model, "image:28x28x1") == []
+    store.put("dataset", "legacy.csv", b"x\n1\n")  # stored with no model: offered to none
+    assert [a.name for a in store.datasets_for(other_model, "tabular:2")] == ["good.csv"]
+    again = keep_checked_dataset(store, "good.csv", DATA, _checked(DATA),
+                                 model_sha256=MODEL_SHA, signature="tabular:2")
+    assert again == kept  # idempotent

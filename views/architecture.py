@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components.inspect.overview import layer_table
+from components.inspect.overview import layer_table, shape_text
 from components.plots.model_views import clicked_node
 from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
@@ -16,7 +16,7 @@ runner, sha = bundle.runner, bundle.loaded.sha256
 graph_key = f"graph_{sha[:16]}"
 
 st.title("Architecture")
-st.caption(f"{escape_markdown(bundle.summary.name)} · {len(bundle.summary.layers)} layers · "
+st.caption(f"{escape_markdown(workspace.heading)} · {len(bundle.summary.layers)} layers · "
            f"{bundle.summary.total_params:,} parameters. Drag to pan, scroll to zoom, click a "
            "layer for its details.")
 base = architecture_for(sha, (), "", "type", None, runner)
@@ -49,8 +49,8 @@ details = layer_details_for(sha, chosen, runner)
 if details is None:
     st.info("An input placeholder: it holds no weights and no configuration.")
 if details is not None:
-    details_line({"Input shape": str(details.input_shape),
-                  "Output shape": str(details.output_shape)})
+    details_line({"Input shape": shape_text(details.input_shape),
+                  "Output shape": shape_text(details.output_shape)})
     facts_row({"Parameters": f"{details.params:,}",
                "Trainable": f"{details.trainable_params:,}",
                "Non-trainable": f"{details.non_trainable_params:,}"})

@@ -15,7 +15,7 @@ data_sha = workspace.data_sha256
 
 st.title("Compare two models")
 dataset = require_dataset(workspace, "compare two models on it")
-st.caption(f"Model A (sidebar): {escape_markdown(bundle.summary.name)} · dataset "
+st.caption(f"Model A (sidebar): {escape_markdown(workspace.heading)} · dataset "
            f"{escape_markdown(dataset.filename)}, {dataset.n_rows:,} rows")
 
 second = ui.second_model_ui()

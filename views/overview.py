@@ -12,8 +12,9 @@ workspace = require_model()
 bundle = workspace.bundle
 view = build_overview(bundle.summary, workspace.task, workspace.dataset)
 
-st.title(escape_markdown(bundle.summary.name))
-st.caption(f"{escape_markdown(workspace.source)} · SHA-256 {bundle.loaded.sha256}")
+st.title(escape_markdown(workspace.heading))
+st.caption(f"Keras model {escape_markdown(bundle.summary.name)} · file "
+           f"{escape_markdown(bundle.loaded.filename)} · SHA-256 {bundle.loaded.sha256}")
 details_line(view.details)
 facts_row(view.facts)
 

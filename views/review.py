@@ -11,7 +11,7 @@ workspace = require_model()
 st.title("Compliance review")
 require_dataset(workspace, "review this model on it")
 review = ui.current_review(workspace)
-st.caption(f"Review #{review.id} of {escape_markdown(workspace.bundle.loaded.filename)} "
+st.caption(f"Review #{review.id} of {escape_markdown(workspace.heading)} "
            f"(SHA-256 {review.model_sha256[:16]}…) on data {review.data_sha256[:16]}… · "
            f"workspace {escape_markdown(workspace_store().url)}")
 

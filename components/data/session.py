@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from pathlib import PurePath
 
 from components.data.checks import Check, Dataset, fit_dataset
 from components.data.read import read_data_bytes, safe_name
@@ -34,6 +36,17 @@ def open_dataset(data: bytes, filename: str, bundle: ModelBundle,
     return dataset
 
 
+def input_signature(bundle: ModelBundle) -> str:
+    """What a dataset must fit to feed this model's (first) input, as a short string:
+    ``tabular:13``, ``image:28x28x1``, ``text`` or ``tokens:64``. Two models with the same
+    signature read the same datasets (their checks pass or fail alike)."""
+    spec = bundle.input_spec
+    dims = "x".join("any" if d is None else str(d) for d in spec.shape)
+    if spec.tokens is not None:
+        return f"tokens:{dims}"
+    return spec.kind if spec.kind == "text" else f"{spec.kind}:{dims}"
+
+
 @dataclass(frozen=True)
 class Workspace:
     """What one session has open: a model (or why not), a dataset (or why not), the task.
@@ -51,3 +64,32 @@ class Workspace:
     data_name: str | None = None
     task: str | None = None
     sample: Sample | None = None
+    title: str = ""  # the model's human-readable title (`model_title`), for headings
+
+    @property
+    def heading(self) -> str:
+        """The title pages and reports are headed with (never empty)."""
+        return self.title or self.source
+
+
+# Names Keras gives a model nobody named: "sequential", "functional_3", "model_1".
+_KERAS_DEFAULT_NAME = re.compile(r"(sequential|functional|model)(_\d+)?", re.I)
+
+
+def model_title(sample: Sample | None, file_name: str | None, model_name: str | None) -> str:
+    """A human-readable title: a sample's own title; else the model's own name if someone
+    gave it one, else the file's name without its extension, either made readable
+    ("wine_classifier" and "wine-classifier.keras" both read "Wine classifier")."""
+    if sample is not None:
+        return sample.title
+    own = (model_name or "").strip()
+    if own and not _KERAS_DEFAULT_NAME.fullmatch(own):
+        return readable(own)
+    stem = PurePath(file_name or "").stem if file_name else ""
+    return readable(stem or own or "Uploaded model")
+
+
+def readable(name: str) -> str:
+    """``snake_case``/``kebab-case`` as words, the first one capitalised if all lower case."""
+    words = " ".join(re.split(r"[_\-\s]+", name.strip())).strip() or name.strip()
+    return words[:1].upper() + words[1:] if words.islower() else words

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from components.data.evaluation import class_probabilities
+from components.data.numbers import percent
 from components.data.predictions import predictions
 from components.errors import DataError
 from components.explain.methods.base import Attribution
@@ -324,12 +325,12 @@ def compare_predictions(original: np.ndarray, edited: np.ndarray, task: str,
         verdicts = [f"predicted value {v:.5g}" for v in values[:, 0]]
     else:
         values, index = class_probabilities(scores, task), list(pred.class_names)
-        verdicts = [f"predicted {pred.class_names[p]} ({c:.3f})"
+        verdicts = [f"predicted {pred.class_names[p]} ({percent(c)})"
                     for p, c in zip(pred.predicted, pred.confidence, strict=True)]
     table = pd.DataFrame({"original": values[0], "edited": values[1],
                           "change": values[1] - values[0]}, index=pd.Index(index, name="output"))
     lines = ["" if task == "regression" else
-             " · ".join(f"{name} {v:.4g}" for name, v in zip(index, row, strict=True))
+             " · ".join(f"{name} {percent(v)}" for name, v in zip(index, row, strict=True))
              for row in values]
     return Comparison(table=table, original=verdicts[0], edited=verdicts[1],
                       moved=bool(pred.predicted[0] != pred.predicted[1]),

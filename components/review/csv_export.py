@@ -81,3 +81,13 @@ def _labels(labels: pd.Index) -> pd.Index:
     if _holds_text(labels.dtype) and not isinstance(labels, pd.MultiIndex):
         return pd.Index([neutralise(v) for v in labels], dtype=object, name=names[0])
     return labels.set_names(names)
+
+
+def trail_frame(rows: list[dict]) -> pd.DataFrame:
+    """An audit trail's rows (`Store.export_rows`) as a table whose ``row`` column holds
+    integers: pandas makes a column with a missing value float, and the CSV then said
+    "3.0"; events without a row (report, export) stay empty cells."""
+    frame = pd.DataFrame(rows)
+    if "row" in frame.columns:
+        frame["row"] = frame["row"].astype("Int64")
+    return frame

@@ -157,6 +157,19 @@ ARTIFACTS = Table(
     CheckConstraint("kind IN ('model', 'dataset')", name="kind"),
 )
 
+# Which model each stored dataset passed its checks against, and that model's input
+# signature (`components.data.session.input_signature`, e.g. "tabular:13"): the sidebar
+# offers a model only the datasets that fit it. A dataset gets a row per model it fitted.
+DATASET_FITS = Table(
+    "dataset_fits", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("data_sha256", String(64), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("signature", String(MAX_NAME_CHARS), nullable=False),
+    Column("created_at", String(20), nullable=False),
+    UniqueConstraint("data_sha256", "model_sha256"),
+)
+
 REVIEWS = Table(
     "reviews", METADATA,
     Column("id", Integer, primary_key=True),
@@ -500,6 +513,36 @@ class Store:
         if found is None:  # pragma: no cover - the row was just written
             raise StoreError(f"stored file {sha256[:12]}… has no details in the database")
         return found
+
+    def put_dataset(self, name: str, data: bytes, *, model_sha256: str,
+                    signature: str) -> Artifact:
+        """Store a dataset that PASSED its checks against the model ``model_sha256`` (the
+        caller checked it: see `components.review.keeping`), and remember that it fits
+        that model and any model whose input has the same ``signature``."""
+        model_sha256 = _check_sha(model_sha256, "model digest")
+        signature = _check_text(signature, "the input signature", MAX_NAME_CHARS)
+        artifact = self.put("dataset", name, data)
+        with self._lock, self._database("saving which model the dataset fits"):
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(DATASET_FITS).values(
+                        data_sha256=artifact.sha256, model_sha256=model_sha256,
+                        signature=signature, created_at=_now()))
+            except IntegrityError:
+                pass  # already recorded for this model
+        return artifact
+
+    def datasets_for(self, model_sha256: str, signature: str) -> list[Artifact]:
+        """Stored datasets that fit a model, newest first: those that passed their checks
+        against this very model, or against a model whose input has the same signature."""
+        fits = select(DATASET_FITS.c.data_sha256).where(
+            (DATASET_FITS.c.model_sha256 == model_sha256)
+            | (DATASET_FITS.c.signature == signature))
+        query = (select(ARTIFACTS).where(ARTIFACTS.c.kind == "dataset",
+                                         ARTIFACTS.c.sha256.in_(fits))
+                 .order_by(ARTIFACTS.c.created_at.desc(), ARTIFACTS.c.id.desc()))
+        with self._database("listing stored datasets"), self._engine.connect() as conn:
+            return [_artifact(row) for row in conn.execute(query)]
 
     def has(self, sha256: str) -> bool:
         """Whether bytes with this digest are stored (False for anything not a digest)."""

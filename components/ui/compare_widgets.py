@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from components.data.checks import Dataset
+from components.data.numbers import output_text
 from components.data.predictions import Predictions, page_count, page_slice
 from components.explain import compare
 from components.explain.agreement import method_label
@@ -317,8 +318,8 @@ def sample_settings_ui(pair: Pair, subject: Subject, facts_a: SubjectFacts,
 
     def label(t: int) -> str:
         mark = " · A predicts" if t == facts_a.default_target and n_out > 1 else ""
-        return (f"{choices[t]} (A {facts_a.prediction[t]:.3g} · B "
-                f"{facts_b.prediction[t]:.3g}){mark}")
+        return (f"{choices[t]} (A {output_text(facts_a.prediction[t], pair.task)} · B "
+                f"{output_text(facts_b.prediction[t], pair.task)}){mark}")
 
     cols = st.columns([3, 2, 1])
     methods = cols[0].multiselect("Methods", offered, default=offered,

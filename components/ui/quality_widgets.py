@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from components.data.checks import Dataset
+from components.data.numbers import output_text
 from components.data.predictions import Predictions
 from components.errors import GlassboxError, first_line
 from components.explain import quality as q
@@ -171,7 +172,7 @@ def settings_ui(ctx: Context) -> Settings:
     cols = st.columns([3, 1, 2])
     target = cols[0].selectbox(
         "Explain the output", list(choices), index=default, key=f"q_target_{ctx.scope}",
-        format_func=lambda t: f"{choices[t]} ({prediction[t]:.3g})" +
+        format_func=lambda t: f"{choices[t]} ({output_text(prediction[t], ctx.task)})" +
         (" · predicted" if t == default and len(choices) > 1 else ""))
     seed = int(cols[1].number_input("Seed", 0, 2**31 - 1 - MAX_SEEDS, 0, key="q_seed",
                                     help="The methods' seed (LIME, SHAP, SmoothGrad)."))

@@ -17,8 +17,9 @@ from typing import Any
 import streamlit as st
 
 from components.data.checks import Dataset
+from components.data.links import model_note, row_note
 from components.data.read import ARRAY_SUFFIXES, IMAGE_SUFFIXES, TABLE_SUFFIXES
-from components.data.session import Workspace
+from components.data.session import Workspace, model_title
 from components.errors import GlassboxError
 from components.model.bundle import ModelBundle
 from components.model.samples import Sample, get_sample
@@ -37,7 +38,8 @@ from components.ui.model_picker import (
     uploaded_model,
 )
 from components.ui.selection import keep_in_url
-from components.ui.stored import artifact_label, keep, stored, workspace_store
+from components.ui.stored import artifact_label, fitting_datasets, keep_dataset, workspace_store
+from components.ui.widgets import link_note
 
 SAMPLE_DATA = "__default_data__"
 AUTO = "auto"
@@ -45,10 +47,15 @@ DATA_TYPES = [s.lstrip(".") for s in TABLE_SUFFIXES + ARRAY_SUFFIXES + IMAGE_SUF
 
 
 def sidebar_ui() -> Workspace:
-    """Draw the sidebar and return what the session has open."""
+    """Draw the sidebar and return what the session has open.
+
+    What a link named but could not be opened is said above the page, once (the URL is
+    then rewritten to what was opened).
+    """
+    notes: list[str] = []
     with st.sidebar:
         st.subheader("Model")
-        choice = _model_choice()
+        choice = _model_choice(notes)
         if choice == UPLOAD:
             workspace = _uploaded_model()
         elif choice.startswith(STORED):
@@ -58,20 +65,48 @@ def sidebar_ui() -> Workspace:
         else:
             workspace = _sample_model(get_sample(choice))
         if workspace.bundle is not None:
+            workspace = replace(workspace, title=model_title(
+                workspace.sample, workspace.source, workspace.bundle.summary.name))
             workspace = _with_data(workspace)
             workspace = _with_task(workspace)
+            notes += _row_in_range(workspace)
     keep_in_url()
+    for note in notes:
+        link_note(note)
     return workspace
 
 
-def _model_choice() -> str:
+def _row_in_range(ws: Workspace) -> list[str]:
+    """The link's ``?row=`` when the dataset has no such row: say so and show row 0."""
+    if ws.dataset is None or ws.dataset.x is None:
+        return []
+    note = row_note(st.query_params.get("row"), ws.dataset.n_rows)
+    if note is not None:
+        st.query_params["row"] = "0"
+    return [] if note is None else [note]
+
+
+def _model_choice(notes: list[str]) -> str:
     keys, titles = model_options(sample_prefix="", upload_title="Upload my own model…")
     wanted = _wanted_model(keys)
     index = keys.index(wanted) if wanted in keys else 0
     choice = st.selectbox("Model", keys, index=index, format_func=titles.__getitem__,
                           key="model_choice")
+    notes += _missing_models(keys, choice, titles)
     _name_in_url(choice)
     return choice
+
+
+def _missing_models(keys: list[str], choice: str, titles: dict[str, str]) -> list[str]:
+    """The models the URL names that are not on offer (before `_name_in_url` drops them)."""
+    opened = "the default sample" if choice == keys[0] else titles[choice]
+    notes = []
+    for param, prefix in (("model", STORED), (FILE_PARAM, FOLDER), ("sample", "")):
+        value = st.query_params.get(param)
+        if value is not None and f"{prefix}{value}" not in keys and \
+                not (param == "model" and choice == UPLOAD):
+            notes.append(model_note(param, value, opened))
+    return notes
 
 
 def _wanted_model(keys: list[str]) -> str | None:
@@ -183,9 +218,11 @@ def _with_data(ws: Workspace) -> Workspace:
     if label is not None and dataset is not None and label != dataset.label_name:
         dataset, error = _checked(digest, data, name, ws.bundle, label=label, isolate=not own,
                                   tokens=tokens)
-    kept = upload is not None and dataset is not None and error is None
-    if kept:
-        keep("dataset", name, data)  # only a dataset that passed is kept, and then linkable
+    # Only a dataset that passed every check is kept, and then linkable (README: refused
+    # files are never stored; a dataset whose checks failed comes back with no error but
+    # with ``x`` None).
+    kept = upload is not None and error is None and \
+        keep_dataset(name, data, dataset, ws.bundle) is not None
     _data_in_url(digest if kept or (upload is None and saved is not None) else None)
     return replace(ws, dataset=dataset, data_error=error, data_sha256=digest, data_name=name)
 
@@ -193,9 +230,11 @@ def _with_data(ws: Workspace) -> Workspace:
 def _saved_data_choice(ws: Workspace) -> tuple[str, str] | None:
     """A stored dataset picked (its SHA-256 and name), or None for the default.
 
-    Offered only once the workspace holds datasets; the URL's ``?data=`` preselects one.
+    Offered only once the workspace holds datasets that fit this model (kept after passing
+    their checks against it, or against a model with the same input); the URL's ``?data=``
+    preselects one.
     """
-    datasets = {a.sha256: a for a in stored("dataset")}
+    datasets = {a.sha256: a for a in fitting_datasets(ws.bundle)}
     if not datasets:
         return None
     keys = [SAMPLE_DATA, *datasets]

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.data.checks import Dataset
+from components.data.session import input_signature
+from components.model.bundle import ModelBundle
+from components.review.keeping import keep_checked_dataset
 from components.review.store import Artifact, Store
 
 REVIEWER_KEY = "glassbox.reviewer"
@@ -24,6 +28,19 @@ def workspace_store() -> Store:
 def keep(kind: str, name: str, data: bytes) -> Artifact:
     """Store an accepted upload (idempotent: the same bytes are stored once)."""
     return workspace_store().put(kind, name, data)
+
+
+def keep_dataset(name: str, data: bytes, dataset: Dataset | None,
+                 bundle: ModelBundle) -> Artifact | None:
+    """Store an uploaded dataset only if it passed its checks against ``bundle``'s model."""
+    return keep_checked_dataset(workspace_store(), name, data, dataset,
+                                model_sha256=bundle.loaded.sha256,
+                                signature=input_signature(bundle))
+
+
+def fitting_datasets(bundle: ModelBundle) -> list[Artifact]:
+    """The stored datasets to offer with ``bundle``'s model: those that fit it."""
+    return workspace_store().datasets_for(bundle.loaded.sha256, input_signature(bundle))
 
 
 def stored(kind: str) -> list[Artifact]:

@@ -30,6 +30,11 @@ def checks_list(checks: Iterable[Check]) -> None:
         _SHOW[check.level](escape_markdown(check.message), icon=_ICON[check.level])
 
 
+def link_note(message: str) -> None:
+    """What a link asked for and did not get, in one inert line (the URL is user text)."""
+    st.warning(escape_markdown(message), icon=":material/link_off:")
+
+
 def refusal(what: str, message: str) -> None:
     """A refused input: one red line, the message shown literally."""
     st.error(f"{what} refused: {escape_markdown(message)}", icon=_ICON["error"])
