@@ -248,15 +248,18 @@ def test_multiclass_comparison_has_each_class_and_its_change():
                                  "multiclass", ("a", "b", "c"))
     assert list(result.table.index) == ["a", "b", "c"]
     np.testing.assert_allclose(result.table["change"], [-0.4, 0.4, 0.0], atol=1e-6)
-    assert result.original == "predicted a (0.700)" and result.edited == "predicted b (0.600)"
-    assert result.moved and result.edited_scores.startswith("a 0.3 · b 0.6")
+    assert result.original == "predicted a (70.0 %)" and result.edited == "predicted b (60.0 %)"
+    assert result.moved and result.edited_scores.startswith("a 30.0 % · b 60.0 %")
+    tiny = compare_predictions(np.array([1 - 3.2e-6, 3.2e-6, 0.0]), np.array([0.7, 0.2, 0.1]),
+                               "multiclass", ("a", "b", "c"))
+    assert tiny.original_scores == "a >99.99 % · b <0.01 % · c 0 %"  # never "3.2e-06"
 
 
 def test_a_sigmoid_reads_as_negative_and_positive():
     result = compare_predictions(np.array([0.2]), np.array([0.9]), "binary",
                                  ("negative", "positive"))
     np.testing.assert_allclose(result.table.loc["positive"], [0.2, 0.9, 0.7], atol=1e-6)
-    assert result.edited == "predicted positive (0.900)" and result.moved
+    assert result.edited == "predicted positive (90.0 %)" and result.moved
 
 
 def test_regression_compares_the_value():
