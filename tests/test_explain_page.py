@@ -189,3 +189,20 @@ def test_agreement_compares_like_with_like_in_words(session):
     for title in ("LIME \u00b7 contribution", "SHAP \u00b7 contribution",
                   "Saliency \u00b7 sensitivity", "SmoothGrad \u00b7 sensitivity"):
         assert any(t.startswith(title) for t in titles), (title, titles)
+
+
+def test_lime_slopes_are_a_setting_and_ranked_as_sensitivities():
+    at = new_app(timeout=300)
+    at.run()
+    at = _open(at, "wine_classifier")
+    values = next(s for s in at.selectbox if s.label == "LIME: values")
+    assert list(values.options) == ["contribution", "slope"] and values.value == "contribution"
+    values.select("slope").run()
+    assert not at.exception, at.exception
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+              for c in at.get("plotly_chart")]
+    assert "LIME \u00b7 sensitivity" in titles, titles
+    pairs = next(d.value for d in at.dataframe if list(d.value.columns)[:1] == ["pair"])
+    assert "LIME / Saliency" in set(pairs["pair"]) and "LIME / SHAP" not in set(pairs["pair"])
+    assert json.loads(at.query_params["params"][0] if isinstance(at.query_params["params"], list)
+                      else at.query_params["params"]) == {"lime": {"values": "slope"}}
