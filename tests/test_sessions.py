@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from apptest_support import new_app
-from components.text_safety import escape_markdown
+from components.data.session import readable
 
 EXPLAIN, OVERVIEW = "views/explain.py", "views/overview.py"
 N_SESSIONS = 10
@@ -190,9 +190,10 @@ def check_empty(at, step: str) -> None:
 
 def check_overview(at, t: Tenant, step: str, with_data: bool = True) -> None:
     _no_failure(at, t, step)
-    assert at.title[0].value == escape_markdown(t.name), (t.index, step)
-    assert not any(f"tenant_{i:02d}" in text for text in _all_text(at)
-                   for i in range(N_SESSIONS) if i != t.index), (t.index, step)
+    assert at.title[0].value == readable(t.name), (t.index, step)  # "Tenant 03"
+    assert not any(name in text for text in _all_text(at) for i in range(N_SESSIONS)
+                   if i != t.index for name in (f"tenant_{i:02d}", f"Tenant {i:02d}")), \
+        (t.index, step)
     metrics = _metrics(at)
     assert metrics["Parameters"] == f"{t.params:,}", (t.index, step, metrics)
     assert metrics["Layers"] == "2"
@@ -216,7 +217,8 @@ def check_explain(at, t: Tenant, step: str) -> None:
     header = _plain(at.markdown[0].value)
     assert header.startswith(f"**Row {t.row}** · predicted {t.predicted} "), (t.index, step,
                                                                                header)
-    shown = float(re.search(r"confidence ([0-9.]+)", header).group(1))
+    # a percentage, one decimal (two near 0 % and 100 %; "<" or ">" past 0.01 % of either)
+    shown = float(re.search(r"confidence [<>]?([0-9.]+) %", header).group(1)) / 100
     assert shown == pytest.approx(t.confidence, abs=2e-3), (t.index, step, header)
     row_param = at.query_params.get("row")
     assert row_param in (str(t.row), [str(t.row)]), (t.index, step, at.query_params)
