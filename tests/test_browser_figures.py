@@ -1,6 +1,7 @@
 """The Explain page's tabular panel and agreement heatmap, drawn by plotly.js in Chromium at
 the sizes the page gives them (1600 px window, wide layout: a tabular panel is a third of
-the main area, 369 px; the heatmap half of it, 562 px, as measured on the page), their text boxes measured.
+the main area, 369 px; the heatmap half of it, 562 px, as measured on the page), their text
+boxes measured.
 
 No server: each figure is one static HTML page (plotly.js inlined), so this is quick.
 """
