@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.explain.agreement import method_label, ordered_methods
+from components.explain.agreement import NOT_COMPARED, method_label, ordered_methods
+from components.explain.methods.base import OUTPUTS
 from components.plots.text import escape
 
 if TYPE_CHECKING:
@@ -32,6 +33,17 @@ DIVERGING = "RdBu_r"
 SEQUENTIAL = "Inferno"
 OVERLAY_MODES = ("signed", "absolute")
 ZERO_LINE = {"color": "#555555", "width": 1}
+# The bars' x-axis title, short lines: a tabular panel is a third of the page (369 px at
+# 1600 px) and a long feature name leaves the plot ~130 px; a title wider than that is cut
+# at the figure's edge (the old one read "attribution (red: pushes the output u").
+AXIS_LINE_CHARS = 24
+BAR_AXIS_NOTE = "red raises the output"
+
+
+def panel_title(attribution: Attribution) -> str:
+    """A panel's title: the method's label and what its values are, e.g.
+    "SHAP · contribution", "Saliency · sensitivity" (its ``output_kind``)."""
+    return f"{method_label(attribution.method)} \u00b7 {attribution.output_kind}"
 
 
 # ---------------------------------------------------------------- bars
@@ -111,10 +123,17 @@ def attribution_bars(attribution: Attribution, order: Sequence[int],
                     f"{_num(base + float(np.nansum(values)))}")
     full_title = escape(title) + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
     fig.update_layout(
-        title=full_title, xaxis_title="attribution (red: pushes the output up)",
-        yaxis={"autorange": "reversed", "type": "category"}, showlegend=False,
-        height=max(220, 26 * len(order) + 120), margin={"l": 10, "r": 10, "t": 70, "b": 40})
+        title=full_title, yaxis={"autorange": "reversed", "type": "category"},
+        xaxis={"title": {"text": bar_axis_title(attribution.output_kind)}, "automargin": True},
+        showlegend=False, height=max(220, 26 * len(order) + 130),
+        margin={"l": 10, "r": 10, "t": 70, "b": 50})
     return fig
+
+
+def bar_axis_title(output_kind: str) -> str:
+    """The bars' x-axis title: what the values are, then the colours, on two short lines
+    (each at most `AXIS_LINE_CHARS`)."""
+    return f"{output_kind}<br><sup>{BAR_AXIS_NOTE}</sup>"
 
 
 def _names(feature_names: Sequence[str] | None, n: int) -> list[str]:
@@ -346,25 +365,51 @@ def timing_bars(seconds: Mapping[str, float]) -> go.Figure:
                              margin={"l": 10, "r": 10, "t": 30, "b": 10})
 
 
-def agreement_heatmap(matrix: pd.DataFrame, title: str = "") -> go.Figure:
+def agreement_heatmap(matrix: pd.DataFrame, title: str = "",
+                      kinds: Mapping[str, str] | None = None) -> go.Figure:
     """A square method x method matrix (e.g. `Agreement.spearman`) as an annotated heatmap
-    on "RdBu_r" from -1 to 1; NaN cells read "n/a". Rows and columns named by label."""
+    on "RdBu_r" from -1 to 1; NaN cells read "n/a". Rows and columns named by label.
+
+    ``kinds`` (method -> output kind, `Agreement.kinds`): the methods are grouped by kind
+    (contributions first, each group in the matrix's order), so each kind is one block on
+    the diagonal, and a cell whose two methods differ in kind reads "not compared" (hover:
+    "not compared: sensitivity vs contribution") instead. The method labels sit under the
+    matrix and the title above it: long (rotated) labels at the top ran into the title."""
     if matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"agreement_heatmap needs a square matrix, got {matrix.shape}")
+    kinds = kinds or {}
+    if kinds:
+        rank = {kind: i for i, kind in enumerate(OUTPUTS)}
+        grouped = sorted(matrix.index, key=lambda m: rank.get(kinds.get(m), len(rank)))
+        matrix = matrix.loc[grouped, grouped]
     z = matrix.to_numpy(dtype="float64")
     rows = [escape(method_label(str(m))) for m in matrix.index]
     cols = [escape(method_label(str(m))) for m in matrix.columns]
-    text = [["n/a" if math.isnan(v) else _fmt2(v) for v in row] for row in z]
+    text, hover = [], []
+    for a, row in zip(matrix.index, z, strict=True):
+        text.append([])
+        hover.append([])
+        for b, v in zip(matrix.columns, row, strict=True):
+            ka, kb = kinds.get(a), kinds.get(b)
+            apart = ka is not None and kb is not None and ka != kb
+            text[-1].append("not<br>compared" if apart else "n/a" if math.isnan(v)
+                            else _fmt2(v))
+            hover[-1].append(f"{NOT_COMPARED}: {ka} vs {kb}" if apart else text[-1][-1])
     fig = go.Figure(go.Heatmap(
-        z=z, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale=DIVERGING,
-        zmin=-1.0, zmax=1.0, xgap=2, ygap=2, hoverongaps=False,
+        z=z, x=cols, y=rows, text=text, customdata=hover, texttemplate="%{text}",
+        colorscale=DIVERGING, zmin=-1.0, zmax=1.0, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "Spearman"}, "thickness": 12},
-        hovertemplate="%{y} vs %{x}: %{text}<extra></extra>"))
+        hovertemplate="%{y} vs %{x}: %{customdata}<extra></extra>"))
     size = max(260, 70 * len(rows) + 140)
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False, scaleanchor="x", scaleratio=1)
-    return fig.update_layout(title=escape(title), height=size, plot_bgcolor="white",
-                             margin={"l": 10, "r": 10, "t": 90, "b": 10})
+    # constrain="domain": the square matrix shrinks its axes, so the labels stay beside it
+    fig.update_xaxes(side="bottom", showgrid=False, automargin=True, constrain="domain",
+                     tickangle=-40)
+    fig.update_yaxes(autorange="reversed", showgrid=False, scaleanchor="x", scaleratio=1,
+                     automargin=True, constrain="domain")
+    return fig.update_layout(
+        title={"text": escape(title), "automargin": True, "yref": "paper", "y": 1,
+               "yanchor": "bottom", "pad": {"b": 8}},
+        height=size, plot_bgcolor="white", margin={"l": 10, "r": 10, "t": 40, "b": 10})
 
 
 def _fmt2(value: float) -> str:

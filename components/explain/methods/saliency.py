@@ -20,6 +20,7 @@ from components.explain.methods.gradients import GradientExplainer
 class Saliency(GradientExplainer):
     name = "saliency"
     label = "Saliency"
+    output = "sensitivity"  # d output / d input, whatever the input's own value
     defaults: dict[str, Any] = {"token_reduce": "dot"}  # text only: "dot" or "norm"
 
     def explain(self, subject: Subject, target: int, seed: int = 0,

@@ -43,6 +43,7 @@ AUTO_SAMPLES = 32  # "auto": 32 copies, fewer (down to 8) when gradients are exp
 class SmoothGrad(GradientExplainer):
     name = "smoothgrad"
     label = "SmoothGrad"
+    output = "sensitivity"  # a mean gradient: d output / d input, not a share of it
     defaults: dict[str, Any] = {"samples": "auto", "noise": 0.1, "token_reduce": "dot"}
 
     def explain(self, subject: Subject, target: int, seed: int = 0,
