@@ -66,6 +66,17 @@ def test_heatmap_has_the_kernel_shape_and_centres_at_zero(tiny):
         plots.weight_heatmap(np.ones(3), layer="d")
 
 
+def test_every_feature_name_of_a_kernel_has_its_own_line():
+    """13 named rows got 14 px of a 320 px figure's plot area and Plotly showed every other
+    name; now each row has 18 px and one tick per row."""
+    names = [f"feature_{i}" for i in range(13)]
+    fig = plots.weight_heatmap(np.ones((13, 16)), layer="d", row_labels=names)
+    assert fig.layout.yaxis.dtick == 1
+    assert _plot_px(fig) / 13 >= 18
+    unnamed = plots.weight_heatmap(np.ones((200, 16)), layer="d")
+    assert unnamed.layout.yaxis.dtick is None and unnamed.layout.height <= 900
+
+
 def test_large_kernels_are_block_averaged_with_a_note():
     matrix = np.arange(400 * 10, dtype="float64").reshape(400, 10)
     shown, note = plots.downsample(matrix, max_side=200)

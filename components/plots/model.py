@@ -107,6 +107,7 @@ def _style(fig: go.Figure, graph: LayerGraph, pos) -> None:
 # ---------------------------------------------------------------- weights
 
 MAX_SIDE = 200  # heatmap rows/columns drawn at most; larger tensors are block-averaged
+HEAT_ROW_PX, HEAT_MIN_PLOT_PX, HEAT_MAX_PLOT_PX = 18, 200, 780  # a kernel heatmap's plot area
 MAX_FILTERS = 64
 FILTER_COLUMNS = 8
 FILTER_CELL = 110  # px: the height of one filter's row for a square kernel
@@ -146,9 +147,15 @@ def weight_heatmap(matrix: np.ndarray, *, layer: str, weight: str = "kernel",
         hovertemplate="input %{y}<br>unit %{x}<br>w = %{z:.4f}<extra></extra>"))
     title = f"{escape(layer)} {escape(weight)} {matrix.shape[0]}x{matrix.shape[1]}" + (
         f"<br><sup>{note}</sup>" if note else "")
+    # Every name on its own line: Plotly drops every other category label once rows are
+    # under ~14 px, so a named kernel gets HEAT_ROW_PX a row (up to the height cap).
+    rows = shown.shape[0]
+    every_name = labels is not None and rows * HEAT_ROW_PX <= HEAT_MAX_PLOT_PX
+    plot_px = min(HEAT_MAX_PLOT_PX, max(HEAT_MIN_PLOT_PX, HEAT_ROW_PX * rows))
+    top = 90 if note else 60  # the note is a second title line
     fig.update_layout(title=title, xaxis_title="unit", yaxis_title="input",
-                      yaxis={"autorange": "reversed"},
-                      height=max(320, min(900, 14 * shown.shape[0])))
+                      yaxis={"autorange": "reversed", **({"dtick": 1} if every_name else {})},
+                      margin={"t": top, "b": 60}, height=plot_px + top + 60)
     return fig
 
 
