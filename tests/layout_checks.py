@@ -19,6 +19,10 @@ from typing import Any
 RAW_VALUE = re.compile(
     r"(?<![\w.\-])(None|NaN|nan|undefined)(?![\w:])(?! [a-z])"
     r"|(?<![\w.])[-+]?\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])")
+# A table cell that is nothing but one of these. (Numbers are not read from tables: their
+# accessible copy is the raw value, not what the canvas shows. A missing value, which the
+# canvas draws as "None", is an empty cell there and cannot be told from an empty string.)
+RAW_WORDS = frozenset({"None", "NaN", "nan", "undefined", "null"})
 SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 FILE_NAME = re.compile(r"\.(keras|h5|hdf5|csv|npz|npy|json|zip)\b", re.IGNORECASE)
 SLACK_PX = 1.0  # sub-pixel rounding: boxes that touch within this do not count as overlapping
@@ -82,15 +86,25 @@ PAGE_FACTS = r"""
     const title = plot.querySelector('.g-gtitle text');
     charts.push({index, title: title ? title.textContent.trim() : '', box: box(svg), texts});
   });
+  // A table is drawn on a canvas; its accessible copy holds each cell's value (numbers raw,
+  // as the canvas does not show them; text as shown).
+  const cells = [];
+  document.querySelectorAll('[data-testid="stDataFrame"]').forEach((table, index) => {
+    for (const cell of table.querySelectorAll('[role="gridcell"], [role="columnheader"]')) {
+      cells.push({table: index, text: (cell.textContent || '').trim()});
+    }
+  });
   const main = document.querySelector('[data-testid="stMain"]');
   const heading = main ? main.querySelector('h1') : null;
   return {
     viewport: {width: vw, height: window.innerHeight},
     scrollWidth: document.documentElement.scrollWidth,
     mainScroll: main ? {scrollWidth: main.scrollWidth, clientWidth: main.clientWidth} : null,
-    wide, charts,
+    wide, charts, cells,
     text: document.body.innerText,
     heading: heading ? heading.innerText.trim() : null,
+    headings: main ? Array.from(main.querySelectorAll('h1, h2, h3, h4'))
+      .map((h) => h.innerText.trim()).filter((t) => t) : [],
   };
 }
 """
@@ -155,8 +169,17 @@ def heading_problems(heading: str | None) -> list[str]:
     return out
 
 
-def problems(facts: dict[str, Any]) -> list[str]:
-    """Every rule the page breaks, one line each."""
+def identifier_problems(facts: dict[str, Any], identifiers: tuple[str, ...]) -> list[str]:
+    """Headings and chart titles name the model by its title, never by ``identifiers`` (its
+    file name, its Keras name): those are for the one caption that lists them."""
+    titles = [*facts.get("headings", []), *(c["title"] for c in facts["charts"])]
+    return [f"the title {title!r} names the model as {name!r}"
+            for title in titles for name in identifiers if name and name in title]
+
+
+def problems(facts: dict[str, Any], identifiers: tuple[str, ...] = ()) -> list[str]:
+    """Every rule the page breaks, one line each; ``identifiers`` are the model's file and
+    Keras names, which no title may show."""
     out = []
     width = facts["viewport"]["width"]
     if facts["scrollWidth"] > width:
@@ -170,5 +193,8 @@ def problems(facts: dict[str, Any]) -> list[str]:
     for chart in facts["charts"]:
         out += chart_problems(chart)
     out += [f"raw value in the text: {line!r}" for line in raw_values(facts["text"])]
+    out += [f"table {cell['table']} shows a cell {cell['text']!r}"
+            for cell in facts.get("cells", []) if cell["text"] in RAW_WORDS]
     out += heading_problems(facts["heading"])
+    out += identifier_problems(facts, identifiers)
     return out

@@ -41,6 +41,9 @@ UPLOAD = "upload"
 WAIT_S = 120
 BUSY = ('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"], '
         '[data-testid="stSkeleton"], [data-stale="true"]')
+# How the files and Keras name each model: no heading or chart title may show these.
+IDENTIFIERS = {**{key: (key, "model.keras") for key in SAMPLES},
+               UPLOAD: ("two_branch_tabular", "two_branch_tabular.keras")}
 # Six named columns: the upload's weights page names its Normalization bars by them.
 COLUMNS = ["alcohol_pct", "acidity", "sugar_g_l", "density", "ph", "sulphates"]
 
@@ -120,7 +123,7 @@ def check(page, shots: Path, model: str, path: str) -> list[str]:
     screenshot(page, shots / f"{model}-{path or 'overview'}.png")
     if page.get_by_test_id("stException").count():
         return [f"{what}: an exception is shown"]
-    return [f"{what}: {p}" for p in problems(facts)]
+    return [f"{what}: {p}" for p in problems(facts, IDENTIFIERS[model])]
 
 
 MODELS = [*SAMPLES, UPLOAD]
@@ -141,11 +144,16 @@ class Tabs:
         sidebar's navigation (its session holds the upload)."""
         if self.at == path:
             return
-        for key in SAMPLES:
-            self.pages[key].goto(f"{self.server}/{path}?sample={key}", wait_until="commit")
-        self.pages[UPLOAD].get_by_test_id("stSidebarNav").get_by_role("link",
-                                                                      name=label).click()
+        for model in MODELS:
+            self.open_one(model, path, label)
         self.at = path
+
+    def open_one(self, model: str, path: str, label: str) -> None:
+        if model == UPLOAD:
+            self.pages[UPLOAD].get_by_test_id("stSidebarNav").get_by_role(
+                "link", name=label).click()
+        else:
+            self.pages[model].goto(f"{self.server}/{path}?sample={model}", wait_until="commit")
 
     def close(self) -> None:
         for context in self.contexts:
@@ -190,4 +198,38 @@ def test_page_is_laid_out_cleanly(path, label, model, tabs, shots):
     if model == UPLOAD:
         page.wait_for_url(re.compile(rf"/{path}\?" if path else r"/\?"), timeout=30_000)
     found = check(page, shots, model, path)
+    assert not found, "\n".join(found)
+
+
+# A weights page per kind of figure beyond each model's first layer: a kernel heatmap with
+# feature names, the second conv layer's two rows of filters, a branch of the upload.
+LAYERS = {"wine_classifier": "encoder/dense", "digits_cnn": "conv2", "sentiment_text": "positive",
+          UPLOAD: "relu_branch"}
+
+
+@pytest.mark.parametrize("model", list(LAYERS))
+def test_weights_of_other_layers_are_laid_out_cleanly(model, tabs, shots):
+    page = tabs.pages[model]
+    tabs.at = None  # this tab leaves the page all the tabs were on
+    if model == UPLOAD:
+        tabs.open_one(model, "weights", "Weights")
+        page.wait_for_url(re.compile(r"/weights\?"), timeout=30_000)
+        settle(page, "upload/weights")
+        page.get_by_test_id("stMain").get_by_test_id("stSelectbox").first.click()
+        page.get_by_role("option", name=LAYERS[model], exact=True).click()
+        page.get_by_role("heading", name=re.compile(f"^{LAYERS[model]} ·")).wait_for(
+            timeout=WAIT_S * 1000)
+    else:
+        page.goto(f"{tabs.server}/weights?sample={model}&layer={LAYERS[model]}")
+    found = check(page, shots, model, f"weights-{LAYERS[model].replace('/', '-')}")
+    assert not found, "\n".join(found)
+
+
+def test_compare_with_a_second_model_is_laid_out_cleanly(tabs, shots):
+    """Compare with its second model chosen (the wine sample against itself: every figure
+    of the page drawn, metrics, the rows table, the methods' panels and the summary)."""
+    page = tabs.pages["wine_classifier"]
+    tabs.at = None
+    page.goto(f"{tabs.server}/compare?sample=wine_classifier&vs=wine_classifier")
+    found = check(page, shots, "wine_classifier", "compare-vs")
     assert not found, "\n".join(found)

@@ -72,5 +72,13 @@ def test_page_rules_together():
         {"element": "div[stTable]", "right": 1900, "text": "hash"}]))
     assert wide == ["the page is 1900 px wide in a 1600 px viewport",
                     "div[stTable] reaches 1900 px > 1600 px: 'hash'"]
+    cells = problems(_facts(cells=[{"table": 1, "text": "None"}, {"table": 1, "text": "n/a"},
+                                   {"table": 0, "text": "Nonetheless"}]))
+    assert cells == ["table 1 shows a cell 'None'"]
+    named = problems(_facts(headings=["Weights", "A: wine_classifier"], charts=[
+        {"index": 0, "title": "model.keras: loss", "box": _box(0, 0, 10, 10), "texts": []}]),
+        identifiers=("wine_classifier", "model.keras"))
+    assert named == ["the title 'A: wine_classifier' names the model as 'wine_classifier'",
+                     "the title 'model.keras: loss' names the model as 'model.keras'"]
     sideways = problems(_facts(mainScroll={"scrollWidth": 1500, "clientWidth": 1200}))
     assert sideways == ["the main area scrolls sideways (1500 px in 1200 px)"]
