@@ -288,3 +288,29 @@ def test_pair_table_lists_compared_pairs_in_words():
     assert table.iloc[2].tolist() == ["SHAP / Integrated Gradients", "0.80", "1.00"]
     assert "None" not in table.to_string()
     assert pair_table(agreement({"lime": attr("lime", BASE)})).empty
+
+
+def test_contributions_from_different_references_say_so_when_they_disagree():
+    a = [5.0, 4, 3, 2, 1, 0.5]
+    b = [6.0, 3, 2, 1, 4, 5]  # unrelated rankings (Spearman 3/35)
+    lime = attr("lime", a, extras={"reference": "background mean"})
+    shap = Attribution(values=np.asarray(b), method="shap", target=0, seconds=0.1,
+                       params={"background_size": 10})  # tabular SHAP: from the data's mean
+    ig_zeros = attr("ig", b, extras={"baseline": "zeros"})
+    result = agreement({"lime": lime, "ig": ig_zeros, "gradxinput": attr("gradxinput", a)},
+                       top_k=3)
+    assert result.flags == (
+        "LIME and Integrated Gradients disagree: their feature rankings are unrelated "
+        "(Spearman 0.09) and they share 1 of their top 3 features; they measure from "
+        "different references (LIME: the data's mean, Integrated Gradients: an all-zero "
+        "input).",
+        # both from zeros: no such words
+        "Gradient × input and Integrated Gradients disagree: their feature rankings are "
+        "unrelated (Spearman 0.09) and they share 1 of their top 3 features.")
+    same = agreement({"lime": lime, "shap": shap}, top_k=3)
+    assert "references" not in same.flags[0] and "disagree" in same.flags[0]
+    ig_mean = attr("ig", b, extras={"baseline": "mean"})
+    assert "references" not in agreement({"lime": lime, "ig": ig_mean}).flags[0]
+    slopes = attr("lime", a, output_kind="sensitivity", extras={"reference": "background mean"})
+    assert "references" not in agreement({"lime": slopes, "saliency": attr("saliency", b)}
+                                         ).flags[0]

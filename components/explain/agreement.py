@@ -57,6 +57,11 @@ PAIR_STATS = ("spearman", "overlap")
 # Plural nouns of the output kinds, for the sentences.
 KIND_NOUNS = {"contribution": "contributions", "sensitivity": "sensitivities"}
 NOT_COMPARED = "not compared"  # what a cell of a contribution x sensitivity pair says
+# What a contribution is measured from, by the word its result records (LIME's "reference",
+# IG's "baseline"), for the flags: two contributions from different references can rank the
+# features differently and both be right.
+REFERENCES = {"background mean": "the data's mean", "mean": "the data's mean",
+              "zeros": "an all-zero input", "blur": "a blurred copy"}
 
 
 def method_label(name: str) -> str:
@@ -150,9 +155,24 @@ def agreement(attributions: Mapping[str, Attribution], top_k: int = 5) -> Agreem
             overlap.at[a, b] = top_k_overlap(vectors[a], vectors[b], k)
     unit = _unit(attributions)
     groups = kind_groups(kinds)
-    return Agreement(spearman=spearman, overlap=overlap, top_k=k,
-                     flags=tuple(_flags(groups, spearman, overlap, k, vectors, unit)),
+    references = {m: reference_of(attributions[m]) for m in methods}
+    flags = _flags(groups, spearman, overlap, k, vectors, unit, references)
+    return Agreement(spearman=spearman, overlap=overlap, top_k=k, flags=tuple(flags),
                      kinds=kinds, note=_note(groups))
+
+
+def reference_of(attribution: Attribution) -> str | None:
+    """What a contribution is measured from, in words, where its result says so: tabular
+    LIME and SHAP the data's mean, Gradient x input an all-zero input, IG its baseline;
+    None for a sensitivity or where the result does not say (images, texts)."""
+    if attribution.output_kind != "contribution":
+        return None
+    if attribution.method == "gradxinput":
+        return REFERENCES["zeros"]
+    if attribution.method == "shap" and "background_size" in attribution.params:
+        return REFERENCES["mean"]  # tabular: the expected output over the data's summary
+    word = attribution.extras.get("reference", attribution.extras.get("baseline"))
+    return REFERENCES.get(word) if isinstance(word, str) else None
 
 
 def kind_groups(kinds: Mapping[str, str]) -> dict[str, list[str]]:
@@ -286,7 +306,8 @@ def _fmt(x: float) -> str:
 
 
 def _flags(groups: Mapping[str, list[str]], spearman: pd.DataFrame, overlap: pd.DataFrame,
-           k: int, vectors: Mapping[str, np.ndarray], unit: tuple[str, str]) -> list[str]:
+           k: int, vectors: Mapping[str, np.ndarray], unit: tuple[str, str],
+           references: Mapping[str, str | None] | None = None) -> list[str]:
     """Sentences on each group of one output kind; a lone method of a kind is not flagged."""
     methods = [m for group in groups.values() for m in group]
     if len(methods) < 2:
@@ -300,15 +321,17 @@ def _flags(groups: Mapping[str, list[str]], spearman: pd.DataFrame, overlap: pd.
     flags: list[str] = []
     for kind, group in ranked.items():
         noun = None if len(groups) == 1 else KIND_NOUNS[kind]
-        flags += _group_flags(group, noun, spearman, overlap, k, vectors, unit)
+        flags += _group_flags(group, noun, spearman, overlap, k, vectors, unit,
+                              references or {})
     return flags
 
 
 def _group_flags(methods: list[str], noun: str | None, spearman: pd.DataFrame,
                  overlap: pd.DataFrame, k: int, vectors: Mapping[str, np.ndarray],
-                 unit: tuple[str, str]) -> list[str]:
+                 unit: tuple[str, str], references: Mapping[str, str | None]) -> list[str]:
     """Flags on every pair of ``methods`` (one output kind, named ``noun`` when the page
-    holds more than one kind, else None)."""
+    holds more than one kind, else None); a pair that disagrees from different
+    ``references`` says so."""
     plural, singular = unit
     flags: list[str] = []
     defined: list[float] = []
@@ -339,6 +362,10 @@ def _group_flags(methods: list[str], noun: str | None, spearman: pd.DataFrame,
                 f" and they share {round(share * k)} of their top {k} {plural}")
             flags.append(f"{la} and {lb} disagree: their {singular} rankings are unrelated "
                          f"(Spearman {_fmt(rho)}){shared}.")
+        ra, rb = references.get(a), references.get(b)
+        if ra and rb and ra != rb:
+            flags[-1] = (f"{flags[-1][:-1]}; they measure from different references "
+                         f"({la}: {ra}, {lb}: {rb}).")
     if disagreeing or not defined:
         return flags
     lowest = _fmt(min(defined))
