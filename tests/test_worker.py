@@ -236,4 +236,4 @@ def test_the_app_survives_a_model_that_exhausts_memory(memory_hog, samples, monk
     good = samples["wine_classifier"].model_path.read_bytes()
     at.file_uploader(key="model_file").upload("wine.keras", good).run()  # the session goes on
     assert not at.exception and not at.error
-    assert at.title[0].value == "wine\\_classifier"
+    assert at.title[0].value == "Wine classifier"  # the model's own name, readable
