@@ -7,11 +7,7 @@ switches Streamlit into its legacy multipage mode, in which a first request to a
 
 import streamlit as st
 
-from components.errors import GlassboxError
-from components.ui.review_widgets import sidebar_review_ui
-from components.ui.sidebar import sidebar_ui
-from components.ui.state import publish
-from components.ui.widgets import refusal
+from components.ui.loading import model_loading
 
 st.set_page_config(page_title="Glassbox", page_icon=":material/search:", layout="wide")
 
@@ -39,7 +35,17 @@ PAGES = {
 
 navigation = st.navigation(PAGES)
 st.sidebar.title(":material/search: Glassbox")
-workspace = sidebar_ui()
+# The frame is on screen; what follows imports the app's libraries (pandas, scikit-learn,
+# SQLAlchemy) and loads the model (TensorFlow): seconds on a fresh server, under a
+# "Loading the model…" state instead of a blank page.
+with model_loading(navigation.title):
+    from components.errors import GlassboxError
+    from components.ui.review_widgets import sidebar_review_ui
+    from components.ui.sidebar import sidebar_ui
+    from components.ui.state import publish
+    from components.ui.widgets import refusal
+
+    workspace = sidebar_ui()
 publish(workspace)
 try:
     navigation.run()

@@ -58,3 +58,40 @@ def running_app(log_path: Path, env: dict[str, str] | None = None) -> Iterator[s
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# The Explain page, read in the browser (tests/test_browser_picks.py, bench/click_latency.py).
+
+# Each row's point on the map (the first chart) with the distance in pixels to the nearest
+# point of another row (the ring on the selected row included): Plotly takes a click to the
+# nearest point, so only a point that stands apart is sure to be the one clicked.
+MAP_POINTS = """() => {
+  const plot = document.querySelectorAll('.js-plotly-plot')[0];
+  const points = [];
+  plot.querySelectorAll('.scatterlayer .trace').forEach((trace, t) => {
+    const data = plot.data[t];
+    trace.querySelectorAll('path.point').forEach((path, i) => {
+      const box = path.getBoundingClientRect(), cd = data.customdata[i];
+      points.push({row: Number(Array.isArray(cd) ? cd[0] : cd), trace: t, index: i,
+                   ring: (data.name || '').startsWith('row '),
+                   x: box.x + box.width / 2, y: box.y + box.height / 2});
+    });
+  });
+  return points.filter((p) => !p.ring).map((p) => [p.row, p.trace, p.index, Math.min(
+    ...points.filter((q) => q.row !== p.row).map((q) => Math.hypot(p.x - q.x, p.y - q.y)))]);
+}"""
+
+# Row N's panels are shown: the bar over them reads "Row N: k of k methods" (the page writes it
+# after the last panel is drawn) and k Plotly charts under it are drawn, none of these stale
+# (Streamlit marks what the current run has not redrawn yet). Returns the page's clock (ms).
+PANELS_SHOWN = """(row) => {
+  const fresh = (e) => e.closest('[data-stale="true"]') === null;
+  const bar = [...document.querySelectorAll('[data-testid="stProgress"]')]
+    .find((e) => /^Row \\d+: \\d+ of \\d+ methods/.test(e.innerText));
+  const m = bar && bar.innerText.match(/^Row (\\d+): (\\d+) of (\\d+) methods/);
+  if (!m || Number(m[1]) !== row || m[2] !== m[3] || !fresh(bar)) return false;
+  const drawn = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .filter((c) => bar.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING)
+    .filter((c) => fresh(c) && c.querySelector('.main-svg'));
+  return drawn.length >= Number(m[2]) ? performance.now() : false;
+}"""

@@ -6,11 +6,20 @@ A link with ``?sample=digits_cnn&row=17`` reopens the same sample; the sidebar c
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from components.data.predictions import row_from_query
 
 _KEY = "glassbox.selected_row"  # (scope, row); scope names the model and dataset contents
+
+# The fragments that show the selected row (`st.fragment(key=...)`): a pick reruns these,
+# never the whole page, so the table and the map are not rebuilt before the panels show.
+# The panels come first: the other three only move a tick, a ring and the pin's row.
+PANELS_VIEW, TABLE_VIEW, MAP_VIEW, PIN_VIEW = ("explain_panels", "explain_table",
+                                               "explain_map", "review_pin")
 
 
 def scope_of(model_sha256: str, data_sha256: str) -> str:
@@ -49,6 +58,18 @@ def held_row(scope: str) -> int | None:
 def select_row(scope: str, row: int) -> None:
     st.session_state[_KEY] = (scope, int(row))
     st.query_params["row"] = str(int(row))
+
+
+def rerun_views(views: tuple[str, ...]) -> NoReturn:
+    """From a pick's callback: rerun only ``views`` (fragment keys), in that order.
+
+    A view that did not draw on the last run (the page stopped before it) cannot be named,
+    and a call from outside a callback cannot name any: then the whole page reruns.
+    """
+    try:
+        st.rerun(list(views))
+    except StreamlitAPIException:
+        st.rerun()
 
 
 def keep_in_url() -> None:
