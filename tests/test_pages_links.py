@@ -130,3 +130,12 @@ def test_regression_has_no_classifier_filters(session):
     assert not [s for s in session.slider if s.label == "Confidence"]
     session.selectbox(key="model_choice").select("wine_classifier").run()
     assert [t for t in session.toggle if t.label == "Misclassified only"]
+
+
+def test_the_report_offers_only_the_methods_that_apply(session):
+    session.selectbox(key="model_choice").select("wine_classifier").run()
+    session.switch_page("views/review.py").run()
+    assert not session.exception
+    methods = next(m for m in session.multiselect if m.label == "Methods")
+    assert "Grad-CAM" not in methods.options and "SHAP" in methods.options  # wine is tabular
+    assert "Grad-CAM" not in methods.value
