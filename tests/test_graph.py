@@ -78,6 +78,22 @@ def test_figure_carries_node_ids_and_edges(branched):
         architecture_figure(graph, layout(graph), color_by="depth")
 
 
+def test_the_rightmost_names_fit_in_the_figure():
+    """Names are drawn right of their markers: the x range ends where the longest name
+    beside the rightmost node ends, for a plot area of 700 px (the upload's 'tanh_branch'
+    was cut to 'tanh_brai' at the edge)."""
+    inp = keras.Input((3,), name="x")
+    left = keras.layers.Dense(2, name="l")(inp)
+    right = keras.layers.Dense(2, name="a_rather_long_branch_name")(inp)
+    model = keras.Model(inp, keras.layers.Concatenate(name="c")([left, right]))
+    graph = build_graph(model)
+    pos = layout(graph)
+    lo, hi = architecture_figure(graph, pos).layout.xaxis.range
+    x = pos["a_rather_long_branch_name"][0]
+    px_per_unit = 700 / (hi - lo)
+    assert (hi - x) * px_per_unit >= 7 * len("a_rather_long_branch_name") + 14 - 1e-6
+
+
 def test_hover_text_escapes_layer_names():
     # Keras forbids '/' in names (so path ids are unambiguous), but '<' and '>' pass
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="<img src=x>")])

@@ -97,11 +97,30 @@ def _group_boxes(graph: LayerGraph, pos) -> list[dict]:
 
 def _style(fig: go.Figure, graph: LayerGraph, pos) -> None:
     depth = -min((p[1] for p in pos.values()), default=0) + 1
+    xaxis = {"visible": False}
+    if len(graph.nodes) <= LABELS_UP_TO and pos:
+        xaxis["range"] = _x_range_with_labels(graph, pos)
     fig.update_layout(
         height=int(min(max(360, 70 * depth), 4000)), dragmode="pan", clickmode="event+select",
         margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"title": "Layer type"},
-        xaxis={"visible": False}, yaxis={"visible": False}, hovermode="closest",
+        xaxis=xaxis, yaxis={"visible": False}, hovermode="closest",
         plot_bgcolor="white")
+
+
+LABEL_CHAR_PX, LABEL_GAP_PX = 7.0, 14.0  # a node name's width: 12 px text, after the marker
+PLOT_PX = 700.0  # the narrowest plot area the graph is drawn in (the page stretches it)
+
+
+def _x_range_with_labels(graph: LayerGraph, pos) -> list[float]:
+    """An x range whose right end leaves room for every node's name (drawn to the right of
+    its marker): with the range [lo, hi] drawn over PLOT_PX, a name of L px after x needs
+    hi >= x + L (hi - lo) / PLOT_PX. Without it the rightmost names were cut at the edge."""
+    lo = min(p[0] for p in pos.values()) - 0.5
+    hi = max(p[0] for p in pos.values()) + 0.5
+    for node in graph.nodes.values():
+        share = min(0.5, (LABEL_GAP_PX + LABEL_CHAR_PX * len(node.name)) / PLOT_PX)
+        hi = max(hi, (pos[node.id][0] - share * lo) / (1 - share))
+    return [lo, hi]
 
 
 # ---------------------------------------------------------------- weights
