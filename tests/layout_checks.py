@@ -67,8 +67,23 @@ PAGE_FACTS = r"""
   const kinds = [
     ['title', '.g-gtitle text'], ['axis title', '.infolayer text[class*="title"]'],
     ['legend', '.legend text'], ['colorbar', '.colorbar text'],
-    ['annotation', '.annotation-text'], ['tick', '.xtick text, .ytick text'],
+    ['annotation', '.annotation-text'], ['label', '.textpoint text'],
+    ['tick', '.xtick text, .ytick text'],
   ];
+  // A point's label drawn clipped to its plot area (Plotly's cliponaxis) is cut at that
+  // area's edge, not at the figure's: the box of the subplot's drag cover is that area.
+  const clipOf = (el) => {
+    for (let p = el.parentElement; p && p.tagName !== 'svg'; p = p.parentElement) {
+      if (!p.getAttribute('clip-path')) continue;
+      const subplot = el.closest('g.subplot');
+      const plot = el.closest('.js-plotly-plot');
+      if (!subplot || !plot) return null;
+      const id = Array.from(subplot.classList).find((c) => c !== 'subplot');
+      const cover = plot.querySelector('.draglayer .' + id + ' .nsewdrag');
+      return cover ? box(cover) : null;
+    }
+    return null;
+  };
   const charts = [];
   document.querySelectorAll('.js-plotly-plot').forEach((plot, index) => {
     const svg = plot.querySelector('svg.main-svg');
@@ -80,7 +95,7 @@ PAGE_FACTS = r"""
         seen.add(el);
         const text = (el.textContent || '').trim();
         if (!text || !shown(el)) continue;
-        texts.push({kind, text: text.slice(0, 80), box: box(el)});
+        texts.push({kind, text: text.slice(0, 80), box: box(el), clip: clipOf(el)});
       }
     }
     const title = plot.querySelector('.g-gtitle text');
@@ -141,11 +156,10 @@ def chart_problems(chart: dict[str, Any]) -> list[str]:
             continue
         if overlap(a["box"], b["box"]):
             out.append(f"{name}: {a['kind']} {a['text']!r} overlaps {b['kind']} {b['text']!r}")
-    frame = chart["box"]
     for t in chart["texts"]:
         if t["kind"] == "tick":
             continue
-        box = t["box"]
+        box, frame = t["box"], t.get("clip") or chart["box"]
         if (box["left"] < frame["left"] - 2 or box["right"] > frame["right"] + 2
                 or box["top"] < frame["top"] - 2 or box["bottom"] > frame["bottom"] + 2):
             out.append(f"{name}: {t['kind']} {t['text']!r} is cut by the chart's edge")

@@ -4,8 +4,9 @@ At 1600x1000, each of the ten pages is opened (the samples by deep link, the upl
 sidebar's navigation in the session that uploaded it), left to finish computing and
 screenshotted; then `layout_checks.problems` reads the rendered page: nothing wider than
 the viewport, no text boxes of a Plotly chart (titles, axis titles, legends, colour bars,
-annotations) on top of each other or cut by the chart's edge, no raw None/NaN/undefined or
-e-notation in the visible text, and a page heading that is a title, not a file name.
+annotations, point labels) on top of each other or cut by the chart's edge, no raw
+None/NaN/undefined or e-notation in the visible text or a table cell, and headings and chart
+titles that are titles: no file name, no snake_case, not the model's identifier.
 
 One server and one browser serve the module; each (model, page) is its own test.
 """

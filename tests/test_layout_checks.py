@@ -44,6 +44,11 @@ def test_overlapping_titles_and_cut_text_are_named():
                      "chart 2 'Agreement': title 'Agreement' overlaps tick 'SHAP'",
                      "chart 2 'Agreement': axis title 'pushes the output up' is cut by the "
                      "chart's edge"]
+    clipped = {**chart, "texts": [{"kind": "label", "text": "tanh_branch",
+                                   "box": _box(400, 100, 470, 115),
+                                   "clip": _box(50, 50, 450, 350)}]}
+    assert chart_problems(clipped) == [
+        "chart 2 'Agreement': label 'tanh_branch' is cut by the chart's edge"]
     clean = {**chart, "texts": chart["texts"][1:3]}
     assert chart_problems(clean) == []
 
