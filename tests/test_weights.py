@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
+from itertools import combinations, pairwise
 
 import keras
 import numpy as np
@@ -220,3 +220,25 @@ def test_dead_inputs_are_blank_where_they_do_not_apply(tiny):
     assert list(stats["dead_inputs"]) == ["1", ""]
     table = all_layers_table(model)
     assert set(table["dead_inputs"][table.weight != "kernel"]) == {""}
+
+
+def test_projection_labels_do_not_land_on_each_other():
+    """Sixty labels on 200 points overlapped into a blot: a name is placed only where its
+    box clears those placed before, ids no token maps to carry no label, and the limit holds."""
+    same = np.zeros((4, 2))
+    assert plots.label_spots(same, ["a", "b", "c", "d"], 60) == {0}  # one spot, one name
+    apart = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert plots.label_spots(apart, ["a", "", "c", "d"], 60) == {0, 2, 3}
+    assert plots.label_spots(apart, ["a", "b", "c", "d"], 2) == {0, 1}
+    rng = np.random.default_rng(1)
+    fig = plots.embedding_projection(rng.normal(size=(200, 8)), layer="e",
+                                     tokens=[f"word{i}" for i in range(40)])
+    text = list(fig.data[0].text)
+    assert 0 < sum(bool(t) for t in text) <= 40 and not any(t.startswith("#") for t in text)
+    assert list(fig.data[0].hovertext[40:42]) == ["#40", "#41"]
+    coords = np.column_stack([fig.data[0].x, fig.data[0].y])
+    px = (coords - coords.min(axis=0)) / np.ptp(coords, axis=0) * plots.PROJECTION_PX
+    boxes = [(px[i, 0] - (7 * len(t) + 4) / 2, px[i, 0] + (7 * len(t) + 4) / 2, px[i, 1] + 4,
+              px[i, 1] + 20) for i, t in enumerate(text) if t]
+    for a, b in combinations(boxes, 2):
+        assert a[1] <= b[0] or a[0] >= b[1] or a[3] <= b[2] or a[2] >= b[3], (a, b)

@@ -235,24 +235,52 @@ def _square_cells(fig: go.Figure, n: int) -> None:
 
 def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | None = None,
                          labelled: int = 60) -> go.Figure:
-    """Embedding rows projected on their first two principal components; the first
-    ``labelled`` tokens (the most frequent, in a Keras vocabulary) carry their text."""
+    """Embedding rows projected on their first two principal components. Up to
+    ``labelled`` tokens carry their text: the vocabulary's first (the most frequent, in a
+    Keras vocabulary) whose label would not land on one already placed; rows past the
+    vocabulary (ids no token maps to) are named in the hover only."""
     from sklearn.decomposition import PCA
 
     if matrix.ndim != 2 or matrix.shape[0] < 2:
         raise ValueError(f"embedding_projection needs a (tokens, dims) array, got {matrix.shape}")
     coords = PCA(n_components=2, random_state=0).fit_transform(matrix.astype("float64"))
-    names = [str(t) for t in tokens[: len(matrix)]] if tokens else []
-    names += [f"#{i}" for i in range(len(names), len(matrix))]
+    known = [str(t) for t in tokens[: len(matrix)]] if tokens else []
+    names = known + [f"#{i}" for i in range(len(known), len(matrix))]
+    shown = label_spots(coords, known, labelled)
     fig = go.Figure(go.Scatter(
         x=coords[:, 0], y=coords[:, 1], mode="markers+text",
-        text=[escape(t) if i < labelled else "" for i, t in enumerate(names)],
+        text=[escape(t) if i in shown else "" for i, t in enumerate(names)],
         hovertext=[escape(t) for t in names], hoverinfo="text", textposition="top center",
         marker={"size": 6, "color": np.arange(len(matrix)), "colorscale": "Viridis",
                 "colorbar": {"title": "token index"}}))
-    fig.update_layout(title=f"{escape(layer)}: {len(matrix)} token vectors, PCA", height=520,
+    fig.update_layout(title=f"{escape(layer)}: {len(matrix)} token vectors, PCA",
+                      height=PROJECTION_PX[1] + 120, margin={"t": 60, "b": 60},
                       xaxis_title="PC 1", yaxis_title="PC 2")
     return fig
+
+
+PROJECTION_PX = (700, 400)  # the narrowest plot area assumed for the projection, and its height
+
+
+def label_spots(coords: np.ndarray, names: list[str], limit: int,
+                size: tuple[int, int] = PROJECTION_PX) -> set[int]:
+    """Which of the points ``coords`` (N, 2) get their name (``names`` covers the first
+    points; an empty name gets none): in order, up to ``limit``, each whose label box, drawn
+    centred above its point on a ``size`` px plot area, clears every box placed before."""
+    span = np.ptp(coords, axis=0)
+    px = (coords - coords.min(axis=0)) / np.where(span > 0, span, 1) * size
+    chosen: set[int] = set()
+    placed: list[tuple[float, float, float, float]] = []
+    for i, name in enumerate(names):
+        if len(chosen) >= limit:
+            break
+        half = (LABEL_CHAR_PX * len(name) + 4) / 2
+        box = (px[i, 0] - half, px[i, 0] + half, px[i, 1] + 4, px[i, 1] + 20)  # y grows up
+        if name and all(box[1] <= b[0] or box[0] >= b[1] or box[3] <= b[2] or box[2] >= b[3]
+                        for b in placed):
+            placed.append(box)
+            chosen.add(i)
+    return chosen
 
 
 def vector_bars(vectors: dict[str, np.ndarray], *, layer: str,
