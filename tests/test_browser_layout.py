@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -79,11 +81,23 @@ def shots(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def upload_files(tmp_path_factory) -> tuple[Path, Path]:
+def upload_files(tmp_path_factory):
+    """The upload's model and table, built in a child process while the server starts
+    (both import Keras: side by side rather than one after the other). Call it for them."""
     folder = tmp_path_factory.mktemp("upload")
     model, data = folder / "two_branch_tabular.keras", folder / "measurements.csv"
-    _two_branch_model(model, data)
-    return model, data
+    build = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from test_browser_layout import _two_branch_model;"
+         " _two_branch_model(*map(__import__('pathlib').Path, sys.argv[1:]))",
+         str(model), str(data)], cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+    def ready() -> tuple[Path, Path]:
+        assert build.wait(timeout=WAIT_S) == 0, "building the upload's model failed"
+        return model, data
+
+    yield ready
+    build.kill()
 
 
 def settle(page, what: str) -> None:
@@ -178,13 +192,13 @@ def upload(page, server: str, model: Path, data: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def tabs(browser, server, upload_files):
+def tabs(upload_files, browser, server):
     """The five tabs on the first page (Model & data): the samples opened by link, the
     upload done in its tab meanwhile."""
     tabs = Tabs(browser, server)
     for key in SAMPLES:
         tabs.pages[key].goto(f"{server}/?sample={key}", wait_until="commit")
-    upload(tabs.pages[UPLOAD], server, *upload_files)
+    upload(tabs.pages[UPLOAD], server, *upload_files())
     tabs.at = PAGES[0][0]
     yield tabs
     tabs.close()
