@@ -15,12 +15,13 @@ from components.explain.methods import (
     shap_explainer,
     smoothgrad,
 )
-from components.explain.methods.base import Attribution, Explainer, Subject
+from components.explain.methods.base import DECLARED_OUTPUTS, Attribution, Explainer, Subject
 
 REGISTRY: dict[str, Explainer] = {
     module.EXPLAINER.name: module.EXPLAINER
     for module in (lime_explainer, shap_explainer, saliency, grad_x_input,
                    integrated_gradients, smoothgrad, gradcam)
 }
+DECLARED_OUTPUTS.update({name: explainer.output for name, explainer in REGISTRY.items()})
 
 __all__ = ["REGISTRY", "Attribution", "Explainer", "Subject"]

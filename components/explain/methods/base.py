@@ -138,13 +138,14 @@ class Explainer(Protocol):
                 **params: Any) -> Attribution: ...
 
 
-def declared_output(method: str) -> str:
-    """The registry's ``output`` for ``method``; "contribution" for a name it does not know.
-    Imported here, not at the top: the registry imports this module."""
-    from components.explain.methods import REGISTRY
+# Each registered method's declared ``output``, filled in by the registry (the package's
+# __init__) as it imports the methods: this module must not import the registry back.
+DECLARED_OUTPUTS: dict[str, str] = {}
 
-    explainer = REGISTRY.get(method)
-    return "contribution" if explainer is None else explainer.output
+
+def declared_output(method: str) -> str:
+    """The registry's ``output`` for ``method``; "contribution" for a name it does not know."""
+    return DECLARED_OUTPUTS.get(method, "contribution")
 
 
 def merged_params(defaults: Mapping[str, Any], params: Mapping[str, Any],
