@@ -2,7 +2,9 @@
 
 import streamlit as st
 
+from components.data.session import model_title
 from components.explain import compare
+from components.model.samples import sample_for_digest
 from components.text_safety import escape_markdown
 from components.ui import compare_widgets as ui
 from components.ui.selection import scope_of, selected_row
@@ -34,7 +36,9 @@ class_names = sample.class_names if sample is not None else None
 pair = ui.Pair(a=bundle, b=second.bundle, dataset=dataset, data_sha=data_sha,
                task=workspace.task, class_names_a=class_names,
                class_names_b=ui.class_names_for(second.bundle, bundle, class_names))
-names = (bundle.summary.name, second.bundle.summary.name)
+# Each model by its readable title (a sample's, else its own name or file's made readable)
+names = (workspace.heading, model_title(sample_for_digest(second.bundle.loaded.sha256),
+                                        second.name, second.bundle.summary.name))
 st.caption(f"Model B: {escape_markdown(names[1])} ({escape_markdown(second.name)}, SHA-256 "
            f"{second.bundle.loaded.sha256[:16]}…)")
 predicted = ui.predictions_ui(pair)
