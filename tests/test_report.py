@@ -71,7 +71,7 @@ def wine():
     first = build_report(bundle, dataset, model_name="model.keras", data_name="data.csv",
                          **common)
     again = build_report(bundle, dataset, model_name="renamed.keras", data_name="other.csv",
-                         **common)
+                         model_title="Wine cultivar classifier", **common)
     seed1 = build_report(bundle, dataset, model_name="model.keras", data_name="data.csv",
                          seed=1, **common)
     names = [f"{HOSTILE}{i}" for i in range(13)]
@@ -350,7 +350,7 @@ def test_pdf_has_a_page_per_sample_and_the_model_digest(wine, pages, tmp_path):
     assert wine["model_sha"] in text and wine["first"].numeric_sha256 in text
     assert "Row 1" in text and "Row 5" in text
     # the figures were drawn before printing: the bar charts' axis titles are in the PDF
-    assert text.count("attribution (red: pushes") >= 2 * 6
+    assert text.count("red raises the output") >= 2 * 6
 
 
 def test_pdf_errors_are_one_line(tmp_path, monkeypatch):
@@ -363,3 +363,85 @@ def test_pdf_errors_are_one_line(tmp_path, monkeypatch):
     assert not (tmp_path / "x.pdf").exists()
     with pytest.raises(GlassboxError, match="no such folder"):
         html_to_pdf("<p>x</p>", Path(tmp_path / "missing" / "x.pdf"))
+
+
+# ---------------------------------------------------------------- issue 16: read by a person
+
+
+def test_the_report_is_headed_by_the_models_title_which_is_not_hashed(wine):
+    again = wine["again"]
+    assert again.content["model"]["title"] == "Wine cultivar classifier"
+    assert wine["first"].content["model"]["title"] == "model.keras"  # no title: the file
+    assert again.numeric_sha256 == wine["first"].numeric_sha256
+    page = render_html(again, figures=False)
+    assert "<h1>Glassbox model report: Wine cultivar classifier</h1>" in page
+    assert "<title>Glassbox report: Wine cultivar classifier</title>" in page
+
+
+def test_methods_that_do_not_apply_take_one_short_line(pages):
+    page = pages["first"]  # wine is tabular: Grad-CAM, asked for, does not apply
+    assert page.count('<p class="muted">Not applicable here: Grad-CAM (') == 2  # once a row
+    assert "<p>Not applicable here:</p>" not in page
+
+
+def test_model_outputs_read_as_percentages(pages):
+    outputs = re.findall(r"<td>model output</td><td>(.*?)</td>", pages["first"])
+    assert len(outputs) == 2
+    for shown in outputs:
+        assert shown.startswith("[") and shown.count("%") == 3, shown
+        assert not re.search(r"\de-?\d", shown), shown
+
+
+def test_audit_payloads_read_as_key_value_pairs():
+    from components.review.report_html import payload_text
+
+    payload = {"explain_settings": {"methods": ["gradxinput", "ig"], "seed": 0,
+                                    "params": {"gradxinput": {}, "ig": {"steps": 64}}}}
+    assert payload_text(payload) == ("explain_settings=(methods=[gradxinput, ig], seed=0, "
+                                     "params=(gradxinput=defaults, ig=(steps=64)))")
+    assert payload_text({}) == "defaults"
+
+
+def test_audit_hashes_are_whole_on_lines_of_their_own(pages):
+    page = pages["hostile"]
+    assert '<code class="hash">' + "a" * 64 + "</code>" in page
+    assert '<code class="prev-hash">' + "0" * 64 + "</code>" in page
+    assert "table.audit { table-layout: fixed; }" in page
+    assert re.search(r"table.audit td \{[^}]*overflow-wrap: anywhere", page)
+    assert "verdict=concern" in page  # the payload in words
+
+
+def test_the_report_fits_a_page_width(wine, browser):
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    try:
+        page.set_content(render_html(wine["hostile"], figures=False))
+        width = page.evaluate("document.documentElement.scrollWidth")
+        audit = page.evaluate("document.querySelector('section.audit table')"
+                              ".getBoundingClientRect().width")
+        body = page.evaluate("document.body.getBoundingClientRect().width")
+    finally:
+        page.close()
+    assert width <= 1000 and audit <= body <= 760
+
+
+def test_pdf_keeps_every_audit_hash_whole(wine, tmp_path):
+    out = tmp_path / "audit.pdf"
+    html_to_pdf(render_html(wine["hostile"], figures=False), out)
+    text = subprocess.run(["pdftotext", out, "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "a" * 64 in text and "0" * 64 in text
+
+
+def test_the_reports_agreement_compares_like_with_like(wine, pages):
+    sample = wine["first"].content["samples"][0]
+    assert sample["methods"]["lime"]["output_kind"] == "contribution"
+    assert sample["methods"]["saliency"]["output_kind"] == "sensitivity"
+    assert sample["agreement"]["kinds"]["smoothgrad"] == "sensitivity"
+    page = pages["first"]
+    assert "Contributions are ranked only against contributions" in page
+    # the pairs table: contributions with contributions, sensitivities with sensitivities
+    assert "LIME / SHAP" in page and "Saliency / SmoothGrad" in page
+    assert "LIME / Saliency" not in page and "SHAP / SmoothGrad" not in page
+    # each panel says what its values are
+    for title in ("LIME \\u00b7 contribution", "Saliency \\u00b7 sensitivity"):
+        assert title in page or title.encode().decode("unicode_escape") in page, title

@@ -71,7 +71,8 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
                  data_sha256: str, task: str, rows: Sequence[int],
                  methods: Sequence[str] | None = None, seed: int = 0,
                  target: int | None = None, class_names: Sequence[str] | None = None,
-                 review: dict | None = None, command: str | None = None) -> Report:
+                 review: dict | None = None, command: str | None = None,
+                 model_title: str | None = None) -> Report:
     """Score the model on ``dataset``, explain each of ``rows`` with each of ``methods``
     (default: every registered method; those that do not apply are listed as skipped), and
     assemble the report.
@@ -80,6 +81,8 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
     row's predicted class); ``class_names`` name the outputs (else "0".."k-1"); ``review``
     is ``{"id", "pins": [...], "events": [...]}`` as plain dicts, or None. ``command`` is the
     command line that reproduces the report (default: one built from the arguments).
+    ``model_title`` is the human-readable name the report is headed with (default: the file
+    name); like the file names it is not part of the numeric hash.
     Raises `GlassboxError` (one line) for a dataset that failed its checks, a bad row or an
     unknown method, before the model is asked anything.
     """
@@ -117,7 +120,8 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
                                                 methods=methods, seed=int(seed), task=task,
                                                 target=target),
         "parameters": parameters,
-        "model": {"name": model_name, "sha256": bundle.loaded.sha256,
+        "model": {"name": model_name, "title": model_title or model_name,
+                  "sha256": bundle.loaded.sha256,
                   "format": bundle.loaded.fmt, "summary": bundle.summary.to_json(),
                   "graph": _graph_json(graph)},
         "dataset": _dataset_json(dataset, data_name, data_sha256),
@@ -232,12 +236,14 @@ def _sample(dataset: Dataset, row: int, explanation: Any, features: list[str] | 
         attr: Attribution = explanation.attributions[name]
         methods[name] = {"values": np.asarray(attr.values, dtype=float),
                          "base_value": attr.base_value, "params": dict(attr.params),
-                         "extras": dict(attr.extras), "seconds": round(float(attr.seconds), 4)}
+                         "extras": dict(attr.extras), "seconds": round(float(attr.seconds), 4),
+                         "output_kind": attr.output_kind}
     agreed = explanation.agreement
     agreement = None if agreed is None else {
         "methods": list(agreed.spearman.index), "top_k": agreed.top_k,
         "spearman": agreed.spearman.to_numpy(dtype=float),
-        "overlap": agreed.overlap.to_numpy(dtype=float), "flags": list(agreed.flags)}
+        "overlap": agreed.overlap.to_numpy(dtype=float), "flags": list(agreed.flags),
+        "kinds": dict(agreed.kinds), "note": agreed.note}
     target = int(explanation.target)
     prediction = np.asarray(explanation.prediction, dtype=float).ravel()
     named = class_names is not None and len(class_names) == prediction.size

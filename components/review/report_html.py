@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from components.data.numbers import percent
 from components.explain.agreement import method_label
 from components.explain.methods.base import Attribution
 from components.review.report import SIGNIFICANT_DIGITS, Report, graph_from_json
@@ -40,6 +41,13 @@ h3 { font-size: 14px; margin: 18px 0 6px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 12px; }
 th, td { border: 1px solid var(--line); padding: 3px 6px; text-align: left;
          vertical-align: top; }
+/* The audit trail: fixed columns (a long payload or name wraps inside its own), and each
+   event's two 64-hex hashes on a line of their own below it, whole, small enough for A4. */
+table.audit { table-layout: fixed; }
+table.audit td { overflow-wrap: anywhere; word-break: break-word; }
+table.audit td.hashes { font-size: 9.5px; white-space: nowrap; overflow-wrap: normal;
+                        word-break: normal; color: var(--muted); }
+table.audit td.hashes code { font-size: 9.5px; word-break: normal; overflow-wrap: normal; }
 th { background: var(--soft); font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
@@ -74,7 +82,7 @@ def render_html(report: Report, figures: bool = True) -> str:
     fig = _Figures(enabled=figures)
     model, data = c["model"], c["dataset"]
     parts = [
-        f"<h1>Glassbox model report: {_e(model['name'])}</h1>",
+        f"<h1>Glassbox model report: {_e(_title(model))}</h1>",
         _identity(c, report.numeric_sha256),
         "<h2>Reproduce</h2>",
         "<p>This command, run on the same two files, rebuilds the report; the numeric "
@@ -89,7 +97,7 @@ def render_html(report: Report, figures: bool = True) -> str:
     if data["checks"]:
         parts.insert(3, "<h3>Dataset notes</h3>" + _list(
             f"{ch['level']}: {ch['message']}" for ch in data["checks"]))
-    parts += [_sample_html(s, data["kind"], fig) for s in c["samples"]]
+    parts += [_sample_html(s, data["kind"], fig, c["task"]) for s in c["samples"]]
     if c.get("review") is not None:
         parts.append(_audit(c["review"]))
     parts.append(f"<footer><p>Numeric SHA-256 (digests, parameters and every number in this "
@@ -104,7 +112,7 @@ def render_html(report: Report, figures: bool = True) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; "
         "font-src data:; base-uri 'none'; form-action 'none'\">",
-        f"<title>Glassbox report: {_e(model['name'])}</title>",
+        f"<title>Glassbox report: {_e(_title(model))}</title>",
         f"<style>{CSS}</style>",
     ]
     if figures:
@@ -157,6 +165,7 @@ def _identity(c: Mapping[str, Any], digest: str) -> str:
     model, data, review = c["model"], c["dataset"], c.get("review")
     summary = model["summary"]
     rows = [
+        ["model", _e(_title(model))],
         ["model file", _e(model["name"])],
         ["model SHA-256", f'<code id="model-sha256">{_e(model["sha256"])}</code>'],
         ["model format", _e(model["format"])],
@@ -171,7 +180,7 @@ def _identity(c: Mapping[str, Any], digest: str) -> str:
         ["numeric SHA-256", f"<code>{_e(digest)}</code>"],
     ]
     if review is not None:
-        rows.insert(10, ["review", _e(f"#{review['id']}: {len(review['pins'])} pinned rows, "
+        rows.insert(11, ["review", _e(f"#{review['id']}: {len(review['pins'])} pinned rows, "
                                       f"{len(review['events'])} audit events")])
     return _table(["", ""], rows, escape=False, header=False)
 
@@ -223,14 +232,14 @@ def _evaluation_html(ev: Mapping[str, Any], fig: _Figures) -> str:
     return "\n".join(parts)
 
 
-def _sample_html(s: Mapping[str, Any], kind: str, fig: _Figures) -> str:
+def _sample_html(s: Mapping[str, Any], kind: str, fig: _Figures, task: str) -> str:
     from components.plots import explain as plots_explain
 
     row, target = s["row"], s["target"]
     out = [f'<section class="sample" id="row-{int(row)}">', f"<h2>Row {int(row)}</h2>"]
     target_text = f"output {target}" + (f" ({s['target_name']})" if s["target_name"] else "")
     facts = [["explained output", _e(target_text)],
-             ["model output", _e(_fmt(s["prediction"]))],
+             ["model output", _e(_outputs(s["prediction"], task))],
              ["true label", _e(_fmt(s["label"]))]]
     if kind == "text":
         facts.insert(0, ["text", f'<div class="sampletext">{_e(s["input"])}</div>'])
@@ -249,8 +258,8 @@ def _sample_html(s: Mapping[str, Any], kind: str, fig: _Figures) -> str:
     panels = []
     order = (plots_explain.feature_order(attributions, min(BAR_FEATURES, _size(attributions)))
              if kind == "tabular" and attributions else None)
-    for name, attr in attributions.items():
-        title = method_label(name)
+    for attr in attributions.values():
+        title = plots_explain.panel_title(attr)
         if kind == "tabular":
             figure = plots_explain.attribution_bars(attr, order, np.asarray(s["input"]), title)
             height = 17 * len(order) + 120
@@ -265,9 +274,9 @@ def _sample_html(s: Mapping[str, Any], kind: str, fig: _Figures) -> str:
         figure.update_layout(font_size=10, title_font_size=13)
         panels.append(fig(figure, PANEL_WIDTH[kind], height))
     out.append(f'<div class="panels">{"".join(panels)}</div>')
-    if s["skipped"]:
-        out.append("<p>Not applicable here:</p>" + _list(
-            f"{method_label(k)}: {v}" for k, v in s["skipped"].items()))
+    if s["skipped"]:  # one short line: they were asked for, but do not fit this model
+        out.append('<p class="muted">Not applicable here: ' + _e("; ".join(
+            f"{method_label(k)} ({v})" for k, v in s["skipped"].items())) + ".</p>")
     out.append(_agreement_html(s["agreement"], fig))
     out.append("<h3>Parameters, seeds and timings</h3>")
     out.append(_table(["method", "parameters", "base value", "details", "seconds"], [
@@ -287,7 +296,7 @@ def _attribution(name: str, m: Mapping[str, Any], target: int,
                        target=target, params=m["params"], seconds=m["seconds"],
                        base_value=m["base_value"],
                        feature_names=None if features is None else tuple(features),
-                       extras=m["extras"])
+                       extras=m["extras"], output_kind=m.get("output_kind"))
 
 
 def _agreement_html(agreement: Mapping[str, Any] | None, fig: _Figures) -> str:
@@ -299,7 +308,12 @@ def _agreement_html(agreement: Mapping[str, Any] | None, fig: _Figures) -> str:
     methods, k = agreement["methods"], agreement["top_k"]
     flags = '<ul class="flags">' + "".join(f"<li>{_e(f)}</li>" for f in agreement["flags"])
     parts = ["<h3>Do the methods agree?</h3>", flags + "</ul>"]
-    pairs = list(combinations(range(len(methods)), 2))
+    kinds = agreement.get("kinds") or {}
+    if agreement.get("note"):
+        parts.append(f'<p class="muted">{_e(agreement["note"])}</p>')
+    # A contribution and a sensitivity are not compared: no row for such a pair.
+    pairs = [(i, j) for i, j in combinations(range(len(methods)), 2)
+             if kinds.get(methods[i]) == kinds.get(methods[j])]
     if not pairs:
         return "\n".join(parts)
     rows = [[f"{method_label(methods[i])} / {method_label(methods[j])}",
@@ -313,7 +327,8 @@ def _agreement_html(agreement: Mapping[str, Any] | None, fig: _Figures) -> str:
                        if a != m)
     matrix = pd.DataFrame(np.array(agreement["spearman"], dtype=float), index=short,
                           columns=short)
-    figure = agreement_heatmap(matrix)
+    figure = agreement_heatmap(matrix, kinds={SHORT_LABELS.get(m, m): kind
+                                              for m, kind in kinds.items()})
     figure.update_layout(font_size=10, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     parts += [f'<p class="muted">Spearman rank correlation of each pair\'s values and the share '
               f"of their top {k} in common. In the matrix: {_e(legend)}.</p>",
@@ -338,12 +353,31 @@ def _review_box(pins: list[dict] | None) -> str:
     return "".join(boxes)
 
 
+AUDIT_COLUMNS = (("#", 5), ("at (UTC)", 22), ("actor", 13), ("action", 9), ("row", 6),
+                 ("payload", 45))  # (title, width in %): the widths add up to 100
+
+
+def _audit_table(events: Sequence[Mapping[str, Any]]) -> str:
+    """One row per event, then its hash and the previous one, each whole on its own line
+    (a 64-hex hash cut at the page edge cannot be checked by hand)."""
+    cols = "".join(f'<col style="width:{w}%">' for _, w in AUDIT_COLUMNS)
+    head = "".join(f"<th>{_e(c)}</th>" for c, _ in AUDIT_COLUMNS)
+    body = []
+    for e in events:
+        cells = [_fmt(e.get("id")), _fmt(e.get("at")), _fmt(e.get("actor")),
+                 _fmt(e.get("action")), _fmt(e.get("row")), payload_text(e.get("payload"))]
+        body.append("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in cells) + "</tr>")
+        body.append(f'<tr><td class="hashes" colspan="{len(AUDIT_COLUMNS)}">'
+                    f'hash <code class="hash">{_e(_fmt(e.get("hash")))}</code><br>'
+                    f'previous <code class="prev-hash">{_e(_fmt(e.get("prev_hash")))}</code>'
+                    "</td></tr>")
+    return (f'<table class="audit"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
 def _audit(review: Mapping[str, Any]) -> str:
-    rows = [[_fmt(e.get("id")), _fmt(e.get("at")), _fmt(e.get("actor")), _fmt(e.get("action")),
-             _fmt(e.get("row")), _fmt(e.get("payload")), _fmt(e.get("prev_hash")),
-             _fmt(e.get("hash"))] for e in review["events"]]
-    table = _table(["#", "at", "actor", "action", "row", "payload", "previous hash", "hash"],
-                   rows) if rows else "<p>No events recorded.</p>"
+    events = review["events"]
+    table = _audit_table(events) if events else "<p>No events recorded.</p>"
     return "\n".join([f'<section class="audit"><h2>Audit trail of review #{_e(review["id"])}'
                       "</h2>", "<p>Each event's hash covers the previous one, so a removed or "
                       "altered event breaks the chain. "
@@ -400,8 +434,34 @@ def _fmt(value: Any, inner: bool = False) -> str:
         more = f", \u2026 {len(value)} in all" if len(value) > LIST_SHOWN else ""
         return f"[{shown}{more}]"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+        return payload_text(value)
     return str(value)
+
+
+def payload_text(value: Any) -> str:
+    """An audit payload (or any JSON value) in words: ``key=value`` pairs, a nested mapping
+    in parentheses, an empty one as "defaults" (a method run with its default settings):
+    ``explain_settings=(methods=[ig, lime], params=(ig=defaults, lime=(num_samples=2000)))``.
+    """
+    if isinstance(value, Mapping):
+        if not value:
+            return "defaults"
+        return ", ".join(f"{k}=" + (f"({payload_text(v)})" if isinstance(v, Mapping) and v
+                                    else payload_text(v)) for k, v in value.items())
+    return _fmt(value)
+
+
+def _title(model: Mapping[str, Any]) -> str:
+    """The model's human-readable title (older report contents have only the file name)."""
+    return str(model.get("title") or model["name"])
+
+
+def _outputs(prediction: Sequence[float], task: str) -> str:
+    """A row's outputs: class probabilities as percentages, other outputs as numbers."""
+    values = [float(v) for v in prediction]
+    if task != "regression" and all(0.0 <= v <= 1.0 for v in values):
+        return "[" + ", ".join(percent(v) for v in values) + "]"
+    return _fmt(values)
 
 
 def _kv(mapping: Mapping[str, Any]) -> str:

@@ -211,7 +211,7 @@ def sample_table_for(model_sha256: str, data_sha256: str, task: str, label: str 
 @st.cache_data(max_entries=4, show_spinner="Building the report: scoring, explaining, drawing…")
 def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
                methods: tuple[str, ...], seed: int, task: str, trail_hash: str,
-               review_id: int, names: tuple[str, str],
+               review_id: int, names: tuple[str, str, str],
                _ws: Workspace) -> tuple[Report | None, str | None]:
     """The compliance report, keyed on the contents, the choices and the trail's last hash
     (a new verdict or note makes a new report; the same ones reuse it)."""
@@ -227,6 +227,6 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
               "events": [e.to_json() for e in store.events(review_id)], "verified": True}
     class_names = _ws.sample.class_names if _ws.sample is not None else None
     return attempt(lambda: build_report(
-        _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1],
+        _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1], model_title=names[2],
         data_sha256=data_sha256, task=task, rows=list(rows), methods=list(methods), seed=seed,
         class_names=class_names, review=review))

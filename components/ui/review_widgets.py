@@ -12,15 +12,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
 from components.data.session import Workspace
 from components.errors import GlassboxError
-from components.review.csv_export import to_csv
+from components.review.csv_export import to_csv, trail_frame
 from components.review.store import VERDICTS, Pin, Review, Store
 from components.text_safety import escape_markdown
-from components.ui.selection import held_row, scope_of
+from components.ui.selection import PIN_VIEW, held_row, scope_of
 from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace_store
 
 if TYPE_CHECKING:  # deferred like the imports below: the report modules load on first use
@@ -41,28 +40,34 @@ def sidebar_review_ui(ws: Workspace) -> None:
     review = current_review(ws)
     if review is None:
         return
-    store = workspace_store()
-    scope = scope_of(review.model_sha256, review.data_sha256)
-    row = held_row(scope)
     with st.sidebar:
         st.subheader("Review")
         st.text_input("Reviewer", key=REVIEWER_KEY, max_chars=100,
                       help="Your name goes with every pin, verdict and note in the audit "
                            "trail.")
-        pins = {pin.row: pin for pin in store.pins(review.id)}
-        name = reviewer()
-        # The row selected on any page (the explain page's pick, a link's ?row=), else 0;
-        # the key follows the selection, so picking another sample moves this too.
-        row = int(st.number_input("Sample row", 0, max(0, ws.dataset.n_rows - 1), row or 0,
-                                  key=f"pin_row_{scope}_{row}"))
-        pinned = row in pins
-        label = f"Unpin row {row}" if pinned else f"📌 Pin row {row}"
-        if st.button(label, key="pin_toggle", disabled=not name,
-                     help=None if name else "Type your name above first."):
-            _record(store, review, name, "unpin" if pinned else "pin", row, scope)
-            st.rerun()
-        st.caption(f"{len(pins)} pinned · review #{review.id}")
+        _pin_ui(review, ws.dataset.n_rows)
         st.page_link("views/review.py", label="Open the review", icon="📝")
+
+
+@st.fragment(key=PIN_VIEW)  # a pick on the Explain page reruns this, not the page
+def _pin_ui(review: Review, n_rows: int) -> None:
+    """The selected row's pin (or unpin) button, with the row in a box to pin another."""
+    store = workspace_store()
+    scope = scope_of(review.model_sha256, review.data_sha256)
+    row = held_row(scope)
+    pins = {pin.row: pin for pin in store.pins(review.id)}
+    name = reviewer()
+    # The row selected on any page (the explain page's pick, a link's ?row=), else 0;
+    # the key follows the selection, so picking another sample moves this too.
+    row = int(st.number_input("Sample row", 0, max(0, n_rows - 1), row or 0,
+                              key=f"pin_row_{scope}_{row}"))
+    pinned = row in pins
+    label = f"Unpin row {row}" if pinned else f"📌 Pin row {row}"
+    if st.button(label, key="pin_toggle", disabled=not name,
+                 help=None if name else "Type your name above first."):
+        _record(store, review, name, "unpin" if pinned else "pin", row, scope)
+        st.rerun()
+    st.caption(f"{len(pins)} pinned · review #{review.id}")
 
 
 def _record(store: Store, review: Review, actor: str, action: str, row: int | None,
@@ -123,7 +128,7 @@ def trail_ui(review: Review) -> None:
     st.success(f"{len(rows)} events · the hash chain is intact", icon="🔗")
     if not rows:
         return
-    frame = pd.DataFrame(rows)
+    frame = trail_frame(rows)
     st.dataframe(frame, hide_index=True, width="stretch",
                  column_config={"prev_hash": None, "hash": st.column_config.TextColumn(
                      "hash", width="small")})
@@ -149,10 +154,11 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
     n_rows = ws.dataset.n_rows
     default_rows = [pin.row for pin in pins] or [held_row(scope_of(
         review.model_sha256, review.data_sha256)) or 0]
+    offered = _applicable_methods(ws, default_rows[0]) or list(REGISTRY)
     cols = st.columns([3, 3, 1])
     rows = cols[0].multiselect("Samples", list(range(n_rows)), default=default_rows,
                                key=f"report_rows_{review.id}")
-    methods = cols[1].multiselect("Methods", list(REGISTRY), default=list(REGISTRY),
+    methods = cols[1].multiselect("Methods", offered, default=offered,
                                   format_func=lambda n: REGISTRY[n].label,
                                   key=f"report_methods_{review.id}")
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"report_seed_{review.id}"))
@@ -195,9 +201,22 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
                            mime="application/pdf")
 
 
-def _names(ws: Workspace) -> tuple[str, str]:
+def _applicable_methods(ws: Workspace, row: int) -> list[str]:
+    """The methods that apply to this model and data (Grad-CAM needs a conv layer, ...), so
+    the report does not list one only to call it not applicable; [] if that is unknown."""
+    from components.explain.local import subject_for
+    from components.ui.loaders import facts_for
+
+    subject = subject_for(ws.dataset, row, ws.task)
+    facts, _ = facts_for(ws.bundle.loaded.sha256, ws.data_sha256, row, ws.task,
+                         ws.bundle.runner, subject)
+    return [] if facts is None else [m for m, why in facts.status.items() if why is None]
+
+
+def _names(ws: Workspace) -> tuple[str, str, str]:
+    """(model file, data file, the model's human-readable title) for the report."""
     data_name = ws.data_name or "dataset"
-    return ws.bundle.loaded.filename, data_name
+    return ws.bundle.loaded.filename, data_name, ws.heading
 
 
 def built_html(report: Report) -> str:
