@@ -109,13 +109,19 @@ PAGE_FACTS = r"""
       cells.push({table: index, text: (cell.textContent || '').trim()});
     }
   });
+  // A widget's label cut to "…" (its column too narrow): the text overflows its box.
+  const truncated = [];
+  document.querySelectorAll('[data-testid="stWidgetLabel"] *').forEach((el) => {
+    if (!shown(el) || getComputedStyle(el).textOverflow !== 'ellipsis') return;
+    if (el.scrollWidth > el.clientWidth + 1) truncated.push((el.textContent || '').trim());
+  });
   const main = document.querySelector('[data-testid="stMain"]');
   const heading = main ? main.querySelector('h1') : null;
   return {
     viewport: {width: vw, height: window.innerHeight},
     scrollWidth: document.documentElement.scrollWidth,
     mainScroll: main ? {scrollWidth: main.scrollWidth, clientWidth: main.clientWidth} : null,
-    wide, charts, cells,
+    wide, charts, cells, truncated,
     text: document.body.innerText,
     heading: heading ? heading.innerText.trim() : null,
     headings: main ? Array.from(main.querySelectorAll('h1, h2, h3, h4'))
@@ -209,6 +215,7 @@ def problems(facts: dict[str, Any], identifiers: tuple[str, ...] = ()) -> list[s
     out += [f"raw value in the text: {line!r}" for line in raw_values(facts["text"])]
     out += [f"table {cell['table']} shows a cell {cell['text']!r}"
             for cell in facts.get("cells", []) if cell["text"] in RAW_WORDS]
+    out += [f"the label {label!r} is cut short" for label in facts.get("truncated", [])]
     out += heading_problems(facts["heading"])
     out += identifier_problems(facts, identifiers)
     return out

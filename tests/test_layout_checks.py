@@ -85,5 +85,7 @@ def test_page_rules_together():
         identifiers=("wine_classifier", "model.keras"))
     assert named == ["the title 'A: wine_classifier' names the model as 'wine_classifier'",
                      "the title 'model.keras: loss' names the model as 'model.keras'"]
+    assert problems(_facts(truncated=["Misclassified only"])) == [
+        "the label 'Misclassified only' is cut short"]
     sideways = problems(_facts(mainScroll={"scrollWidth": 1500, "clientWidth": 1200}))
     assert sideways == ["the main area scrolls sideways (1500 px in 1200 px)"]
