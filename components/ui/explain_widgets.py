@@ -14,6 +14,8 @@ import numpy as np
 import streamlit as st
 
 from components.data.checks import Dataset
+from components.data.links import methods_note, target_note
+from components.data.numbers import output_text, percent
 from components.data.predictions import (
     Predictions,
     filter_table,
@@ -23,7 +25,12 @@ from components.data.predictions import (
     page_slice,
     with_thumbnails,
 )
-from components.explain.agreement import Agreement, agreement, attributions_frame, method_label
+from components.explain.agreement import (
+    Agreement,
+    agreement,
+    attributions_frame,
+    pair_table,
+)
 from components.explain.local import Explanation, SubjectFacts, explanation_json
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import Attribution, Subject
@@ -34,8 +41,16 @@ from components.plots.sample_map import clicked_row, sample_map
 from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
 from components.ui.loaders import attribution_for, map_for, sample_table_for
-from components.ui.selection import held_row, select_row
-from components.ui.widgets import refusal
+from components.ui.selection import (
+    MAP_VIEW,
+    PANELS_VIEW,
+    PIN_VIEW,
+    TABLE_VIEW,
+    held_row,
+    rerun_views,
+    select_row,
+)
+from components.ui.widgets import link_note, refusal
 
 PANELS_PER_ROW = {"tabular": 3, "image": 4, "text": 1}
 PAGE_ROWS = 100  # the sample table shows one page of rows: 100,000 rows stay one quick page
@@ -61,32 +76,49 @@ def table_picker(pred: Predictions, dataset: Dataset, model_sha: str, data_sha: 
                  task: str, scope: str) -> None:
     """Filters, then the sample table; selecting a row selects that sample."""
     classify = pred.truth is not None and pred.correct is not None
-    cols = st.columns([1, 2, 2, 1])
-    wrong = cols[0].toggle("Misclassified only", disabled=not classify, key=f"wrong_{scope}")
+    # The toggle's column holds "Misclassified only" whole (at [1, 2, 2, 1] it read "Misclas…")
+    cols = st.columns([1.6, 1.8, 1.8, 1])
+    # Regression has no classes, so no "misclassified" and no confidence: neither is offered.
+    wrong = cols[0].toggle("Misclassified only", disabled=not classify, key=f"wrong_{scope}") \
+        if pred.class_names else False
     classes = cols[1].multiselect("Predicted class", list(pred.class_names),
                                   key=f"classes_{scope}") if pred.class_names else None
-    conf = cols[2].slider("Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key=f"conf_{scope}",
-                          disabled=not pred.class_names)
+    conf = cols[2].slider("Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01,
+                          key=f"conf_{scope}") if pred.class_names else None
     table = sample_table_for(model_sha, data_sha, task, dataset.label_name, pred, dataset)
     sort_options = ["row", *[c for c in ("confidence", "abs error") if c in table.columns]]
     sort_by = cols[3].selectbox("Sort by", sort_options, key=f"sort_{scope}")
     shown = filter_table(table, misclassified_only=wrong, classes=classes or None,
-                         confidence=conf if pred.class_names else None,
+                         confidence=conf,
                          sort_by=None if sort_by == "row" else sort_by)
     at = page_slice(len(shown), _page_ui(shown.index, scope), PAGE_ROWS)
     page = with_thumbnails(shown.iloc[at], dataset)
     key = f"table_{scope}_{at.start}"  # each page its own selection
+    _tick(key, page.index, held_row(scope))
 
     def picked() -> None:
         rows = st.session_state[key].selection.rows
         if rows:
             select_row(scope, int(page.index[rows[0]]))
+            rerun_views((PANELS_VIEW, MAP_VIEW, PIN_VIEW))  # the table shows its own tick
 
     st.dataframe(page, key=key, on_select=picked, selection_mode="single-row", height=300,
                  width="stretch", column_config=_column_config(page))
     where = f" · rows {at.start + 1:,}–{at.stop:,} on this page" if len(shown) > PAGE_ROWS \
         else ""
     st.caption(f"{len(shown):,} of {len(table):,} rows{where} · select a row to explain it")
+
+
+def _tick(key: str, index, row: int | None) -> None:
+    """Tick ``row`` in the table ``key`` showing dataset rows ``index`` (none if not shown).
+
+    Set through the table's state before it is drawn: a row picked elsewhere (the map, the
+    row box, a link) is ticked here, and the row ticked before is not.
+    """
+    wanted = [int(index.get_loc(row))] if row is not None and row in index else []
+    held = st.session_state.get(key)
+    if held is None or list(held["selection"]["rows"]) != wanted:
+        st.session_state[key] = {"selection": {"rows": wanted, "columns": [], "cells": []}}
 
 
 def _page_ui(shown, scope: str) -> int:
@@ -116,13 +148,14 @@ def _column_config(table) -> dict[str, Any]:
         config["thumbnail"] = st.column_config.ImageColumn("image", width="small")
     if "confidence" in table.columns:
         config["confidence"] = st.column_config.ProgressColumn("confidence", min_value=0.0,
-                                                               max_value=1.0, format="%.3f")
+                                                               max_value=1.0, format="percent")
     return config
 
 
 def map_picker(pred: Predictions, dataset: Dataset, runner: ModelRunner, model_sha: str,
-               data_sha: str, scope: str, row: int) -> None:
-    """The 2-D map of the dataset; clicking a point selects that sample."""
+               data_sha: str, scope: str) -> None:
+    """The 2-D map of the dataset, a ring on the selected sample; clicking a point selects
+    that sample."""
     cols = st.columns(2)
     spaces = ["activations"] if dataset.kind == "text" else ["inputs", "activations"]
     space = cols[0].radio("Map of", spaces, horizontal=True, key=f"space_{scope}",
@@ -144,15 +177,33 @@ def map_picker(pred: Predictions, dataset: Dataset, runner: ModelRunner, model_s
         picked = clicked_row(st.session_state[key].selection.points)
         if picked is not None:
             select_row(scope, picked)
+            rerun_views((PANELS_VIEW, TABLE_VIEW, MAP_VIEW, PIN_VIEW))
 
     table = sample_table_for(model_sha, data_sha, pred.task, dataset.label_name, pred, dataset)
     figure = sample_map(coords, rows=np.arange(len(coords)), color=map_colors(pred, color_by),
-                        color_by=color_by, class_names=pred.class_names or (), selected=row,
+                        color_by=color_by, class_names=pred.class_names or (),
+                        selected=held_row(scope),
                         title=f"{len(coords):,} samples · click one to explain it", space=space,
                         prediction=table["prediction"].to_numpy(),
                         label=table["label"].to_numpy() if "label" in table else None)
     st.plotly_chart(figure, key=key, on_select=clicked, selection_mode="points",
                     width="stretch")
+
+
+def row_picker(scope: str, n_rows: int) -> int:
+    """The selected row, in a box that selects another (typed or stepped)."""
+    key, row = f"row_{scope}", held_row(scope) or 0
+    if st.session_state.get(key) != row:  # picked elsewhere: the box follows
+        st.session_state[key] = row
+
+    def typed() -> None:
+        select_row(scope, st.session_state[key])
+        rerun_views((PANELS_VIEW, TABLE_VIEW, MAP_VIEW, PIN_VIEW))
+
+    st.columns([1, 5])[0].number_input(
+        "Row", 0, max(0, n_rows - 1), step=1, key=key, on_change=typed,
+        help="the sample to explain; or pick one in the table or on the map")
+    return row
 
 
 def sample_header(subject: Subject, pred: Predictions, row: int) -> None:
@@ -175,7 +226,7 @@ def sample_header(subject: Subject, pred: Predictions, row: int) -> None:
 def _verdict(pred: Predictions, row: int) -> str:
     text = f"predicted {_shown(pred, pred.predicted[row])}"
     if not np.isnan(pred.confidence[row]):
-        text += f" (confidence {pred.confidence[row]:.3f})"
+        text += f" (confidence {percent(pred.confidence[row])})"
     if pred.truth is not None:
         text += f" · label {_shown(pred, pred.truth[row])}"
         if pred.correct is not None:
@@ -212,7 +263,8 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
                                   format_func=lambda n: REGISTRY[n].label)
     target = cols[1].selectbox("Explain the output", list(choices), index=default,
                                key=f"target_{scope}", format_func=lambda t: _target_label(
-                                   choices[t], prediction[t], t == default and len(choices) > 1))
+                                   choices[t], output_text(prediction[t], subject.task),
+                                   t == default and len(choices) > 1))
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"seed_{scope}"))
     for name, reason in status.items():
         if reason is not None:
@@ -232,6 +284,10 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
 def _settings_from_url(scope: str, offered: list[str], targets: list[int],
                        facts: SubjectFacts) -> None:
     query = st.query_params
+    for note in (methods_note(query.get("methods"), offered, list(REGISTRY)),
+                 target_note(query.get("target"), len(targets))):
+        if note is not None:  # a link asked for what is not here: say what was ignored
+            link_note(note)
     methods = [m for m in query.get("methods", "").split(",") if m in offered]
     _seed_widget(f"methods_{scope}", methods or None)
     target = _int_or_none(query.get("target"))
@@ -301,8 +357,8 @@ def _settings_to_url(settings: Settings) -> None:
             st.query_params[key] = value
 
 
-def _target_label(name: str, score: float, predicted: bool) -> str:
-    return f"{name} ({score:.3g})" + (" · predicted" if predicted else "")
+def _target_label(name: str, score: str, predicted: bool) -> str:
+    return f"{name} ({score})" + (" · predicted" if predicted else "")
 
 
 def display_ui(subject: Subject, scope: str, *, prefix: str = "",
@@ -372,30 +428,54 @@ def _coerce(text: str) -> Any:
 
 # Cheapest first: the gradient panels are on screen while LIME and SHAP still run.
 COST_ORDER = ("saliency", "gradxinput", "gradcam", "smoothgrad", "ig", "lime", "shap")
-_STOPPED, _DONE = "explain_stopped", "explain_done"  # session keys: the stopped run, done keys
+# Session keys: the run stopped, the run in progress, the (run, method) pairs computed.
+_STOPPED, _RUNNING, _DONE = "explain_stopped", "explain_running", "explain_done"
 MAX_DONE = 512
+
+
+def explanations_header() -> None:
+    """The "Explanations" heading with the Stop button beside it.
+
+    Drawn outside the panels' fragment on purpose: a click on a widget inside a fragment
+    waits for the run in progress to end, while this one interrupts it (after the method
+    running now). Stop then reruns the page, which draws the stopped panels' state.
+    """
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    left.subheader("Explanations")
+    right.button("Stop", key="explain_stop", on_click=_stop,
+                 help="stop after the method running now; finished panels stay, and "
+                      "Continue (by the progress bar) computes the rest")
+
+
+def _stop() -> None:
+    if (running := st.session_state.get(_RUNNING)) is not None:
+        st.session_state[_STOPPED] = running
 
 
 def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str, row: int,
               runner: ModelRunner) -> dict[str, Attribution]:
     """Each chosen method through the cache, cheapest first, each panel drawn as soon as
-    its method finishes, under a progress bar with a Stop button (it stops after the method
+    its method finishes, under a progress bar (Stop, by the heading, stops after the method
     running now; the panels already computed stay, Continue computes the rest).
 
-    Tables wait for every method: their bars share one feature order."""
+    The bar reads "Row N: k of k methods" only once every panel is drawn. Tables wait for
+    every method: their bars share one feature order."""
     run = "|".join([model_sha, data_sha, str(row), str(settings.target), str(settings.seed),
                     json.dumps(settings.params, sort_keys=True)])
+    st.session_state[_RUNNING] = run
     stopped = st.session_state.get(_STOPPED) == run
     order = sorted(settings.methods, key=lambda n: COST_ORDER.index(n)
                    if n in COST_ORDER else len(COST_ORDER))
-    bar = _stop_controls(run, stopped, len(order))
+    left, right = st.columns([5, 1], vertical_alignment="bottom")
+    bar = left.progress(0.0, text=f"Explaining: 0 of {len(order)} methods")
     slots = _slots(subject, order)
     done: dict[str, Attribution] = {}
-    seconds = 0.0
+    skipped, seconds = 0, 0.0
     for count, name in enumerate(order, start=1):
         label = REGISTRY[name].label
         if stopped and f"{run}|{name}" not in st.session_state.get(_DONE, ()):
             slots[name].caption(f"{label}: stopped before it ran")
+            skipped += 1
             continue
         slots[name].caption(f"{label}: computing…")
         attr, error = attribution_for(model_sha, data_sha, row, name, settings.target,
@@ -411,30 +491,28 @@ def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: st
             if subject.kind != "tabular":
                 with slots[name].container():
                     _panel(subject, attr, settings, None)
-        bar.progress(count / len(order), text=f"Row {row}: {len(done)} of {len(order)} "
-                                              f"methods, {seconds:.2f} s of compute")
+        if count < len(order) or subject.kind != "tabular":
+            bar.progress(count / len(order), text=_progress(row, len(done), len(order),
+                                                            seconds))
     if subject.kind == "tabular" and done:
         shared = plots.feature_order(done, settings.top_k)
         for name, attr in done.items():
             with slots[name].container():
                 _panel(subject, attr, settings, shared)
+    if subject.kind == "tabular":
+        bar.progress(1.0, text=_progress(row, len(done), len(order), seconds))
+    if skipped:
+        right.button("Continue", key="explain_continue", on_click=_continue,
+                     help="compute the methods that were stopped")
     return done
 
 
-def _stop_controls(run: str, stopped: bool, n: int) -> Any:
-    """The progress bar and its Stop (or, once stopped, Continue) button."""
-    left, right = st.columns([5, 1], vertical_alignment="bottom")
-    bar = left.progress(0.0, text=f"Explaining: 0 of {n} methods")
-    if stopped:
-        if right.button("Continue", key="explain_continue",
-                        help="compute the methods that were stopped"):
-            st.session_state.pop(_STOPPED, None)
-            st.rerun()
-    elif right.button("Stop", key="explain_stop",
-                      help="stop after the method running now; finished panels stay"):
-        st.session_state[_STOPPED] = run
-        st.rerun()
-    return bar
+def _progress(row: int, done: int, n: int, seconds: float) -> str:
+    return f"Row {row}: {done} of {n} methods, {seconds:.2f} s of compute"
+
+
+def _continue() -> None:
+    st.session_state.pop(_STOPPED, None)
 
 
 def _slots(subject: Subject, order: list[str]) -> dict[str, Any]:
@@ -477,7 +555,7 @@ def panels_ui(subject: Subject, attributions: dict[str, Attribution],
 
 
 def _panel(subject: Subject, attr: Attribution, settings: Settings, order) -> None:
-    title = REGISTRY[attr.method].label
+    title = plots.panel_title(attr)
     if subject.kind == "tabular":
         figure = plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
     elif subject.kind == "image":
@@ -516,14 +594,20 @@ def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
         with st.expander(f"{len(result.flags) - 2} more notes on pairs of methods"):
             for flag in result.flags[2:]:
                 _flag(flag)
+    if result.note:
+        st.caption(escape_markdown(result.note))
     if len(attributions) < 2:
         return result
     left, right = st.columns(2)
-    left.plotly_chart(plots.agreement_heatmap(result.spearman, "Spearman rank correlation"),
+    left.plotly_chart(plots.agreement_heatmap(result.spearman, "Spearman rank correlation",
+                                              result.kinds),
                       width="stretch", key="agreement_heatmap")
-    right.markdown(f"**Top-{result.top_k} overlap** (share of top features in common)")
-    overlap = result.overlap.rename(index=method_label, columns=method_label)
-    right.dataframe(overlap.round(2), width="stretch")
+    right.markdown(f"**Each compared pair**: Spearman rank correlation and top-{result.top_k} "
+                   f"overlap (share of their top {result.top_k} features in common)")
+    # One row per pair, three columns: a method x method matrix of overlaps ran wider than
+    # half the page and hid its last column behind a scroll bar; text cells say "n/a" as
+    # the heatmap does (a float column showed NaN as "None").
+    right.dataframe(pair_table(result), width="stretch", hide_index=True)
     return result
 
 

@@ -1,0 +1,65 @@
+"""Browser test: a click in the sample table, then one on the map, each shows that row's
+panels, and the table's tick follows the map's pick."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from browser_support import CHROMIUM, MAP_POINTS, PANELS_SHOWN
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason="Debian chromium is not installed (make browser-deps)"),
+]
+
+WAIT_MS = 120_000
+ROW_PX, HEADER_PX, MARKER_PX = 35, 35, 15  # the grid's row and header height, tick column
+# The sample table's ticked rows near position ``at`` of its page: the grid mirrors the rows
+# it draws in an accessible table (first data row: aria-rowindex 2), so it is scrolled there.
+SCROLL_TO = """(at) => { document.querySelector('[data-testid="stDataFrame"] .dvn-scroller')
+  .scrollTop = Math.max(0, at - 2) * 35; }"""
+TICKED = """() => [...document.querySelector('[data-testid="stDataFrame"]')
+  .querySelectorAll('tbody tr[aria-selected="true"]')]
+  .map((tr) => Number(tr.getAttribute('aria-rowindex')) - 2)"""
+IDLE = """() => !document.querySelector('[data-stale="true"]')
+  && !document.querySelector('[data-testid="stStatusWidget"]')"""
+
+
+def _panels(page, row: int) -> None:
+    """Wait until row ``row``'s panels are shown (see `PANELS_SHOWN`) and the app is idle."""
+    page.wait_for_function(PANELS_SHOWN, arg=row, polling=100, timeout=WAIT_MS)
+    page.wait_for_function(IDLE, polling=100, timeout=WAIT_MS)
+    page.wait_for_timeout(300)  # Plotly finishes drawing the map: a click before is lost
+    page.get_by_text(f"Row {row} ·").first.wait_for(timeout=WAIT_MS)  # the sample's header
+
+
+def _ticked(page, near: int) -> list[int]:
+    page.evaluate(SCROLL_TO, near)
+    page.wait_for_timeout(300)
+    return page.evaluate(TICKED)
+
+
+def test_table_and_map_clicks_explain_their_row_and_the_tick_follows(server, browser,
+                                                                     tmp_path):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{server}/explain?sample=wine_classifier&row=0")
+    _panels(page, 0)
+    assert _ticked(page, 0) == [0]
+
+    box = page.get_by_test_id("stDataFrame").first.bounding_box()  # the sample table
+    page.mouse.click(box["x"] + MARKER_PX, box["y"] + HEADER_PX + 3 * ROW_PX + ROW_PX / 2)
+    _panels(page, 3)
+    assert "row=3" in page.url and _ticked(page, 3) == [3]
+
+    points = page.evaluate(MAP_POINTS)  # [row, trace, point, px to the nearest other]
+    row, trace, point, _ = next(p for p in points if p[3] >= 12 and 3 < p[0] < 100)
+    page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(trace) \
+        .locator("path.point").nth(point).click(force=True)
+    _panels(page, row)
+    assert f"row={row}" in page.url
+    assert _ticked(page, row) == [row]  # the bug: the table kept row 3 ticked
+    page.screenshot(path=str(tmp_path / "picked.png"))
+    page.close()
