@@ -474,7 +474,7 @@ def test_wine_against_an_uploaded_second_model(other_wine):
     assert len(panels) == 3 and panels[0].startswith("**Saliency** · cosine ")
     charts = at.get("plotly_chart")
     assert len(charts) == 1 + 2 * 3 + 2  # crosstab, A and B per method, two summary boxes
-    assert "other_wine" in charts[2].proto.spec  # model B's panel is titled with its name
+    assert "B: Other wine" in charts[2].proto.spec  # model B's panel: its readable name
 
     summary = _summary(at)
     assert summary["rows"].tolist() == [20, 20, 20]

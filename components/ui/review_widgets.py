@@ -135,11 +135,15 @@ def trail_ui(review: Review) -> None:
     cols = st.columns(2)
     name = reviewer() or "anonymous"
     scope = scope_of(review.model_sha256, review.data_sha256)
-    cols[0].download_button("Export the trail (CSV)", to_csv(frame),
+    # The data are callables, made on the click: the click records an "export" event, whose
+    # rerun changes the trail, and a file registered beforehand could be dropped by that
+    # rerun before the browser fetched it (a cancelled download on a busy server).
+    csv_text, json_text = to_csv(frame), json.dumps(rows, indent=1)
+    cols[0].download_button("Export the trail (CSV)", lambda: csv_text,
                             file_name=f"review-{review.id}-audit.csv", mime="text/csv",
                             on_click=_record, args=(store, review, name, "export", None, scope),
                             kwargs={"format": "csv"})
-    cols[1].download_button("Export the trail (JSON)", json.dumps(rows, indent=1),
+    cols[1].download_button("Export the trail (JSON)", lambda: json_text,
                             file_name=f"review-{review.id}-audit.json",
                             mime="application/json", on_click=_record,
                             args=(store, review, name, "export", None, scope),
