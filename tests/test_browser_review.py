@@ -94,3 +94,11 @@ def test_pin_note_and_export_the_trail(browser, tmp_path):
         assert "Flavanoids carry this" in assessed["payload"]
         assert "concern" in assessed["payload"]
         page.close()
+    # the click recorded the export in the trail (after the file it gave, which holds the
+    # trail as it was shown)
+    from components.review.store import Store
+
+    store = Store(tmp_path / "workspace")
+    review = next(r for r in store.reviews() if store.events(r.id))
+    assert [(e.action, e.payload.get("format")) for e in store.events(review.id)][-1] == \
+        ("export", "csv")

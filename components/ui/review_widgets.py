@@ -7,8 +7,10 @@ Streamlit's text elements and escaped Markdown only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +84,18 @@ def _record(store: Store, review: Review, actor: str, action: str, row: int | No
         st.error(escape_markdown(str(err)))
 
 
+def _exported(store: Store, review: Review, actor: str, fmt: str,
+              text: str) -> Callable[[], str]:
+    """The download's data: on the click, record the export in the trail, then give
+    ``text`` (the trail as shown). Runs off the script thread: no Streamlit calls."""
+    def give() -> str:
+        # a trail that refuses the event shows it on the next run; the file still goes
+        with contextlib.suppress(GlassboxError):
+            store.record(review.id, actor, "export", None, {"format": fmt})
+        return text
+    return give
+
+
 def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
     """One form per pinned sample: verdict, note, save (an `assess` event)."""
     store = workspace_store()
@@ -134,20 +148,18 @@ def trail_ui(review: Review) -> None:
                      "hash", width="small")})
     cols = st.columns(2)
     name = reviewer() or "anonymous"
-    scope = scope_of(review.model_sha256, review.data_sha256)
-    # The data are callables, made on the click: the click records an "export" event, whose
-    # rerun changes the trail, and a file registered beforehand could be dropped by that
-    # rerun before the browser fetched it (a cancelled download on a busy server).
+    # The click itself records the "export" event, in the callable that hands over the
+    # file (`_exported`), with no rerun: a rerun that changed the trail could drop the file
+    # before a busy browser fetched it (a cancelled download).
     csv_text, json_text = to_csv(frame), json.dumps(rows, indent=1)
-    cols[0].download_button("Export the trail (CSV)", lambda: csv_text,
+    cols[0].download_button("Export the trail (CSV)", _exported(store, review, name, "csv",
+                                                                csv_text),
                             file_name=f"review-{review.id}-audit.csv", mime="text/csv",
-                            on_click=_record, args=(store, review, name, "export", None, scope),
-                            kwargs={"format": "csv"})
-    cols[1].download_button("Export the trail (JSON)", lambda: json_text,
+                            on_click="ignore")
+    cols[1].download_button("Export the trail (JSON)", _exported(store, review, name, "json",
+                                                                 json_text),
                             file_name=f"review-{review.id}-audit.json",
-                            mime="application/json", on_click=_record,
-                            args=(store, review, name, "export", None, scope),
-                            kwargs={"format": "json"})
+                            mime="application/json", on_click="ignore")
 
 
 def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
