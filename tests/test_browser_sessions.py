@@ -15,6 +15,7 @@ import os
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser_support import CHROMIUM
 from components.data.session import readable
@@ -94,8 +95,15 @@ def check_upload(page, name: str, params: int, when: str) -> None:
 def _upload(page, url: str, path) -> None:
     page.goto(url)
     page.get_by_role("heading", name="Wine cultivar classifier").wait_for(timeout=WAIT)
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Upload my own model…").click()
+    option = page.get_by_role("option", name="Upload my own model…")
+    for _ in range(6):  # under load the first click can land before the box is live
+        page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+        try:
+            option.wait_for(timeout=WAIT // 6)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()
     uploader = page.get_by_test_id("stSidebar").get_by_test_id("stFileUploader").filter(
         has_text="Keras model")  # not the dataset's uploader, which the rerun removes
     uploader.wait_for(timeout=WAIT)
@@ -115,6 +123,7 @@ def test_ten_browser_sessions_keep_their_own_model_and_row(server, browser, uplo
             context = browser.new_context(viewport={"width": 1400, "height": 1200})
             contexts.append(context)
             pages[name] = context.new_page()
+            pages[name].set_default_timeout(WAIT)
             _upload(pages[name], server, path)
         for key, (row, _) in SAMPLE_ROWS.items():
             context = browser.new_context(viewport={"width": 1400, "height": 1800})

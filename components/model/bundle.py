@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from components.model.bounded import run_bounded
 from components.model.load import LoadedModel, check_model_bytes, load_model_bytes, sha256_hex
 from components.model.samples import sample_for_digest
+from components.model.scan import ScanReport
 from components.model.summary import ModelSummary, summarize, summary_of
 from components.model.token_input import TokenInput
 from components.model.worker import LocalRunner, ModelRunner, WorkerRunner
@@ -63,15 +64,16 @@ class ModelBundle:
 
 
 def open_model(data: bytes, filename: str, feature_names: tuple[str, ...] | None = None,
-               *, isolate: bool = False) -> ModelBundle:
+               *, isolate: bool = False, scanned: ScanReport | None = None) -> ModelBundle:
     """Scan, load and summarise a model file (raises `GlassboxError` if refused).
 
     ``isolate`` loads it in a worker process (`components.model.worker`) instead of this one: what
-    the app does with uploads, and the CLI with every file. A file whose bytes are a bundled
-    sample's gets that sample's feature names.
+    the app does with uploads, and the CLI with every file; ``scanned`` is `scan_isolated`'s
+    report on these bytes, when the caller has it (the worker scans again before Keras
+    loads). A file whose bytes are a bundled sample's gets that sample's feature names.
     """
     if isolate:
-        loaded, summary, runner = _open_in_worker(data, filename)
+        loaded, summary, runner = _open_in_worker(data, filename, scanned)
     else:
         loaded = load_model_bytes(data, filename)
         summary, runner = summarize(loaded.model, loaded.sha256), None
@@ -80,10 +82,15 @@ def open_model(data: bytes, filename: str, feature_names: tuple[str, ...] | None
     return ModelBundle(loaded, summary, feature_names, runner)
 
 
-def _open_in_worker(data: bytes, filename: str
+def scan_isolated(data: bytes, filename: str) -> ScanReport:
+    """The static scan alone, bounded in time and memory (raises `GlassboxError` if refused)."""
+    return run_bounded(check_model_bytes, data, filename, what="the model file")
+
+
+def _open_in_worker(data: bytes, filename: str, scanned: ScanReport | None
                     ) -> tuple[LoadedModel, ModelSummary, WorkerRunner]:
-    # The static scan, bounded in time and memory; a refusal never starts a worker.
-    report = run_bounded(check_model_bytes, data, filename, what="the model file")
+    # A refusal never starts a worker.
+    report = scanned if scanned is not None else scan_isolated(data, filename)
     sha = sha256_hex(data)
     runner = WorkerRunner(data, filename, sha)
     try:

@@ -5,8 +5,10 @@ The sidebar picks the session's model (A); the compare page picks a second one (
 offer the same choices, check uploads and stored files the same way (static scan, then a
 worker process), and keep only accepted uploads in the workspace. Each has its own
 session-scoped cache of one entry (`uploaded_bundle`, `second_bundle`): putting B in A's
-cache would evict A and stop its worker. The bundled samples, the app's own files, load
-in-process once per server (`sample_bundle`).
+cache would evict A and stop its worker. The scan comes first, cached on its own
+(`scanned_model`): a file it refuses never enters those caches, so it does not stop the
+model already loaded there (going back to it costs nothing). The bundled samples, the
+app's own files, load in-process once per server (`sample_bundle`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from components.errors import GlassboxError
-from components.model.bundle import ModelBundle, open_model
+from components.model.bundle import ModelBundle, open_model, scan_isolated
 from components.model.load import sha256_hex
 from components.model.models_dir import FolderModel, list_models, read_model
 from components.model.samples import get_sample, list_samples
-from components.model.scan import shown
+from components.model.scan import ScanReport, shown
 from components.model.worker import prewarm
 from components.ui.loaders import attempt
 from components.ui.stored import artifact_label, keep, stored, workspace_store
@@ -57,8 +59,23 @@ def _close_worker(outcome: Outcome) -> None:
         bundle.runner.close()
 
 
-def _open_isolated(data: bytes, filename: str) -> ModelBundle:
-    return open_model(data, filename, isolate=True)
+def _open_isolated(sha256: str, data: bytes, filename: str) -> ModelBundle:
+    report, _ = scanned_model(sha256, filename, data)
+    return open_model(data, filename, isolate=True, scanned=report)
+
+
+@st.cache_data(max_entries=64, show_spinner="Checking the file…")
+def scanned_model(sha256: str, filename: str, _data: bytes) -> tuple[ScanReport | None,
+                                                                     str | None]:
+    """The bounded static scan of a file: its report, or the one-line refusal; shared by
+    sessions (it depends on the bytes and the name only)."""
+    return attempt(scan_isolated, _data, filename)
+
+
+def _screened(opener: Opener, sha256: str, filename: str, data: bytes) -> Outcome:
+    """``opener``'s outcome for an accepted file; a refusal without calling it."""
+    _, refusal = scanned_model(sha256, filename, data)
+    return (None, refusal) if refusal else opener(sha256, filename, data)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the sample model…")
@@ -74,14 +91,14 @@ def sample_bundle(key: str) -> Outcome:
 def uploaded_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
     """The sidebar's uploaded or stored model, keyed by the SHA-256 of its bytes, private to
     this session, in its own worker process."""
-    return attempt(_open_isolated, _data, filename)
+    return attempt(_open_isolated, sha256, _data, filename)
 
 
 @st.cache_resource(max_entries=1, scope="session", on_release=_close_worker,
                    show_spinner="Checking the second model, then loading it in safe mode…")
 def second_bundle(sha256: str, filename: str, _data: bytes) -> Outcome:
     """The compare page's model B: like `uploaded_bundle`, in a cache of its own."""
-    return attempt(_open_isolated, _data, filename)
+    return attempt(_open_isolated, sha256, _data, filename)
 
 
 def upload_digest(data: bytes) -> str:
@@ -123,7 +140,7 @@ def uploaded_model(label: str, key: str, help_text: str, opener: Opener) -> Pick
         return None
     data = upload.getvalue()
     digest = upload_digest(data)
-    bundle, error = opener(digest, upload.name, data)
+    bundle, error = _screened(opener, digest, upload.name, data)
     if bundle is not None:  # only an accepted model is kept, and then linkable
         keep("model", upload.name, data)
     return PickedModel(name=upload.name, bundle=bundle, error=error, sha256=digest)
@@ -138,7 +155,7 @@ def stored_model(sha256: str, opener: Opener) -> PickedModel:
         data = workspace_store().read(sha256)
     except GlassboxError as err:
         return PickedModel(name=name, error=str(err), sha256=sha256)
-    bundle, error = opener(sha256, name, data)
+    bundle, error = _screened(opener, sha256, name, data)
     saved = artifact.created_at if artifact is not None else ""
     return PickedModel(name=name, bundle=bundle, error=error, sha256=sha256,
                        note=f"Saved {saved} · SHA-256 {sha256[:16]}…")
@@ -163,7 +180,7 @@ def folder_model(name: str, opener: Opener) -> PickedModel:
         data, digest, found = _folder_bytes(listed[name].version)
     except GlassboxError as err:
         return PickedModel(name=name, error=str(err))
-    bundle, error = opener(digest, found.name, data)
+    bundle, error = _screened(opener, digest, found.name, data)
     return PickedModel(name=found.name, bundle=bundle, error=error, sha256=digest,
                        note=f"Server folder · {found.size / 2**20:,.1f} MiB · "
                             f"SHA-256 {digest[:16]}…")
