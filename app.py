@@ -41,11 +41,13 @@ st.sidebar.title(":material/search: Glassbox")
 with model_loading(navigation.title):
     from components.errors import GlassboxError
     from components.ui.review_widgets import sidebar_review_ui
+    from components.ui.runtime import keep_runs_light
     from components.ui.sidebar import sidebar_ui
     from components.ui.state import publish
     from components.ui.widgets import refusal
 
     workspace = sidebar_ui()
+keep_runs_light()  # no full garbage collection after each run: see its module
 publish(workspace)
 try:
     navigation.run()
