@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint audit samples browser-deps clean
+.PHONY: run test lint audit samples browser-deps graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,17 +22,26 @@ $(VENV)/.deps-dev: requirements.txt requirements-nodeps.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@ $(VENV)/.deps-run
 
-run: $(VENV)/.deps-run
+run: $(VENV)/.deps-run graphviz
 	$(BIN)/streamlit run app.py --server.port $(PORT)
 
-# The browser tests and the PDF report drive Debian's chromium, and the PDF test reads the
-# PDF back with pdftotext (poppler-utils); install them when we may (root), never a download
-# of Playwright's own browser.
+# The browser tests and the PDF report drive Debian's chromium, the PDF test reads the PDF
+# back with pdftotext (poppler-utils), and the Architecture page lays its graph out with
+# Graphviz's dot (graphviz); install them when we may (root), never a download of
+# Playwright's own browser.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/dot ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils; \
-	  else echo "browser tests need Debian's chromium and poppler-utils: sudo apt-get install chromium poppler-utils"; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils graphviz; \
+	  else echo "the tests need Debian's chromium, poppler-utils and graphviz: sudo apt-get install chromium poppler-utils graphviz"; fi; \
+	fi
+
+# The Architecture page needs Graphviz's dot (Debian's graphviz) to lay out the layer graph.
+graphviz:
+	@if [ ! -x /usr/bin/dot ] && ! command -v dot >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz; \
+	  else echo "the Architecture page needs Graphviz: sudo apt-get install graphviz"; fi; \
 	fi
 
 test: $(VENV)/.deps-dev browser-deps

@@ -31,16 +31,27 @@ def test_app_opens_with_the_sample_model_and_layer_table(server, browser, tmp_pa
     page.close()
 
 
+# Where node ``id``'s box is on screen (px): its click marker's data position through the
+# chart's axes.
+BOX_CENTRE = """(id) => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const layers = plot.data.find((t) => t.name === 'layers');
+  const i = layers.customdata.indexOf(id);
+  const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
+  const frame = plot.getBoundingClientRect();
+  return [frame.left + xa._offset + xa.l2p(layers.x[i]),
+          frame.top + ya._offset + ya.l2p(layers.y[i])];
+}"""
+
+
 def test_clicking_a_graph_node_shows_that_layers_details(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{server}/architecture?sample=digits_cnn")
     page.get_by_role("heading", name="Architecture").wait_for(timeout=90_000)
-    points = page.locator(".js-plotly-plot .scatterlayer .trace .points path.point")
-    points.first.wait_for(timeout=30_000)
-    # the Conv2D trace holds conv1 and conv2; click conv2 (the second point of that trace)
-    conv_trace = page.locator(".js-plotly-plot .scatterlayer .trace").filter(
-        has=page.locator("g.textpoint text", has_text="conv2"))
-    conv_trace.locator("path.point").nth(1).click(force=True)
+    page.locator(".js-plotly-plot g.textpoint").first.wait_for(timeout=30_000)
+    # a box's click target is an invisible marker over it: click the middle of conv2's box
+    x, y = page.evaluate(BOX_CENTRE, "conv2")
+    page.mouse.click(x, y)
     page.get_by_role("heading", name="conv2 · Conv2D").wait_for(timeout=30_000)
     # conv2: 3x3 kernel, 8 input channels, 16 filters, plus 16 biases = 1,168 parameters
     page.get_by_test_id("stMetricValue").filter(has_text="1,168").first.wait_for(timeout=30_000)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import pytest
 
-from components.inspect.graph import build_graph, find_nodes, layout
+from components.inspect.dot_layout import graph_layout
+from components.inspect.graph import build_graph, find_nodes
 from components.inspect.layer_details import layer_details
 from components.plots.model import architecture_figure
 from components.plots.model_views import architecture_view, clicked_node
@@ -54,51 +55,37 @@ def test_sequential_is_a_chain_with_its_input():
     assert graph.edges == (("x", "h"), ("h", "y"))
 
 
-def test_layout_is_top_down_by_generation(branched):
+def test_layout_is_top_down(branched):
     graph = build_graph(branched)
-    pos = layout(graph)
-    assert pos["a"][1] == pos["b"][1] == 0.0  # inputs on top
-    assert pos["shared"][1] == -1.0 and pos["cat"][1] == -2.0 and pos["o1"][1] == -3.0
+    boxes = graph_layout(graph).boxes
+    assert boxes["a"].y == boxes["b"].y == max(b.y for b in boxes.values())  # inputs on top
+    assert boxes["shared"].y > boxes["cat"].y > boxes["o1"].y
     for src, dst in graph.edges:
-        assert pos[dst][1] < pos[src][1]  # every edge points down
+        assert boxes[dst].y < boxes[src].y  # every edge points down
 
 
-def test_figure_carries_node_ids_and_edges(branched):
+def test_figure_carries_node_ids_edges_and_a_legend_per_type(branched):
     graph = build_graph(branched)
-    fig = architecture_figure(graph, layout(graph), highlight=["cat"], selected="o1")
-    edges, *nodes = fig.data
-    assert len(edges.x) == 3 * len(graph.edges)  # start, end, gap per edge
-    ids = [i for trace in nodes for i in trace.customdata]
-    assert sorted(ids) == sorted(graph.nodes)
-    assert {t.name for t in nodes} == {"InputLayer", "Dense", "Concatenate", "Functional", "Add"}
-    dense = next(t for t in nodes if t.name == "Dense")
-    sizes = dict(zip(dense.customdata, dense.marker.size, strict=True))
-    assert sizes["o1"] == 18 and sizes["shared"] == 13
+    layout = graph_layout(graph)
+    fig = architecture_figure(graph, layout, highlight=["cat"], selected="o1")
+    edges = next(t for t in fig.data if t.name == "edges")
+    assert list(edges.x).count(None) == len(graph.edges)  # one path per edge
+    layers = next(t for t in fig.data if t.name == "layers")
+    assert set(layers.customdata) == set(graph.nodes)
+    legend = {t.name for t in fig.data if t.legendgroup == "boxes"}
+    assert legend == {"InputLayer", "Dense", "Concatenate", "Functional", "Add"}
+    outlines = {t.name for t in fig.data if t.name in ("selected", "search matches")}
+    assert outlines == {"selected", "search matches"}
     with pytest.raises(ValueError, match="color_by must be one of type, params"):
-        architecture_figure(graph, layout(graph), color_by="depth")
-
-
-def test_the_rightmost_names_fit_in_the_figure():
-    """Names are drawn right of their markers: the x range ends where the longest name
-    beside the rightmost node ends, for a plot area of 700 px (the upload's 'tanh_branch'
-    was cut to 'tanh_brai' at the edge)."""
-    inp = keras.Input((3,), name="x")
-    left = keras.layers.Dense(2, name="l")(inp)
-    right = keras.layers.Dense(2, name="a_rather_long_branch_name")(inp)
-    model = keras.Model(inp, keras.layers.Concatenate(name="c")([left, right]))
-    graph = build_graph(model)
-    pos = layout(graph)
-    lo, hi = architecture_figure(graph, pos).layout.xaxis.range
-    x = pos["a_rather_long_branch_name"][0]
-    px_per_unit = 700 / (hi - lo)
-    assert (hi - x) * px_per_unit >= 7 * len("a_rather_long_branch_name") + 14 - 1e-6
+        architecture_figure(graph, layout, color_by="depth")
 
 
 def test_hover_text_escapes_layer_names():
     # Keras forbids '/' in names (so path ids are unambiguous), but '<' and '>' pass
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="<img src=x>")])
-    fig = architecture_view(model).figure
-    hovers = [h for t in fig.data[1:] for h in t.hovertext]
+    graph = build_graph(model)
+    fig = architecture_view(graph, graph_layout(graph)).figure
+    hovers = list(next(t for t in fig.data if t.name == "layers").hovertext)
     assert any("&lt;img src=x&gt;" in h for h in hovers)
     assert not any("<img" in h for h in hovers)
 
@@ -121,7 +108,7 @@ def test_layer_details(branched):
     assert [(shape, t) for _, shape, t in details.weights] == [((4, 3), True), ((3,), True)]
 
 
-def test_three_hundred_layers_build(tmp_path):
+def test_three_hundred_layers_build_and_lay_out():
     inp = keras.Input((8,))
     x = inp
     for i in range(100):
@@ -130,5 +117,9 @@ def test_three_hundred_layers_build(tmp_path):
         x = keras.layers.Add(name=f"add{i}")([y, z])
     graph = build_graph(keras.Model(inp, x))
     assert len(graph.nodes) == 301 and len(graph.edges) == 400
-    fig = architecture_figure(graph, layout(graph))
-    assert fig.data[1].mode == "markers"  # labels on hover only past 80 nodes
+    layout = graph_layout(graph)
+    assert len(layout.boxes) == 301 and len(layout.edges) == 400
+    fig = architecture_figure(graph, layout)
+    labels = next(t for t in fig.data if t.name == "labels")
+    assert len(labels.text) == 301  # every box labelled: the view shows a part at 1 px a point
+    assert fig.layout.height == 800

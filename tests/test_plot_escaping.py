@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 import pytest
 
 from components.data.evaluation import CalibrationCurve, PrCurve, RocCurve
-from components.inspect.graph import LayerGraph, Node
+from components.inspect.dot_layout import graph_layout
+from components.inspect.graph import LayerGraph, Node, build_graph
 from components.inspect.history import TrainingHistory
 from components.plots import explain as plots_explain
 from components.plots import model as plots_model
@@ -81,7 +82,7 @@ def test_escape_is_shared_and_plotly_safe():
 # ---------------------------------------------------------------- architecture
 
 
-def test_architecture_figure_labels_legend_hover_and_group_box():
+def test_architecture_figure_labels_legend_hover_and_cluster():
     nodes = {
         LINK: Node(id=LINK, name=LINK, class_name="InputLayer", parent=None,
                    output_shape=(None, 3), params=0),
@@ -92,14 +93,16 @@ def test_architecture_figure_labels_legend_hover_and_group_box():
     }
     graph = LayerGraph(nodes=nodes, edges=((LINK, IMG), (IMG, "g/in")),
                        groups={BOLD: ("g/in",)}, submodels=(BOLD,))
-    positions = {LINK: (0.0, 0.0), IMG: (0.0, -1.0), "g/in": (0.0, -2.0)}
-    fig = plots_model.architecture_figure(graph, positions, highlight=[IMG], selected=LINK)
+    layout = graph_layout(graph)
+    assert set(layout.clusters) == {BOLD}  # the submodel's cluster, its label from the file
+    fig = plots_model.architecture_figure(graph, layout, highlight=[IMG], selected=LINK)
     text = assert_text_only(fig)
     assert encoded(escape(f"{BOLD} (submodel")) not in text  # not a group node: plain class name
-    legend = {t.name for t in fig.data[1:]}
+    assert encoded(escape(BOLD)) in json.dumps([s.label.text for s in fig.layout.shapes])
+    legend = {t.name for t in fig.data if t.legendgroup == "boxes"}
     assert legend == {"InputLayer", escape(BOLD), escape(IMG)}
     # clicks still return the raw node id, which the page looks up in the graph
-    ids = {i for t in fig.data[1:] for i in t.customdata}
+    ids = set(next(t for t in fig.data if t.name == "layers").customdata)
     assert ids == set(nodes)
     assert clicked_node({"selection": {"points": [{"customdata": [LINK]}]}}) == LINK
 
@@ -108,9 +111,10 @@ def test_architecture_view_of_a_model_with_hostile_layer_names():
     model = keras.Sequential([keras.Input((3,), name=IMG),
                               keras.layers.Dense(2, name=LAYER_LINK),
                               keras.layers.Dense(1, name=LAYER_BOLD)])
-    view = architecture_view(model, query="dense", selected=LAYER_LINK)
+    graph = build_graph(model)
+    view = architecture_view(graph, graph_layout(graph), query="dense", selected=LAYER_LINK)
     assert_text_only(view.figure, shown=(IMG, LAYER_LINK, LAYER_BOLD))
-    ids = {i for t in view.figure.data[1:] for i in t.customdata}
+    ids = set(next(t for t in view.figure.data if t.name == "layers").customdata)
     assert ids == {IMG, LAYER_LINK, LAYER_BOLD}
 
 

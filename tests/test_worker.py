@@ -205,17 +205,18 @@ def test_every_result_the_pages_ask_for_passes_the_reply_filter(samples, sample_
 
 
 def _every_result_passes(samples, sample_bundles):
+    from components.inspect.graph import build_graph
     from components.inspect.layer_details import layer_details
     from components.inspect.sample_map import map_coordinates
     from components.inspect.weights import all_layers_table, weighted_layers
-    from components.plots.model_views import architecture_view, weights_view
+    from components.plots.model_views import weights_view
 
     for key, bundle in sample_bundles.items():
         run = bundle.runner.run
         dataset = open_dataset(samples[key].data_path.read_bytes(),
                                samples[key].data_path.name, bundle)
         subject = subject_for(dataset, 1, samples[key].task)
-        results = [bundle.summary, run(architecture_view), run(all_layers_table),
+        results = [bundle.summary, run(build_graph, ()), run(all_layers_table),
                    run(layer_details, bundle.summary.layers[-1].name),
                    run(scores_of, dataset.x[:4]),
                    run(map_coordinates, dataset, "activations", 0),

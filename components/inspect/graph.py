@@ -1,4 +1,5 @@
-"""The layer graph of a Keras model, read from its public config, and a top-down layout.
+"""The layer graph of a Keras model, read from its public config (laid out by
+`components.inspect.dot_layout`).
 
 Nodes are layers, keyed by a path id (``encoder/dense`` for a layer inside submodel
 ``encoder``). Edges follow the real connectivity recorded in each layer's ``inbound_nodes``
@@ -12,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-
-import networkx as nx
 
 CONTAINERS = frozenset({"Functional", "Sequential", "Model"})
 
@@ -174,33 +173,6 @@ def _refs(value: Any) -> list[str]:
     if isinstance(value[0], str):
         return [value[0]]
     return [v[0] for v in value]
-
-
-# ---------------------------------------------------------------- layout
-
-
-def layout(graph: LayerGraph) -> dict[str, tuple[float, float]]:
-    """Top-down positions: y = -(topological generation), x spread within a generation.
-
-    Within a generation nodes are ordered by the mean x of their predecessors (one
-    barycentre pass), which keeps branches side by side instead of crossing.
-    """
-    dag = nx.DiGraph()
-    dag.add_nodes_from(graph.nodes)
-    dag.add_edges_from(graph.edges)
-    pos: dict[str, tuple[float, float]] = {}
-    order = {n: i for i, n in enumerate(graph.nodes)}
-    for depth, generation in enumerate(nx.topological_generations(dag)):
-        ranked = sorted(generation, key=lambda n: (_barycentre(dag, n, pos), order[n]))
-        width = len(ranked)
-        for i, node in enumerate(ranked):
-            pos[node] = (i - (width - 1) / 2, -float(depth))
-    return pos
-
-
-def _barycentre(dag: nx.DiGraph, node: str, pos: dict[str, tuple[float, float]]) -> float:
-    xs = [pos[p][0] for p in dag.predecessors(node) if p in pos]
-    return sum(xs) / len(xs) if xs else 0.0
 
 
 def find_nodes(graph: LayerGraph, query: str) -> list[str]:

@@ -19,7 +19,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset({
     ("builtins", "bytearray"), ("builtins", "slice"), ("builtins", "set"),
     ("builtins", "frozenset"), ("builtins", "complex"),
     ("components.explain.agreement", "Agreement"),
-    ("components.plots.model_views", "ArchitectureView"),
     ("components.explain.local", "Explanation"),
     ("components.explain.methods.base", "Attribution"),
     ("components.inspect.graph", "LayerGraph"), ("components.inspect.graph", "Node"),

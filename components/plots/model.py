@@ -8,119 +8,322 @@ Node ids stay raw in ``customdata`` (a click returns them; no template shows the
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import qualitative, sequential, unlabel_rgb
 from plotly.subplots import make_subplots
 
+from components.inspect.dot_layout import FONT_PT, GraphLayout, label_lines, render
 from components.inspect.graph import LayerGraph, Node
 from components.plots.text import escape
 
-COLOR_BY = ("type", "params")
-LABELS_UP_TO = 80  # more nodes than this: names on hover only, so the graph stays legible
-HIGHLIGHT = "#d62728"
+COLOR_BY = ("type", "params", "output size")
+VIEW_PX = 800  # the graph's viewport: a fixed height, panned and zoomed inside
+MIN_VIEW_PX = 320  # a small graph's chart is as tall as the graph, but not less than this
+MAX_FIT_ZOOM = 1.5  # "fit" enlarges a small graph at most this much
+VIEW_MARGIN = {"l": 4, "r": 4, "t": 4, "b": 4}
+FIT_WIDTH_PX = 900.0  # the plot width assumed when fitting the graph (the page stretches it)
+VIEW_PAD_PT = 12.0  # room around the graph when it is fitted
+MIN_LABEL_PX = 6.0  # smaller labels cannot be read: then the hover names the box
+LABEL_FONT = "Helvetica, Arial, 'Liberation Sans', sans-serif"  # what dot measured boxes in
+LABEL_DROP_PT = 1.0  # see _label_trace
+LABEL_COLOUR, TYPE_COLOUR = "#1f2328", "#57606a"
+SELECTED, MATCHED = "#d62728", "#ff7f0e"
+EDGE_COLOUR, BOX_LINE = "#7d8590", "#5f6b7a"
+UNKNOWN_COLOUR = "#e1e4e8"
+MAX_CLICK_PX = 60  # a box's invisible click marker at most this wide (a marker is a square)
+# Light fills, so the black label stays readable on every box.
+TYPE_PALETTE = tuple(dict.fromkeys(qualitative.Pastel1[:8] + qualitative.Pastel2[:7]
+                                   + qualitative.Set3))
+PARAM_BINS = ((0, "no parameters"), (1, "1 – 999 parameters"), (1_000, "1k – 10k parameters"),
+              (10_000, "10k – 100k parameters"), (100_000, "100k – 1M parameters"),
+              (1_000_000, "1M parameters or more"))
+SIZE_BINS = ((0, "under 100 values"), (100, "100 – 1k values"), (1_000, "1k – 10k values"),
+             (10_000, "10k – 100k values"), (100_000, "100k – 1M values"),
+             (1_000_000, "1M values or more"))
+BIN_PALETTE = sequential.YlGnBu[:6]  # light to mid: black text reads on all of them
 
 
-def architecture_figure(graph: LayerGraph, positions: dict[str, tuple[float, float]], *,
-                        color_by: str = "type", highlight: Collection[str] = (),
-                        selected: str | None = None) -> go.Figure:
-    """The layer DAG, top-down. One scatter trace per layer type (so the legend is the colour
-    key); every marker's ``customdata`` is its node id, which a click selection returns."""
+@dataclass(frozen=True)
+class ColourKey:
+    """One legend entry: a plain-text label (escaped when drawn) and a "#rrggbb" fill."""
+
+    label: str
+    colour: str
+
+
+def node_colours(graph: LayerGraph, color_by: str = "type") -> dict[str, ColourKey]:
+    """Each node's fill: by layer type, by parameter count or by output size (values per
+    sample), the counts in decades. The page's figure and the exported SVG/PNG share it."""
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
+    nodes = graph.nodes.values()
+    if color_by == "type":
+        kinds = sorted({n.class_name for n in nodes})
+        keys = {k: ColourKey(k, _hex(TYPE_PALETTE[i % len(TYPE_PALETTE)]))
+                for i, k in enumerate(kinds)}
+        return {n.id: keys[n.class_name] for n in nodes}
+    if color_by == "params":
+        return {n.id: _binned(n.params, PARAM_BINS) for n in nodes}
+    return {n.id: _binned(output_values(n.output_shape), SIZE_BINS) for n in nodes}
+
+
+def _binned(value: int | None, bins: tuple[tuple[int, str], ...]) -> ColourKey:
+    if value is None:
+        return ColourKey("size unknown", UNKNOWN_COLOUR)
+    index = max(i for i, (low, _) in enumerate(bins) if value >= low)
+    return ColourKey(bins[index][1], _hex(BIN_PALETTE[index]))
+
+
+def output_values(shape: tuple | None) -> int | None:
+    """Values one sample makes at a layer: the product of its output shape past the batch
+    axis (summed over several outputs); None when unknown (a free length, a shared layer)."""
+    if shape is None or not shape:
+        return None
+    if isinstance(shape[0], (list, tuple)):
+        parts = [output_values(s) for s in shape]
+        return None if any(p is None for p in parts) else sum(parts)
+    dims = shape[1:]
+    if any(d is None for d in dims):
+        return None
+    return int(np.prod(dims, dtype=np.int64)) if dims else 1
+
+
+def _hex(colour: str) -> str:
+    """"rgb(r,g,b)" or "#rrggbb" as "#rrggbb" (what DOT takes)."""
+    if colour.startswith("#"):
+        return colour.lower()
+    r, g, b = (int(float(v)) for v in unlabel_rgb(colour))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def architecture_figure(graph: LayerGraph, layout: GraphLayout, *, color_by: str = "type",
+                        highlight: Collection[str] = (), selected: str | None = None,
+                        zoom: float | None = 1.0, focus: str | None = None) -> go.Figure:
+    """The laid-out layer graph in a `VIEW_PX`-high viewport that pans and zooms.
+
+    Each node is a filled box (one trace per colour, so the legend is the colour key) with its
+    name, type and output shape; edges are dot's routed splines with arrowheads; expanded
+    submodels are dashed clusters. ``zoom`` is pixels per point: at 1.0 the labels are drawn
+    at the size dot measured them (`FONT_PT` px); None fits the whole graph (labels only if
+    still readable, `MIN_LABEL_PX`). The view opens centred on box ``focus``, else on the top
+    of the graph. An invisible marker over each box carries its node id in ``customdata``
+    (what a click selection returns); ``highlight`` boxes are outlined orange, ``selected``
+    red.
+    """
+    colours = node_colours(graph, color_by)
+    scale = view_scale(layout, zoom)
     fig = go.Figure()
-    for box in _group_boxes(graph, positions):
-        fig.add_shape(**box)
-    fig.add_trace(_edge_trace(graph, positions))
-    show_text = len(graph.nodes) <= LABELS_UP_TO
-    marks = set(highlight) | ({selected} if selected else set())
-    for trace in _node_traces(graph, positions, color_by, marks, show_text):
-        fig.add_trace(trace)
-    _style(fig, graph, positions)
+    for shape in _cluster_shapes(layout):
+        fig.add_shape(**shape)
+    fig.add_traces([_edge_trace(layout), _arrow_trace(layout)])
+    fig.add_traces(_box_traces(layout, colours))
+    fig.add_traces(_outline_traces(layout, highlight, selected))
+    if FONT_PT * scale >= MIN_LABEL_PX:
+        fig.add_trace(_label_trace(graph, layout, FONT_PT * scale))
+    fig.add_trace(_click_trace(graph, layout, scale))
+    _viewport(fig, layout, zoom, focus)
     return fig
 
 
-def _edge_trace(graph: LayerGraph, pos: dict[str, tuple[float, float]]) -> go.Scatter:
+def architecture_image(graph: LayerGraph, fmt: str, color_by: str = "type") -> bytes:
+    """The whole graph as an SVG or PNG file (``fmt``), boxes filled as on the page; drawn
+    by dot from the DOT source the page's layout came from (bounded, one-line errors)."""
+    fills = {node_id: key.colour for node_id, key in node_colours(graph, color_by).items()}
+    return render(graph, fmt, fills)
+
+
+def fit_scale(layout: GraphLayout) -> float:
+    """Pixels per point at which the whole graph fits the viewport (of `FIT_WIDTH_PX`)."""
+    plot_h = VIEW_PX - VIEW_MARGIN["t"] - VIEW_MARGIN["b"]
+    return min(plot_h / (layout.height + 2 * VIEW_PAD_PT),
+               FIT_WIDTH_PX / (layout.width + 2 * VIEW_PAD_PT))
+
+
+def _rect(bounds: tuple[float, float, float, float]) -> tuple[list, list]:
+    """A closed rectangle's x and y lists, ending in a gap (None) for the next one."""
+    x0, y0, x1, y1 = bounds
+    return [x0, x1, x1, x0, x0, None], [y0, y0, y1, y1, y0, None]
+
+
+def _edge_trace(layout: GraphLayout) -> go.Scatter:
     xs: list[float | None] = []
     ys: list[float | None] = []
-    for src, dst in graph.edges:
-        xs += [pos[src][0], pos[dst][0], None]
-        ys += [pos[src][1], pos[dst][1], None]
+    for edge in layout.edges:
+        xs += [*edge.xs, None]
+        ys += [*edge.ys, None]
     return go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                      line={"color": "#9aa0a6", "width": 1.2}, name="edges")
+                      line={"color": EDGE_COLOUR, "width": 1.2}, name="edges")
 
 
-def _node_traces(graph: LayerGraph, pos, color_by: str, marks: set[str], show_text: bool):
-    by_type: dict[str, list[Node]] = {}
-    for node in graph.nodes.values():
-        by_type.setdefault(node.class_name, []).append(node)
-    palette = qualitative.Plotly + qualitative.D3
-    max_params = max((n.params for n in graph.nodes.values()), default=0) or 1
-    for i, (cls, nodes) in enumerate(sorted(by_type.items())):
-        color = (palette[i % len(palette)] if color_by == "type"
-                 else [n.params / max_params for n in nodes])
-        yield go.Scatter(
-            x=[pos[n.id][0] for n in nodes], y=[pos[n.id][1] for n in nodes],
-            mode="markers+text" if show_text else "markers", name=escape(cls),
-            text=[escape(n.name) for n in nodes], textposition="middle right",
-            customdata=[n.id for n in nodes], hovertext=[_hover(n) for n in nodes],
-            hoverinfo="text",
-            marker={"size": [18 if n.id in marks else 13 for n in nodes], "color": color,
-                    "colorscale": "Viridis", "cmin": 0, "cmax": 1,
-                    "symbol": ["square" if n.is_group else "circle" for n in nodes],
-                    "line": {"width": [3 if n.id in marks else 0.5 for n in nodes],
-                             "color": [HIGHLIGHT if n.id in marks else "#444" for n in nodes]}})
+def _arrow_trace(layout: GraphLayout) -> go.Scatter:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for edge in layout.edges:
+        if edge.head:
+            xs += [p[0] for p in edge.head] + [edge.head[0][0], None]
+            ys += [p[1] for p in edge.head] + [edge.head[0][1], None]
+    return go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=EDGE_COLOUR,
+                      line={"color": EDGE_COLOUR, "width": 0.5}, hoverinfo="skip",
+                      showlegend=False, name="arrowheads")
+
+
+def _box_traces(layout: GraphLayout, colours: dict[str, ColourKey]) -> list[go.Scatter]:
+    """One filled trace per colour, in legend order (types by name, bins by size)."""
+    by_key: dict[ColourKey, list[str]] = {}
+    for node_id in layout.boxes:
+        by_key.setdefault(colours[node_id], []).append(node_id)
+    ordered = sorted(by_key, key=_legend_order)
+    traces = []
+    for key in ordered:
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for node_id in by_key[key]:
+            rx, ry = _rect(layout.boxes[node_id].bounds)
+            xs += rx
+            ys += ry
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", fill="toself",
+                                 fillcolor=key.colour, line={"color": BOX_LINE, "width": 1},
+                                 name=escape(key.label), hoverinfo="skip", legendgroup="boxes"))
+    return traces
+
+
+def _legend_order(key: ColourKey) -> tuple[int, str]:
+    for bins in (PARAM_BINS, SIZE_BINS):
+        labels = [label for _, label in bins]
+        if key.label in labels:
+            return labels.index(key.label), key.label
+    return (len(PARAM_BINS), key.label)  # types by name; "size unknown" after the bins
+
+
+def _outline_traces(layout: GraphLayout, highlight: Collection[str],
+                    selected: str | None) -> list[go.Scatter]:
+    traces = []
+    for ids, colour, width, name in (([h for h in highlight if h != selected], MATCHED, 2.5,
+                                       "search matches"),
+                                     ([selected] if selected else [], SELECTED, 3.5,
+                                      "selected")):
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for node_id in ids:
+            if node_id in layout.boxes:
+                rx, ry = _rect(layout.boxes[node_id].bounds)
+                xs += rx
+                ys += ry
+        if xs:
+            traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=name, hoverinfo="skip",
+                                     showlegend=False, line={"color": colour, "width": width}))
+    return traces
+
+
+def _label_trace(graph: LayerGraph, layout: GraphLayout, font_px: float) -> go.Scatter:
+    """Each box's three lines, escaped (Plotly reads HTML in text), the type in grey."""
+    ids = list(layout.boxes)
+    text = []
+    for node_id in ids:
+        name, kind, shape = label_lines(graph.nodes[node_id])
+        text.append(f"{escape(name)}<br><span style=\"color:{TYPE_COLOUR}\">{escape(kind)}"
+                    f"</span><br>{escape(shape)}")
+    font = {"family": LABEL_FONT, "size": round(font_px, 2), "color": LABEL_COLOUR}
+    # Plotly sets a three-line block ~1 px above the centre: lowered by LABEL_DROP_PT
+    ys = [layout.boxes[i].y - LABEL_DROP_PT for i in ids]
+    return go.Scatter(x=[layout.boxes[i].x for i in ids], y=ys, mode="text", text=text,
+                      textposition="middle center", textfont=font, hoverinfo="skip",
+                      showlegend=False, name="labels",
+                      # a click selection dims unselected text: keep the labels as they are
+                      selected={"textfont": {"color": LABEL_COLOUR}},
+                      unselected={"textfont": {"color": LABEL_COLOUR}})
+
+
+def _click_trace(graph: LayerGraph, layout: GraphLayout, scale: float) -> go.Scatter:
+    """Invisible square markers along each box (one per box-height of its width, so a click
+    anywhere on the box lands on one); ``customdata`` is the node id, the hover its facts."""
+    xs, ys, ids, sizes = [], [], [], []
+    for node_id, box in layout.boxes.items():
+        step = box.height
+        reach = max(box.width - box.height, 0.0) / 2
+        count = int(reach // step)
+        for k in range(-count, count + 1):
+            xs.append(box.x + k * step)
+            ys.append(box.y)
+            ids.append(node_id)
+            sizes.append(min(max(box.height * scale, 6.0), MAX_CLICK_PX))
+    hover = {node_id: _hover(graph.nodes[node_id]) for node_id in layout.boxes}
+    return go.Scatter(x=xs, y=ys, mode="markers", customdata=ids, name="layers",
+                      hovertext=[hover[i] for i in ids], hoverinfo="text", showlegend=False,
+                      marker={"size": sizes, "symbol": "square", "opacity": 0,
+                              "color": BOX_LINE},
+                      selected={"marker": {"opacity": 0}},
+                      unselected={"marker": {"opacity": 0}})
 
 
 def _hover(node: Node) -> str:
-    kind = f"{node.class_name} (submodel, collapsed)" if node.is_group else node.class_name
+    kind = f"{node.class_name} (submodel, collapsed)" if node.is_group and \
+        node.class_name != "Block" else node.class_name
     shape = "shared/several" if node.output_shape is None else str(node.output_shape)
     return (f"<b>{escape(node.id)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
             f"{node.params:,} params")
 
 
-def _group_boxes(graph: LayerGraph, pos) -> list[dict]:
-    boxes = []
-    for group, members in graph.groups.items():
-        pts = [pos[m] for m in members if m in pos]
-        if not pts:
-            continue
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        boxes.append({"type": "rect", "x0": min(xs) - 0.4, "x1": max(xs) + 0.4,
-                      "y0": min(ys) - 0.4, "y1": max(ys) + 0.4, "layer": "below",
-                      "line": {"color": "#7f7f7f", "dash": "dot"},
-                      "fillcolor": "rgba(127,127,127,0.06)", "label": {
-                          "text": escape(group), "textposition": "top left"}})
-    return boxes
+def _cluster_shapes(layout: GraphLayout) -> list[dict]:
+    """A dashed rectangle around each expanded submodel, its id at the top left."""
+    return [{"type": "rect", "x0": x0, "y0": y0, "x1": x1, "y1": y1, "layer": "below",
+             "line": {"color": "#8a8f98", "dash": "dash", "width": 1},
+             "fillcolor": "rgba(127,127,127,0.05)",
+             "label": {"text": escape(group), "textposition": "top left",
+                       "font": {"size": 11, "color": "#555555"}}}
+            for group, (x0, y0, x1, y1) in layout.clusters.items()]
 
 
-def _style(fig: go.Figure, graph: LayerGraph, pos) -> None:
-    depth = -min((p[1] for p in pos.values()), default=0) + 1
-    xaxis = {"visible": False}
-    if len(graph.nodes) <= LABELS_UP_TO and pos:
-        xaxis["range"] = _x_range_with_labels(graph, pos)
+def view_scale(layout: GraphLayout, zoom: float | None) -> float:
+    """Pixels per point drawn: ``zoom``, or for the fitted view `fit_scale` capped at
+    `MAX_FIT_ZOOM` (a five-layer graph is not blown up to fill 800 px)."""
+    return zoom if zoom is not None else min(fit_scale(layout), MAX_FIT_ZOOM)
+
+
+def _viewport(fig: go.Figure, layout: GraphLayout, zoom: float | None,
+              focus: str | None) -> None:
+    """Axis ranges in points, one scale on both axes (boxes keep their shape), and the
+    chart's height: `VIEW_PX`, or less when the whole graph is shorter at this scale.
+
+    Fitted: the whole drawing. Zoomed: the plot's height in points around ``focus`` (else
+    the top of the graph). The x range is left narrow on purpose when zoomed: Plotly widens
+    the narrower axis to the common scale, which fills the chart's width, whatever the page
+    gives it."""
+    pad, margins = VIEW_PAD_PT, VIEW_MARGIN["t"] + VIEW_MARGIN["b"]
+    scale = view_scale(layout, zoom)
+    whole_px = (layout.height + 2 * pad) * scale
+    height = VIEW_PX if whole_px > VIEW_PX - margins else max(MIN_VIEW_PX, whole_px + margins)
+    span = (height - margins) / scale  # points of height shown
+    box = layout.boxes.get(focus) if focus else None
+    if whole_px <= VIEW_PX - margins or not layout.boxes:
+        cy = layout.height / 2  # all of it: centred
+    elif box is not None:
+        cy = box.y
+    else:
+        cy = layout.height + pad - span / 2  # the top
+    if box is not None:
+        cx = box.x
+    elif (layout.width + 2 * pad) * scale <= FIT_WIDTH_PX or not layout.boxes:
+        cx = layout.width / 2
+    else:
+        cx = max(layout.boxes.values(), key=lambda b: (b.y, -b.x)).x  # the topmost box
+    half_x = (layout.width / 2 + pad) if zoom is None else 1.0
+    axis = {"visible": False, "constrain": "range", "showgrid": False, "zeroline": False}
     fig.update_layout(
-        height=int(min(max(360, 70 * depth), 4000)), dragmode="pan", clickmode="event+select",
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}, legend={"title": "Layer type"},
-        xaxis=xaxis, yaxis={"visible": False}, hovermode="closest",
-        plot_bgcolor="white")
-
-
-LABEL_CHAR_PX, LABEL_GAP_PX = 7.0, 14.0  # a node name's width: 12 px text, after the marker
-PLOT_PX = 700.0  # the narrowest plot area the graph is drawn in (the page stretches it)
-
-
-def _x_range_with_labels(graph: LayerGraph, pos) -> list[float]:
-    """An x range whose right end leaves room for every node's name (drawn to the right of
-    its marker): with the range [lo, hi] drawn over PLOT_PX, a name of L px after x needs
-    hi >= x + L (hi - lo) / PLOT_PX. Without it the rightmost names were cut at the edge."""
-    lo = min(p[0] for p in pos.values()) - 0.5
-    hi = max(p[0] for p in pos.values()) + 0.5
-    for node in graph.nodes.values():
-        share = min(0.5, (LABEL_GAP_PX + LABEL_CHAR_PX * len(node.name)) / PLOT_PX)
-        hi = max(hi, (pos[node.id][0] - share * lo) / (1 - share))
-    return [lo, hi]
+        height=int(round(height)), dragmode="pan", clickmode="event+select",
+        hovermode="closest", margin=dict(VIEW_MARGIN), plot_bgcolor="white",
+        paper_bgcolor="white",
+        xaxis={**axis, "range": [cx - half_x, cx + half_x]},
+        yaxis={**axis, "range": [cy - span / 2, cy + span / 2], "scaleanchor": "x",
+               "scaleratio": 1},
+        legend={"title": {"text": "Colour"}, "itemclick": False, "itemdoubleclick": False},
+        # a new view (zoom, focus, another layout) resets the axes; a click on a box, which
+        # only redraws the outlines, keeps where the user panned to
+        uirevision=f"{zoom}|{focus}|{layout.width:.0f}x{layout.height:.0f}"
+                   f"|{len(layout.boxes)}")
 
 
 # ---------------------------------------------------------------- weights
@@ -259,6 +462,7 @@ def embedding_projection(matrix: np.ndarray, *, layer: str, tokens: list[str] | 
     return fig
 
 
+LABEL_CHAR_PX = 7.0  # a token label's width per character at 12 px
 PROJECTION_PX = (700, 400)  # the narrowest plot area assumed for the projection, and its height
 
 

@@ -1,9 +1,12 @@
 """What the model-view pages draw: the architecture graph (with search matches and the
 selection) and one layer's weights, each as a dataclass of figures and tables.
 
-These run where the model lives (``runner.run(architecture_view, ...)``): the graph and the
-weight tensors are read from the model by `components.inspect`, drawn by the pure builders in
-`components.plots.model`, and only the figures travel back to the server.
+The weights view runs where the model lives (``runner.run(weights_view, ...)``): the tensors
+are read from the model by `components.inspect`, drawn by the pure builders in
+`components.plots.model`, and only the figures travel back to the server. The architecture
+is split: only the `LayerGraph` (pure data) is read where the model lives
+(``runner.run(build_graph, expanded)``); the server lays it out with Graphviz
+(`components.inspect.dot_layout`) and `architecture_view` draws it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.inspect.graph import LayerGraph, build_graph, find_nodes, layout
+from components.inspect.dot_layout import GraphLayout
+from components.inspect.graph import LayerGraph, find_nodes
 from components.inspect.layer_details import find_layer
 from components.inspect.weights import (
     STAT_COLUMNS,
@@ -36,13 +40,15 @@ class ArchitectureView:
     matches: list[str]  # node ids matching the search, in graph order
 
 
-def architecture_view(model: Any, *, expanded: tuple[str, ...] = (), query: str = "",
-                      color_by: str = "type", selected: str | None = None) -> ArchitectureView:
-    """Build, lay out and draw the layer graph; highlight search matches and the selection."""
-    graph = build_graph(model, expanded)
+def architecture_view(graph: LayerGraph, layout: GraphLayout, *, query: str = "",
+                      color_by: str = "type", selected: str | None = None,
+                      zoom: float | None = 1.0, focus: str | None = None) -> ArchitectureView:
+    """Draw the laid-out graph; outline search matches and the selection. ``zoom`` (pixels
+    per point, None: fit the whole graph) and ``focus`` (a node id to centre on) set the
+    opening view (`components.plots.model.architecture_figure`)."""
     matches = find_nodes(graph, query)
-    figure = plots.architecture_figure(graph, layout(graph), color_by=color_by, highlight=matches,
-                                       selected=selected)
+    figure = plots.architecture_figure(graph, layout, color_by=color_by, highlight=matches,
+                                       selected=selected, zoom=zoom, focus=focus)
     return ArchitectureView(graph=graph, figure=figure, matches=matches)
 
 

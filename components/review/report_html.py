@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 from components.data.numbers import percent
+from components.errors import GlassboxError
 from components.explain.agreement import method_label
 from components.explain.methods.base import Attribution
+from components.inspect.graph import LayerGraph
 from components.review.report import SIGNIFICANT_DIGITS, Report, graph_from_json
 
 BAR_FEATURES = 20  # tabular bar charts show at most this many features, in one shared order
@@ -57,6 +59,7 @@ pre { background: var(--soft); border: 1px solid var(--line); padding: 8px;
 .muted { color: var(--muted); }
 .panels { display: flex; flex-wrap: wrap; gap: 8px 8px; }
 .figure { break-inside: avoid; page-break-inside: avoid; }
+.graph svg { display: block; max-width: 100%; height: auto; margin: 8px auto; }
 .review { border-left: 4px solid #0969da; background: #f1f8ff; padding: 6px 10px;
           margin: 8px 0; }
 .review.none { border-color: var(--line); background: var(--soft); }
@@ -186,9 +189,6 @@ def _identity(c: Mapping[str, Any], digest: str) -> str:
 
 
 def _architecture(model: Mapping[str, Any], fig: _Figures) -> str:
-    from components.inspect.graph import layout
-    from components.plots.model import architecture_figure
-
     s = model["summary"]
     overview = _table(["inputs", "outputs", "parameters", "trainable", "layers", "task"], [[
         _fmt(s["inputs"]), _fmt(s["outputs"]), f"{s['total_params']:,}",
@@ -197,11 +197,24 @@ def _architecture(model: Mapping[str, Any], fig: _Figures) -> str:
                     [[("\u2003" if r["parent"] else "") + str(r["name"]), r["class_name"],
                       _fmt(r["output_shape"]), f"{r['params']:,}", _fmt(r["parent"])]
                      for r in s["layers"]])
-    graph = graph_from_json(model["graph"])
-    figure = architecture_figure(graph, layout(graph))  # escapes the file's layer names
-    height = min(int(figure.layout.height or 400), 900)  # one A4 page at most
-    return "\n".join(["<h2>Architecture</h2>", overview, layers,
-                      fig(figure, A4_WIDTH_PX, height)])
+    parts = ["<h2>Architecture</h2>", overview, layers]
+    if fig.enabled:
+        parts.append(_graph_svg(graph_from_json(model["graph"])))
+    return "\n".join(parts)
+
+
+def _graph_svg(graph: LayerGraph) -> str:
+    """The layer graph as the Architecture page draws it (Graphviz, the same DOT source, boxes
+    coloured by type), inline SVG re-serialised by `safe_svg` so every label from the file is
+    escaped text; a one-line note instead when dot is missing or fails."""
+    from components.inspect.dot_layout import safe_svg
+    from components.plots.model import architecture_image
+
+    try:
+        svg = safe_svg(architecture_image(graph, "svg"))
+    except GlassboxError as err:
+        return f'<p class="muted">The layer graph is not drawn: {_e(str(err))}</p>'
+    return f'<div class="graph">{svg}</div>'
 
 
 def _evaluation_html(ev: Mapping[str, Any], fig: _Figures) -> str:

@@ -25,6 +25,8 @@ from components.data.tokens import read_vocabulary
 from components.errors import GlassboxError, first_line
 from components.explain.local import SubjectFacts, explain_subject, subject_facts
 from components.explain.methods.base import Attribution, Subject
+from components.inspect.dot_layout import GraphLayout, graph_layout
+from components.inspect.graph import LayerGraph, build_graph
 from components.inspect.history import TrainingHistory, read_history_bytes
 from components.inspect.layer_details import LayerDetails, layer_details
 from components.inspect.sample_map import map_coordinates
@@ -35,12 +37,8 @@ from components.model.load import sha256_hex
 from components.model.predict import scores_of
 from components.model.samples import get_sample
 from components.model.worker import ModelRunner
-from components.plots.model_views import (
-    ArchitectureView,
-    WeightsView,
-    architecture_view,
-    weights_view,
-)
+from components.plots.model import architecture_image
+from components.plots.model_views import WeightsView, weights_view
 
 T = TypeVar("T")
 
@@ -87,12 +85,29 @@ def sample_data(key: str) -> tuple[bytes, str, str]:
     return data, path.name, sha256_hex(data)
 
 
-@st.cache_data(max_entries=32, show_spinner="Drawing the layer graph…")
-def architecture_for(model_sha256: str, expanded: tuple[str, ...], query: str, color_by: str,
-                     selected: str | None, _runner: ModelRunner) -> ArchitectureView:
-    """The architecture view for one model and one set of display choices."""
-    return _runner.run(architecture_view, expanded=expanded, query=query, color_by=color_by,
-                       selected=selected)
+@st.cache_data(max_entries=32, show_spinner="Reading the layer graph…")
+def graph_for(model_sha256: str, expanded: tuple[str, ...], _runner: ModelRunner) -> LayerGraph:
+    """The layer graph (pure data), read where the model lives; nested models in
+    ``expanded`` drawn layer by layer."""
+    return _runner.run(build_graph, expanded)
+
+
+@st.cache_data(max_entries=32, show_spinner="Laying out the layer graph…")
+def layout_for(model_sha256: str, expanded: tuple[str, ...], open_blocks: tuple[str, ...] | None,
+               _graph: LayerGraph) -> tuple[GraphLayout | None, str | None]:
+    """Graphviz's layout of ``_graph``, in this (the server's) process, keyed on the model,
+    the expanded submodels and the blocks left open (None: no block collapsed), which
+    determine the graph; a failure is kept as its one line."""
+    return attempt(graph_layout, _graph)
+
+
+@st.cache_data(max_entries=16, show_spinner="Drawing the graph for export…")
+def graph_image_for(model_sha256: str, expanded: tuple[str, ...],
+                    open_blocks: tuple[str, ...] | None, color_by: str, fmt: str,
+                    _graph: LayerGraph) -> bytes:
+    """The whole graph as an SVG or PNG file, coloured like the page; raises the one-line
+    `GlassboxError` of a failed dot run (a download shows it in place of the file)."""
+    return architecture_image(_graph, fmt, color_by)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
