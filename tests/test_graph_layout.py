@@ -16,7 +16,7 @@ import pytest
 
 from components.errors import GlassboxError
 from components.inspect import dot_layout
-from components.inspect.blocks import collapse_blocks, is_block, repeated_blocks
+from components.inspect.blocks import collapse_blocks, find_drawn, is_block, repeated_blocks
 from components.inspect.dot_layout import (
     DOT_ENV,
     MAX_LABEL,
@@ -375,6 +375,20 @@ def test_collapsed_blocks_are_group_nodes_with_rewired_edges():
     assert ("block_1_project", "/block/block_2") in opened.edges
     layout = graph_layout(collapsed)
     assert set(layout.boxes) == set(collapsed.nodes)
+
+
+def test_search_finds_layers_inside_collapsed_blocks():
+    graph = block_graph()
+    collapsed = collapse_blocks(graph)
+    assert find_drawn(graph, collapsed, "add") == ["/block/block_2"]
+    assert find_drawn(graph, collapsed, "STEM") == ["stem"]
+    assert find_drawn(graph, collapsed, "dense") == list(collapsed.nodes)
+    assert find_drawn(graph, graph, "add") == ["block_2_add"]
+    layout = graph_layout(collapsed)
+    fig = architecture_figure(collapsed, layout, highlight=["/block/block_2"])
+    layers = next(t for t in fig.data if t.name == "layers")
+    hover = dict(zip(layers.customdata, layers.hovertext, strict=True))
+    assert hover["/block/block_2"].startswith("<b>block_2 (3 layers)</b><br>Block<br>")
 
 
 def test_a_block_whose_collapse_would_close_a_cycle_stays_open():

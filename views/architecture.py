@@ -2,8 +2,7 @@
 
 import streamlit as st
 
-from components.inspect.blocks import collapse_blocks, is_block, repeated_blocks
-from components.inspect.graph import find_nodes
+from components.inspect.blocks import collapse_blocks, find_drawn, is_block, repeated_blocks
 from components.inspect.overview import layer_table, shape_text
 from components.plots.model import COLOR_BY
 from components.plots.model_views import architecture_view, clicked_node
@@ -65,17 +64,18 @@ else:
 layout, failure = layout_for(sha, expanded, open_blocks, graph)
 focus = None
 if query:
-    matches = find_nodes(graph, query)
+    matches = find_drawn(full, graph, query)
     if len(matches) > 1:
-        focus = st.selectbox(f"{len(matches)} layers match: centre on", matches[:MAX_LISTED])
-    st.caption(f"{len(matches)} layers match" if matches else "No layer matches.")
+        focus = st.selectbox(f"{len(matches)} boxes match: centre on", matches[:MAX_LISTED])
+    else:
+        st.caption("One box matches." if matches else "No layer matches.")
     focus = focus or (matches[0] if matches else None)
 if failure:
     st.error(escape_markdown(failure), icon="⛔")
 else:
     selected = clicked if clicked in graph.nodes else None
     view = architecture_view(graph, layout, query=query, color_by=color_by, selected=selected,
-                             zoom=ZOOMS[zoom_name], focus=focus)
+                             zoom=ZOOMS[zoom_name], focus=focus, full=full)
     st.plotly_chart(view.figure, on_select="rerun", selection_mode="points", key=graph_key,
                     width="stretch", config={
                         "displaylogo": False, "scrollZoom": False,

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import networkx as nx
 
-from components.inspect.graph import LayerGraph, Node
+from components.inspect.graph import LayerGraph, Node, find_nodes
 
 # The unit's name: everything up to the first "block" (or stage, unit…) and its number,
 # followed by "_" or the end. Lazy, so "conv2_block1_1_conv" gives "conv2_block1".
@@ -100,3 +100,14 @@ def _block_node(graph: LayerGraph, key: str, members: list[str]) -> Node:
     return Node(id=key, name=name, class_name=BLOCK_CLASS,
                 parent=first.parent, output_shape=last.output_shape,
                 params=sum(graph.nodes[m].params for m in members), is_group=True)
+
+
+def find_drawn(full: LayerGraph, drawn: LayerGraph, query: str) -> list[str]:
+    """Search ``drawn`` (``full`` with some blocks collapsed) as if nothing were collapsed:
+    drawn nodes whose name or type contains ``query``, and each collapsed block that holds a
+    matching layer; in ``drawn``'s order."""
+    hits = set(find_nodes(drawn, query))
+    inside = {member: block for block, members in repeated_blocks(full).items()
+              if block in drawn.nodes for member in members}
+    hits |= {inside[node_id] for node_id in find_nodes(full, query) if node_id in inside}
+    return [node_id for node_id in drawn.nodes if node_id in hits]

@@ -111,8 +111,8 @@ def label_lines(node: Node) -> tuple[str, str, str]:
     """A box's three lines as plain text: name, type, output shape; each cut to MAX_LABEL
     characters with control/bidi characters escaped visibly. The figure draws these same
     lines, so the box dot sized fits the text drawn in it."""
-    kind = f"{node.class_name} (collapsed)" if node.is_group and node.class_name != "Block" \
-        else node.class_name
+    block = node.class_name == "Block"  # a collapsed repeated block (`blocks.BLOCK_CLASS`)
+    kind = f"{node.class_name} (collapsed)" if node.is_group and not block else node.class_name
     shape = shape_text(node.output_shape) if node.output_shape is not None else "shared"
     return _line(node.name), _line(kind), _line(shape)
 

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative, sequential, unlabel_rgb
 from plotly.subplots import make_subplots
 
+from components.inspect.blocks import BLOCK_CLASS
 from components.inspect.dot_layout import FONT_PT, GraphLayout, label_lines, render
 from components.inspect.graph import LayerGraph, Node
 from components.plots.text import escape
@@ -260,10 +261,12 @@ def _click_trace(graph: LayerGraph, layout: GraphLayout, scale: float) -> go.Sca
 
 
 def _hover(node: Node) -> str:
-    kind = f"{node.class_name} (submodel, collapsed)" if node.is_group and \
-        node.class_name != "Block" else node.class_name
+    block = node.is_group and node.class_name == BLOCK_CLASS
+    kind = f"{node.class_name} (submodel, collapsed)" if node.is_group and not block \
+        else node.class_name
     shape = "shared/several" if node.output_shape is None else str(node.output_shape)
-    return (f"<b>{escape(node.id)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
+    title = node.name if block else node.id  # a block's id is internal: "/block/…"
+    return (f"<b>{escape(title)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
             f"{node.params:,} params")
 
 

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.inspect.blocks import find_drawn
 from components.inspect.dot_layout import GraphLayout
-from components.inspect.graph import LayerGraph, find_nodes
+from components.inspect.graph import LayerGraph
 from components.inspect.layer_details import find_layer
 from components.inspect.weights import (
     STAT_COLUMNS,
@@ -42,11 +43,13 @@ class ArchitectureView:
 
 def architecture_view(graph: LayerGraph, layout: GraphLayout, *, query: str = "",
                       color_by: str = "type", selected: str | None = None,
-                      zoom: float | None = 1.0, focus: str | None = None) -> ArchitectureView:
+                      zoom: float | None = 1.0, focus: str | None = None,
+                      full: LayerGraph | None = None) -> ArchitectureView:
     """Draw the laid-out graph; outline search matches and the selection. ``zoom`` (pixels
     per point, None: fit the whole graph) and ``focus`` (a node id to centre on) set the
-    opening view (`components.plots.model.architecture_figure`)."""
-    matches = find_nodes(graph, query)
+    opening view (`components.plots.model.architecture_figure`). ``full`` is the graph
+    before its repeated blocks were collapsed: a block holding a match is a match."""
+    matches = find_drawn(full or graph, graph, query)
     figure = plots.architecture_figure(graph, layout, color_by=color_by, highlight=matches,
                                        selected=selected, zoom=zoom, focus=focus)
     return ArchitectureView(graph=graph, figure=figure, matches=matches)
