@@ -12,14 +12,16 @@ settle time in a browser.
   1M sample, statistics) and the all-layers statistics table;
 - with ``--browser``: the real app (Debian chromium) opening the Architecture page for
   MobileNetV2 and ResNet50 from a model folder: the first open (scan, load in a worker,
-  graph, layout, figure), a second tab (everything cached), and collapsing the repeated
-  blocks (a new layout): each until the chart is drawn and the page has stopped running.
+  graph, layout, figure), then colouring by parameters (a new figure and SVG), fitting the
+  whole graph, and collapsing the repeated blocks (a new layout): each until the chart is
+  drawn and the page has stopped running.
 Prints the median of each over the repeats (the browser figures once each).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -132,40 +134,41 @@ def browser_settle(models: dict[str, keras.Model]) -> None:
             sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for label, name in files.items():
-            address = f"{url}/architecture?file={name}"
-            first = _open(browser, address)
-            again = _open(browser, address)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(address)
-            _settled(page)
             start = time.perf_counter()
-            page.get_by_text("Collapse repeated blocks").click()
-            page.get_by_text("Open blocks").wait_for(timeout=120_000)
+            page.goto(f"{url}/architecture?file={name}")
             _settled(page)
-            collapse = time.perf_counter() - start
+            first = time.perf_counter() - start
+            steps = {"colour by params": lambda p: p.get_by_text("params", exact=True).click(),
+                     "fit whole graph": lambda p: p.get_by_text("Fit whole graph",
+                                                                exact=True).click(),
+                     "collapse repeated blocks": lambda p: p.get_by_text(
+                         "Collapse repeated blocks").click()}
+            timed = []
+            for what, step in steps.items():
+                start = time.perf_counter()
+                step(page)
+                _settled(page, rerun=True)
+                timed.append(f"{what} {time.perf_counter() - start:.1f} s")
             page.close()
             print(f"page settle, {label}: first open {first:.1f} s (scan, load in a worker, "
-                  f"graph, layout, figure), again in a new tab {again:.1f} s, collapsing "
-                  f"the repeated blocks {collapse:.1f} s")
+                  f"graph, layout, figure); then {', '.join(timed)}")
         browser.close()
 
 
-def _open(browser, address: str) -> float:
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    start = time.perf_counter()
-    page.goto(address)
-    _settled(page)
-    seconds = time.perf_counter() - start
-    page.close()
-    return seconds
+def _settled(page, timeout_s: float = 300, rerun: bool = False) -> None:
+    """The chart's labels are drawn and nothing is running or stale, three polls in a row;
+    with ``rerun``, first wait for the rerun the last click started to show."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-
-def _settled(page, timeout_s: float = 300) -> None:
-    """The chart's labels are drawn and nothing is running or stale, three polls in a row."""
-    page.locator(".js-plotly-plot g.textpoint").first.wait_for(timeout=timeout_s * 1000)
-    calm, deadline = 0, time.monotonic() + timeout_s
     busy = ('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"], '
             '[data-stale="true"]')
+    if rerun:
+        with contextlib.suppress(PlaywrightTimeout):  # a quick rerun may be over already
+            page.locator(busy).first.wait_for(timeout=1_000)
+    page.locator(".js-plotly-plot g.textpoint, .js-plotly-plot .main-svg").first.wait_for(
+        timeout=timeout_s * 1000)
+    calm, deadline = 0, time.monotonic() + timeout_s
     while calm < 3 and time.monotonic() < deadline:
         calm = calm + 1 if not page.locator(busy).count() else 0
         time.sleep(0.05)

@@ -13,6 +13,7 @@ import itertools
 import os
 import shutil
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
@@ -203,6 +204,15 @@ def test_residual_cnn_boxes_apart_labels_legible_skips_visible(app, browser, tmp
     page.get_by_role("heading", name="block1_b · Conv2D").wait_for(timeout=60_000)
     page.get_by_test_id("stMetricValue").filter(has_text="584").first.wait_for(
         timeout=30_000)  # 3x3x8x8 + 8
+    # the exports hold the whole graph, every box, not only what is in view
+    with page.expect_download(timeout=60_000) as svg:
+        page.get_by_role("button", name="Download the graph (SVG)").click()
+    root = ET.parse(svg.value.path()).getroot()
+    assert len([g for g in root.iter() if g.get("class") == "node"]) == 13
+    with page.expect_download(timeout=60_000) as png:
+        page.get_by_role("button", name="Download the graph (PNG)").click()
+    data = Path(png.value.path()).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[20:24], "big") > 800
     page.close()
 
 
