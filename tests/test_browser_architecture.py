@@ -92,8 +92,8 @@ def app(folder, tmp_path_factory):
 
 
 def settle(page) -> None:
-    """The chart's labels drawn, nothing running or stale, three polls in a row."""
-    page.locator(".js-plotly-plot g.textpoint").first.wait_for(timeout=WAIT_S * 1000)
+    """The chart drawn, nothing running or stale, three polls in a row."""
+    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=WAIT_S * 1000)
     deadline, calm = time.monotonic() + WAIT_S, 0
     while calm < 3:
         assert time.monotonic() < deadline, "the page is still running"

@@ -28,7 +28,13 @@ from components.inspect.dot_layout import (
     safe_svg,
 )
 from components.inspect.graph import LayerGraph, Node, build_graph
-from components.plots.model import architecture_figure, fit_scale, view_scale
+from components.plots.model import (
+    BLOCK_COLOUR,
+    architecture_figure,
+    fit_scale,
+    node_colours,
+    view_scale,
+)
 from components.plots.text import escape
 
 HOSTILE_NAMES = ['"; rankdir=LR; x [label="', "<script>alert(1)", "<img src=x onerror=alert(1)>",
@@ -389,6 +395,18 @@ def test_search_finds_layers_inside_collapsed_blocks():
     layers = next(t for t in fig.data if t.name == "layers")
     hover = dict(zip(layers.customdata, layers.hovertext, strict=True))
     assert hover["/block/block_2"].startswith("<b>block_2 (3 layers)</b><br>Block<br>")
+
+
+def test_collapsing_blocks_keeps_every_type_its_colour(residual):
+    graph, _ = residual
+    collapsed = collapse_blocks(graph)
+    assert {"/block/block0", "/block/block1", "/block/block2"} <= set(collapsed.nodes)
+    before = node_colours(graph)
+    after = node_colours(collapsed, "type", full=graph)
+    assert {n: after[n] for n in collapsed.nodes if not is_block(n)} == {
+        n: before[n] for n in collapsed.nodes if not is_block(n)}
+    assert after["/block/block0"].colour == BLOCK_COLOUR
+    assert node_colours(collapsed)["pool"] != before["pool"]  # without ``full`` they shift
 
 
 def test_a_block_whose_collapse_would_close_a_cycle_stays_open():

@@ -84,13 +84,13 @@ else:
                                                    "autoScale2d", "select2d", "lasso2d",
                                                    "toImage"]})
     name = bundle.summary.name
-    svg = graph_image_for(sha, expanded, open_blocks, color_by, "svg", graph)
+    svg = graph_image_for(sha, expanded, open_blocks, color_by, "svg", graph, full)
     left, right, _ = st.columns([2, 2, 5])
     left.download_button("Download the graph (SVG)", svg, file_name=f"{name}-graph.svg",
                          mime="image/svg+xml", on_click="ignore")
     right.download_button(
         "Download the graph (PNG)", lambda: graph_image_for(sha, expanded, open_blocks,
-                                                            color_by, "png", graph),
+                                                            color_by, "png", graph, full),
         file_name=f"{name}-graph.png", mime="image/png", on_click="ignore")
 
 ids = list(graph.nodes)

@@ -34,6 +34,7 @@ LABEL_COLOUR, TYPE_COLOUR = "#1f2328", "#57606a"
 SELECTED, MATCHED = "#d62728", "#ff7f0e"
 EDGE_COLOUR, BOX_LINE = "#7d8590", "#5f6b7a"
 UNKNOWN_COLOUR = "#e1e4e8"
+BLOCK_COLOUR = "#d8dee4"  # a collapsed repeated block: neutral, apart from the types' colours
 MAX_CLICK_PX = 60  # a box's invisible click marker at most this wide (a marker is a square)
 # Light fills, so the black label stays readable on every box.
 TYPE_PALETTE = tuple(dict.fromkeys(qualitative.Pastel1[:8] + qualitative.Pastel2[:7]
@@ -55,16 +56,23 @@ class ColourKey:
     colour: str
 
 
-def node_colours(graph: LayerGraph, color_by: str = "type") -> dict[str, ColourKey]:
+def node_colours(graph: LayerGraph, color_by: str = "type",
+                 full: LayerGraph | None = None) -> dict[str, ColourKey]:
     """Each node's fill: by layer type, by parameter count or by output size (values per
-    sample), the counts in decades. The page's figure and the exported SVG/PNG share it."""
+    sample), the counts in decades. The page's figure and the exported SVG/PNG share it.
+
+    Types take the palette in name order over ``full`` (the graph before its blocks were
+    collapsed, default ``graph``), and a collapsed block has a colour of its own: collapsing
+    or opening a block leaves every layer type its colour."""
     if color_by not in COLOR_BY:
         raise ValueError(f"color_by must be one of {', '.join(COLOR_BY)}, not {color_by!r}")
     nodes = graph.nodes.values()
     if color_by == "type":
-        kinds = sorted({n.class_name for n in nodes})
+        every = [*(full or graph).nodes.values(), *nodes]
+        kinds = sorted({n.class_name for n in every} - {BLOCK_CLASS})
         keys = {k: ColourKey(k, _hex(TYPE_PALETTE[i % len(TYPE_PALETTE)]))
                 for i, k in enumerate(kinds)}
+        keys[BLOCK_CLASS] = ColourKey(BLOCK_CLASS, BLOCK_COLOUR)
         return {n.id: keys[n.class_name] for n in nodes}
     if color_by == "params":
         return {n.id: _binned(n.params, PARAM_BINS) for n in nodes}
@@ -102,7 +110,8 @@ def _hex(colour: str) -> str:
 
 def architecture_figure(graph: LayerGraph, layout: GraphLayout, *, color_by: str = "type",
                         highlight: Collection[str] = (), selected: str | None = None,
-                        zoom: float | None = 1.0, focus: str | None = None) -> go.Figure:
+                        zoom: float | None = 1.0, focus: str | None = None,
+                        full: LayerGraph | None = None) -> go.Figure:
     """The laid-out layer graph in a `VIEW_PX`-high viewport that pans and zooms.
 
     Each node is a filled box (one trace per colour, so the legend is the colour key) with its
@@ -112,9 +121,9 @@ def architecture_figure(graph: LayerGraph, layout: GraphLayout, *, color_by: str
     still readable, `MIN_LABEL_PX`). The view opens centred on box ``focus``, else on the top
     of the graph. An invisible marker over each box carries its node id in ``customdata``
     (what a click selection returns); ``highlight`` boxes are outlined orange, ``selected``
-    red.
+    red. ``full``: the graph before blocks were collapsed, which fixes the types' colours.
     """
-    colours = node_colours(graph, color_by)
+    colours = node_colours(graph, color_by, full)
     scale = view_scale(layout, zoom)
     fig = go.Figure()
     for shape in _cluster_shapes(layout):
@@ -129,10 +138,12 @@ def architecture_figure(graph: LayerGraph, layout: GraphLayout, *, color_by: str
     return fig
 
 
-def architecture_image(graph: LayerGraph, fmt: str, color_by: str = "type") -> bytes:
+def architecture_image(graph: LayerGraph, fmt: str, color_by: str = "type",
+                       full: LayerGraph | None = None) -> bytes:
     """The whole graph as an SVG or PNG file (``fmt``), boxes filled as on the page; drawn
     by dot from the DOT source the page's layout came from (bounded, one-line errors)."""
-    fills = {node_id: key.colour for node_id, key in node_colours(graph, color_by).items()}
+    fills = {node_id: key.colour
+             for node_id, key in node_colours(graph, color_by, full).items()}
     return render(graph, fmt, fills)
 
 

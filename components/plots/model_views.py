@@ -51,7 +51,7 @@ def architecture_view(graph: LayerGraph, layout: GraphLayout, *, query: str = ""
     before its repeated blocks were collapsed: a block holding a match is a match."""
     matches = find_drawn(full or graph, graph, query)
     figure = plots.architecture_figure(graph, layout, color_by=color_by, highlight=matches,
-                                       selected=selected, zoom=zoom, focus=focus)
+                                       selected=selected, zoom=zoom, focus=focus, full=full)
     return ArchitectureView(graph=graph, figure=figure, matches=matches)
 
 

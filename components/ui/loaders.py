@@ -104,10 +104,11 @@ def layout_for(model_sha256: str, expanded: tuple[str, ...], open_blocks: tuple[
 @st.cache_data(max_entries=16, show_spinner="Drawing the graph for export…")
 def graph_image_for(model_sha256: str, expanded: tuple[str, ...],
                     open_blocks: tuple[str, ...] | None, color_by: str, fmt: str,
-                    _graph: LayerGraph) -> bytes:
-    """The whole graph as an SVG or PNG file, coloured like the page; raises the one-line
-    `GlassboxError` of a failed dot run (a download shows it in place of the file)."""
-    return architecture_image(_graph, fmt, color_by)
+                    _graph: LayerGraph, _full: LayerGraph | None = None) -> bytes:
+    """The whole graph as an SVG or PNG file, coloured like the page (``_full``: the graph
+    before its blocks were collapsed); raises the one-line `GlassboxError` of a failed dot
+    run (a download shows it in place of the file)."""
+    return architecture_image(_graph, fmt, color_by, _full)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
