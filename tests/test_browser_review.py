@@ -73,7 +73,7 @@ def test_pin_note_and_export_the_trail(browser, tmp_path):
         reviewer = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Reviewer")
         reviewer.fill("Grace =HOPE")
         reviewer.press("Enter")
-        page.get_by_role("button", name="📌 Pin row 6").click()
+        page.get_by_role("button", name="Pin row 6").click()
         page.get_by_text("1 pinned").wait_for(timeout=30_000)
         page.get_by_role("link", name="Open the review").click()
         page.get_by_role("heading", name="Compliance review").wait_for(timeout=60_000)

@@ -42,20 +42,22 @@ def test_pin_assess_trail_and_report(workspace):
     _ok(at)
     at.sidebar.text_input(key="glassbox.reviewer").input("Ana Reviewer").run()
     pin = at.sidebar.button(key="pin_toggle")
-    assert pin.label == "📌 Pin row 4"  # the row the explain page selected
+    assert pin.label == "Pin row 4"  # the row the explain page selected
     pin.click().run()
     _ok(at)
     at.switch_page("views/review.py").run()
     _ok(at)
-    assert [e.label for e in at.expander] == ["📌 Row 4 · no verdict yet"]
+    assert [e.label for e in at.expander] == ["Row 4 · no verdict yet"]
     at.radio[0].set_value("needs follow-up")
     at.text_area[0].input("Alcohol dominates; check the =cmd| cell")
     _button(at, "Save verdict").click().run()
     _ok(at)
-    assert [e.label for e in at.expander] == ["🔁 Row 4 · needs follow-up"]
+    assert [e.label for e in at.expander] == ["Row 4 · needs follow-up"]
     at.radio[0].set_value("ok")
     _button(at, "Save verdict").click().run()
-    assert [e.label for e in at.expander] == ["✅ Row 4 · ok"]
+    assert [e.label for e in at.expander] == ["Row 4 · ok"]
+    # material icons, not emoji (headless Chromium has no emoji font)
+    assert at.expander[0].proto.icon == ":material/check_circle:"
 
     review = workspace.reviews()[0]
     events = workspace.events(review.id)

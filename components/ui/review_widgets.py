@@ -27,7 +27,8 @@ from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace
 if TYPE_CHECKING:  # deferred like the imports below: the report modules load on first use
     from components.review.report import Report
 
-VERDICT_ICONS = {"ok": "✅", "concern": "⚠️", "needs follow-up": "🔁", None: "📌"}
+VERDICT_ICONS = {"ok": ":material/check_circle:", "concern": ":material/warning:",
+                 "needs follow-up": ":material/replay:", None: ":material/push_pin:"}
 
 
 def current_review(ws: Workspace) -> Review | None:
@@ -48,7 +49,7 @@ def sidebar_review_ui(ws: Workspace) -> None:
                       help="Your name goes with every pin, verdict and note in the audit "
                            "trail.")
         _pin_ui(review, ws.dataset.n_rows)
-        st.page_link("views/review.py", label="Open the review", icon="📝")
+        st.page_link("views/review.py", label="Open the review", icon=":material/rate_review:")
 
 
 @st.fragment(key=PIN_VIEW)  # a pick on the Explain page reruns this, not the page
@@ -64,8 +65,9 @@ def _pin_ui(review: Review, n_rows: int) -> None:
     row = int(st.number_input("Sample row", 0, max(0, n_rows - 1), row or 0,
                               key=f"pin_row_{scope}_{row}"))
     pinned = row in pins
-    label = f"Unpin row {row}" if pinned else f"📌 Pin row {row}"
-    if st.button(label, key="pin_toggle", disabled=not name,
+    label = f"Unpin row {row}" if pinned else f"Pin row {row}"
+    # Material icons, not emoji: they render in every browser (headless Chromium has none)
+    if st.button(label, key="pin_toggle", disabled=not name, icon=":material/push_pin:",
                  help=None if name else "Type your name above first."):
         _record(store, review, name, "unpin" if pinned else "pin", row, scope)
         st.rerun()
@@ -109,9 +111,9 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
         st.warning("Type your name under Review in the sidebar to record verdicts.")
     scope = scope_of(review.model_sha256, review.data_sha256)
     for pin in pins:
-        icon = VERDICT_ICONS.get(pin.verdict, "📌")
-        title = f"{icon} Row {pin.row} · {pin.verdict or 'no verdict yet'}"
-        with st.expander(title, expanded=pin.verdict is None):
+        title = f"Row {pin.row} · {pin.verdict or 'no verdict yet'}"
+        with st.expander(title, expanded=pin.verdict is None,
+                         icon=VERDICT_ICONS.get(pin.verdict, VERDICT_ICONS[None])):
             if pin.verdict is not None:
                 st.text(f"Last verdict by {pin.reviewer} at {pin.updated_at}")
             with st.form(f"assess_{review.id}_{pin.row}"):

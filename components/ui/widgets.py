@@ -10,7 +10,9 @@ from components.data.checks import Check
 from components.text_safety import escape_markdown
 
 _SHOW = {"ok": st.success, "warning": st.warning, "error": st.error}
-_ICON = {"ok": "✅", "warning": "⚠️", "error": "⛔"}
+# Material icons, not emoji: they render in every browser (headless Chromium has no emoji font)
+_ICON = {"ok": ":material/check_circle:", "warning": ":material/warning:",
+         "error": ":material/block:"}
 
 
 def facts_row(facts: dict[str, str]) -> None:
