@@ -248,6 +248,7 @@ def test_hostile_names_in_the_figure_are_escaped(hostile):
     layers = next(t for t in fig.data if t.name == "layers")
     assert set(layers.customdata) == set(graph.nodes)  # raw ids: a click looks them up
     assert all("<script" not in h and "<img" not in h for h in layers.hovertext)
+    assert max(len(h) for h in layers.hovertext) < 400  # the 10k-character id is cut
 
 
 def test_control_and_bidi_characters_are_escaped_in_labels():

@@ -114,10 +114,12 @@ def label_lines(node: Node) -> tuple[str, str, str]:
     block = node.class_name == "Block"  # a collapsed repeated block (`blocks.BLOCK_CLASS`)
     kind = f"{node.class_name} (collapsed)" if node.is_group and not block else node.class_name
     shape = shape_text(node.output_shape) if node.output_shape is not None else "shared"
-    return _line(node.name), _line(kind), _line(shape)
+    return label_text(node.name), label_text(kind), label_text(shape)
 
 
-def _line(text: str) -> str:
+def label_text(text: str) -> str:
+    """``text`` as one label line: cut to MAX_LABEL characters with "…", control and bidi
+    characters escaped visibly, a lone surrogate replaced."""
     # A lone surrogate (JSON "\ud800" decodes to one) cannot be written as UTF-8: replace it.
     clean = str(text)[:MAX_LABEL + 1].encode("utf-8", "replace").decode("utf-8")
     return excerpt(clean, MAX_LABEL)
@@ -163,7 +165,7 @@ def dot_source(graph: LayerGraph, fills: Mapping[str, str] | None = None) -> Dot
             name = f"cluster_{len(clusters)}"
             clusters[name] = child
             with into.subgraph(name=name) as sub:
-                sub.attr(label=_label((_line(child),)), style="dashed,rounded",
+                sub.attr(label=_label((label_text(child),)), style="dashed,rounded",
                          color="#8a8f98", fontcolor="#555555", labeljust="l")
                 add(sub, child)
 

@@ -15,8 +15,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative, sequential, unlabel_rgb
 from plotly.subplots import make_subplots
 
+from components.errors import excerpt
 from components.inspect.blocks import BLOCK_CLASS
-from components.inspect.dot_layout import FONT_PT, GraphLayout, label_lines, render
+from components.inspect.dot_layout import FONT_PT, GraphLayout, label_lines, label_text, render
 from components.inspect.graph import LayerGraph, Node
 from components.plots.text import escape
 
@@ -35,6 +36,7 @@ SELECTED, MATCHED = "#d62728", "#ff7f0e"
 EDGE_COLOUR, BOX_LINE = "#7d8590", "#5f6b7a"
 UNKNOWN_COLOUR = "#e1e4e8"
 BLOCK_COLOUR = "#d8dee4"  # a collapsed repeated block: neutral, apart from the types' colours
+MAX_HOVER = 120  # characters of a node id in its hover (a name may be 10,000)
 MAX_CLICK_PX = 60  # a box's invisible click marker at most this wide (a marker is a square)
 # Light fills, so the black label stays readable on every box.
 TYPE_PALETTE = tuple(dict.fromkeys(qualitative.Pastel1[:8] + qualitative.Pastel2[:7]
@@ -277,6 +279,7 @@ def _hover(node: Node) -> str:
         else node.class_name
     shape = "shared/several" if node.output_shape is None else str(node.output_shape)
     title = node.name if block else node.id  # a block's id is internal: "/block/…"
+    title, kind = excerpt(title, MAX_HOVER), excerpt(kind, MAX_HOVER)
     return (f"<b>{escape(title)}</b><br>{escape(kind)}<br>output {escape(shape)}<br>"
             f"{node.params:,} params")
 
@@ -286,7 +289,7 @@ def _cluster_shapes(layout: GraphLayout) -> list[dict]:
     return [{"type": "rect", "x0": x0, "y0": y0, "x1": x1, "y1": y1, "layer": "below",
              "line": {"color": "#8a8f98", "dash": "dash", "width": 1},
              "fillcolor": "rgba(127,127,127,0.05)",
-             "label": {"text": escape(group), "textposition": "top left",
+             "label": {"text": escape(label_text(group)), "textposition": "top left",
                        "font": {"size": 11, "color": "#555555"}}}
             for group, (x0, y0, x1, y1) in layout.clusters.items()]
 
