@@ -31,6 +31,10 @@ pytestmark = [
 ]
 
 VIEWPORT = {"width": 1600, "height": 1000}
+# Layer names the app accepts (no "/" or "\\": those are refused at the scan) that would be
+# DOT syntax, markup or an entity if they were not handled as text
+HOSTILE = ['"; rankdir=LR; x [label="', "<script>alert(1)", "<img src=x onerror=alert(1)>",
+           "&lt;b&gt; & c", "x" * 10_000]
 WAIT_S = 180
 BUSY = ('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"], '
         '[data-testid="stSkeleton"], [data-stale="true"]')
@@ -80,6 +84,9 @@ def folder(tmp_path_factory) -> Path:
     residual_cnn().save(folder / "residual.keras")
     keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3), classes=5).save(
         folder / "mobilenetv2.keras")
+    keras.Sequential([keras.Input((3,), name="in")]
+                     + [keras.layers.Dense(2, name=n) for n in HOSTILE], name="hostile").save(
+        folder / "hostile.keras")
     return folder
 
 
@@ -268,3 +275,20 @@ def test_mobilenetv2_is_readable_at_first_sight(app, folder, browser, tmp_path):
     page.close()
     graph = nx.DiGraph(build_graph(keras.saving.load_model(folder / "mobilenetv2.keras")).edges)
     assert assert_skips_drawn_apart(figure, graph) == 10  # MobileNetV2's ten residual Adds
+
+
+def test_hostile_layer_names_are_drawn_as_typed(app, browser, tmp_path):
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{app}/architecture?file=hostile.keras")
+    settle(page)
+    screenshot(page, tmp_path / "architecture-hostile.png")
+    chart = page.locator(".js-plotly-plot")
+    names = chart.locator("g.textpoint text").evaluate_all(
+        "(els) => els.map((e) => e.querySelector('tspan').textContent)")
+    assert names == ["in", *HOSTILE[:4], "x" * 39 + "\u2026"]
+    assert not chart.locator("script, img, foreignObject, a").count()
+    figure = page.evaluate(FIGURE)
+    assert_readable(figure)
+    xs = {round((b[0] + b[2]) / 2) for b in figure["boxes"]}
+    assert len(xs) == 1  # one top-down column: "rankdir=LR" stayed a label
+    page.close()
