@@ -71,7 +71,7 @@ if query:
         st.caption("One box matches." if matches else "No layer matches.")
     focus = focus or (matches[0] if matches else None)
 if failure:
-    st.error(escape_markdown(failure), icon="⛔")
+    st.error(escape_markdown(failure), icon=":material/block:")
 else:
     selected = clicked if clicked in graph.nodes else None
     view = architecture_view(graph, layout, query=query, color_by=color_by, selected=selected,
