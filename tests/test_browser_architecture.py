@@ -108,6 +108,16 @@ def settle(page) -> None:
         time.sleep(0.25)
 
 
+def view_is(page, revision: str) -> None:
+    """Wait for the chart whose view (``uirevision``: zoom|focus|layout) starts with
+    ``revision``, then for the page to settle."""
+    page.wait_for_function(
+        "(r) => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && String(p._fullLayout.uirevision).startsWith(r); }", arg=revision,
+        timeout=WAIT_S * 1000)
+    settle(page)
+
+
 def screenshot(page, path: Path) -> Path:
     """The whole page (the app scrolls inside its main area: the viewport is made as tall)."""
     height = page.evaluate(
@@ -229,24 +239,19 @@ def test_residual_cnn_go_to_fit_and_collapsed_blocks(app, browser, tmp_path):
     settle(page)
     page.get_by_label("Go to layer").fill("block2_add")
     page.get_by_label("Go to layer").press("Enter")
-    page.get_by_text("One box matches.").wait_for(timeout=60_000)
-    settle(page)
+    view_is(page, "1.0|block2_add|")  # the chart of this rerun, not the last one
     figure = page.evaluate(FIGURE)
     y0, y1 = node_boxes(figure)["block2_add"][1::2]
     assert abs((figure["y_range"][0] + figure["y_range"][1]) / 2 - (y0 + y1) / 2) < 1.5
     page.get_by_text("Fit whole graph", exact=True).click()
-    page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
-                           "._fullLayout.yaxis.range[1] > 0 && !document.querySelector("
-                           "'[data-stale=\"true\"]')", timeout=60_000)
-    settle(page)
+    view_is(page, "None|block2_add|")
     figure = page.evaluate(FIGURE)
     for x0, y0, x1, y1 in figure["boxes"]:  # the whole graph is in view
         assert figure["x_range"][0] <= x0 and x1 <= figure["x_range"][1]
         assert figure["y_range"][0] <= y0 and y1 <= figure["y_range"][1]
     screenshot(page, tmp_path / "architecture-residual-fit.png")
     page.get_by_text("Collapse repeated blocks").click()
-    page.get_by_text("Open blocks").wait_for(timeout=60_000)
-    settle(page)
+    view_is(page, "None|/block/block2|")
     figure = page.evaluate(FIGURE)
     ids = {m[2] for m in figure["markers"]}
     assert {"/block/block0", "/block/block1", "/block/block2"} <= ids
