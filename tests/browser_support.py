@@ -95,3 +95,30 @@ PANELS_SHOWN = """(row) => {
     .filter((c) => fresh(c) && c.querySelector('.main-svg'));
   return drawn.length >= Number(m[2]) ? performance.now() : false;
 }"""
+
+
+# Where node ``id``'s box of the Architecture graph is on screen (px): its click marker's
+# data position through the chart's axes.
+BOX_CENTRE = """(id) => {
+  const plot = document.querySelector('.js-plotly-plot');
+  const layers = plot.data.find((t) => t.name === 'layers');
+  const i = layers.customdata.indexOf(id);
+  const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
+  const frame = plot.getBoundingClientRect();
+  return [frame.left + xa._offset + xa.l2p(layers.x[i]),
+          frame.top + ya._offset + ya.l2p(layers.y[i])];
+}"""
+
+
+def whole_page_screenshot(page, path: Path, max_height: int) -> Path:
+    """The whole page: the app scrolls inside its main area, not the document, so the
+    viewport is made as tall as that area's content (at most ``max_height`` px) for the
+    picture, then put back."""
+    viewport = page.viewport_size
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": viewport["width"],
+                            "height": max(viewport["height"], min(int(height), max_height))})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(viewport)
+    return path

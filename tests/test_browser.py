@@ -7,7 +7,7 @@ import os
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from browser_support import CHROMIUM
+from browser_support import BOX_CENTRE, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,19 +29,6 @@ def test_app_opens_with_the_sample_model_and_layer_table(server, browser, tmp_pa
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     page.close()
-
-
-# Where node ``id``'s box is on screen (px): its click marker's data position through the
-# chart's axes.
-BOX_CENTRE = """(id) => {
-  const plot = document.querySelector('.js-plotly-plot');
-  const layers = plot.data.find((t) => t.name === 'layers');
-  const i = layers.customdata.indexOf(id);
-  const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
-  const frame = plot.getBoundingClientRect();
-  return [frame.left + xa._offset + xa.l2p(layers.x[i]),
-          frame.top + ya._offset + ya.l2p(layers.y[i])];
-}"""
 
 
 def test_clicking_a_graph_node_shows_that_layers_details(server, browser, tmp_path):

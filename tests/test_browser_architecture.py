@@ -20,7 +20,7 @@ import networkx as nx
 import pytest
 from test_graph_layout import crossings, overlap, residual_cnn
 
-from browser_support import CHROMIUM, running_app
+from browser_support import BOX_CENTRE, CHROMIUM, running_app, whole_page_screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -119,15 +119,8 @@ def view_is(page, revision: str) -> None:
 
 
 def screenshot(page, path: Path) -> Path:
-    """The whole page (the app scrolls inside its main area: the viewport is made as tall)."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"],
-                            "height": max(VIEWPORT["height"], min(int(height), 4000))})
-    page.screenshot(path=str(path))
-    page.set_viewport_size(VIEWPORT)
     print(f"screenshot: {path}")
-    return path
+    return whole_page_screenshot(page, path, 4000)
 
 
 def node_boxes(figure: dict) -> dict[str, tuple]:
@@ -209,14 +202,7 @@ def test_residual_cnn_boxes_apart_labels_legible_skips_visible(app, browser, tmp
     boxes = node_boxes(figure)
     assert figure["y_range"][0] <= boxes["image"][1] <= boxes["image"][3] <= figure["y_range"][1]
     # a click on a box opens that layer
-    x, y = page.evaluate("""(id) => {
-      const plot = document.querySelector('.js-plotly-plot');
-      const layers = plot.data.find((t) => t.name === 'layers');
-      const i = layers.customdata.indexOf(id);
-      const xa = plot._fullLayout.xaxis, ya = plot._fullLayout.yaxis;
-      const frame = plot.getBoundingClientRect();
-      return [frame.left + xa._offset + xa.l2p(layers.x[i]),
-              frame.top + ya._offset + ya.l2p(layers.y[i])]; }""", "block1_b")
+    x, y = page.evaluate(BOX_CENTRE, "block1_b")
     page.mouse.click(x, y)
     page.get_by_role("heading", name="block1_b · Conv2D").wait_for(timeout=60_000)
     page.get_by_test_id("stMetricValue").filter(has_text="584").first.wait_for(

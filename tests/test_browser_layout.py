@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from browser_support import CHROMIUM
+from browser_support import CHROMIUM, whole_page_screenshot
 from layout_checks import PAGE_FACTS, problems
 
 pytestmark = [
@@ -119,15 +119,6 @@ def settle(page, what: str) -> None:
         time.sleep(0.25)
 
 
-def screenshot(page, path: Path) -> None:
-    """The whole page: the app scrolls inside its main area, not the document, so the
-    viewport is made as tall as that area's content for the picture, then put back."""
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": VIEWPORT["width"],
-                            "height": max(VIEWPORT["height"], min(int(height), 12_000))})
-    page.screenshot(path=str(path))
-    page.set_viewport_size(VIEWPORT)
 
 
 def check(page, shots: Path, model: str, path: str) -> list[str]:
@@ -135,7 +126,7 @@ def check(page, shots: Path, model: str, path: str) -> list[str]:
     what = f"{model}/{path or 'overview'}"
     settle(page, what)
     facts = page.evaluate(PAGE_FACTS)
-    screenshot(page, shots / f"{model}-{path or 'overview'}.png")
+    whole_page_screenshot(page, shots / f"{model}-{path or 'overview'}.png", 12_000)
     if page.get_by_test_id("stException").count():
         return [f"{what}: an exception is shown"]
     return [f"{what}: {p}" for p in problems(facts, IDENTIFIERS[model])]
