@@ -32,7 +32,8 @@ scope = scope_of(sha, data_sha)
 top = st.columns([1, 3, 2], vertical_alignment="bottom")
 with top[0]:
     row = ui.row_ui(scope, selected_row(scope, dataset.n_rows), dataset.n_rows)
-top[1].page_link("views/explain.py", label="Pick a sample on the Explain page", icon="💡")
+top[1].page_link("views/explain.py", label="Pick a sample on the Explain page",
+                 icon=":material/lightbulb:")
 prefix = ui.edit_prefix(scope, row)
 with top[2]:
     ui.reset_button(prefix)
@@ -59,7 +60,7 @@ with left:
     try:
         edit = ui.edit_ui(subject, data_sha, dataset.x, prefix, importance)
     except (DataError, ValueError) as err:
-        st.warning(escape_markdown(str(err)), icon="✏️")
+        st.warning(escape_markdown(str(err)), icon=":material/edit:")
         st.stop()
 
 digest = input_digest(edit.x)

@@ -127,8 +127,8 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
                 _record(store, review, name, "assess", pin.row, scope, verdict=verdict,
                         note=note)
                 st.rerun()
-            st.page_link("views/explain.py", label=f"Explain row {pin.row}", icon="💡",
-                         query_params={"row": str(pin.row)})
+            st.page_link("views/explain.py", label=f"Explain row {pin.row}",
+                         icon=":material/lightbulb:", query_params={"row": str(pin.row)})
     return pins
 
 
@@ -139,9 +139,9 @@ def trail_ui(review: Review) -> None:
         store.verify(review.id)
         rows = store.export_rows(review.id)
     except GlassboxError as err:  # a tampered trail is reported, never shown as if intact
-        st.error(escape_markdown(str(err)), icon="⛔")
+        st.error(escape_markdown(str(err)), icon=":material/block:")
         return
-    st.success(f"{len(rows)} events · the hash chain is intact", icon="🔗")
+    st.success(f"{len(rows)} events · the hash chain is intact", icon=":material/link:")
     if not rows:
         return
     frame = trail_frame(rows)
@@ -192,7 +192,7 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
                             review.id, _names(ws), _ws=ws)
         report, error = result
         if error:
-            st.error(f"Report refused: {escape_markdown(error)}", icon="⛔")
+            st.error(f"Report refused: {escape_markdown(error)}", icon=":material/block:")
             return
         st.session_state[key] = report
         _record(store, review, reviewer() or "anonymous", "report", None,
@@ -209,7 +209,7 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
     if cols[1].button("Make the PDF"):
         pdf, error = _pdf(html)
         if error:
-            st.error(f"PDF failed: {escape_markdown(error)}", icon="⛔")
+            st.error(f"PDF failed: {escape_markdown(error)}", icon=":material/block:")
         else:
             st.session_state[f"{key}_pdf"] = pdf
     pdf = st.session_state.get(f"{key}_pdf")
