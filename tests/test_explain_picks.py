@@ -10,6 +10,7 @@ import pytest
 
 import components.ui.explain_widgets as widgets
 from apptest_support import new_app, selected
+from components.ui.loaders import figure_for
 
 PAGE = "views/explain.py"
 
@@ -26,8 +27,10 @@ def wine():
 
 @pytest.fixture
 def built(monkeypatch) -> dict[str, int]:
-    """How often the table (its filtering) and the map (its figure) were built."""
+    """How often the table (its filtering) and the map (its figure) were built; the
+    figures' cache starts empty (it is the server's, shared by the tests in this process)."""
     counts = {"table": 0, "map": 0}
+    figure_for.clear()
 
     def counted(name, real):
         def call(*args, **kwargs):
@@ -107,6 +110,22 @@ def test_the_row_box_picks_a_row(wine, built):
     assert _header(at).startswith("**Row 17**")
     assert _ticked(at) == [17] and _ring(at) == "row 17" and _pin_row(at) == 17
     assert built == {"table": 1, "map": 1}
+
+
+def test_a_row_picked_again_is_drawn_without_building_its_figures(wine, built, monkeypatch):
+    """A cached pick's server time was mostly Plotly building the same figures again."""
+    bars = []
+    real = widgets.plots.attribution_bars
+    monkeypatch.setattr(widgets.plots, "attribution_bars",
+                        lambda *a, **k: bars.append(1) or real(*a, **k))
+    _click_map(wine, 30)
+    _click_map(wine, 31)
+    assert len(bars) == 2 * 6 and built["map"] == 2
+    at = _click_map(wine, 30)
+    assert not at.exception, at.exception
+    assert _header(at).startswith("**Row 30**") and _ring(at) == "row 30"
+    assert len(bars) == 2 * 6 and built["map"] == 2  # the same figures, from the cache
+    assert len([c for c in at.get("plotly_chart") if (c.key or "").startswith("panel_")]) == 6
 
 
 def test_a_row_hidden_by_the_filters_is_ticked_nowhere(wine):

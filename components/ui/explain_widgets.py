@@ -40,7 +40,7 @@ from components.plots import explain as plots
 from components.plots.sample_map import clicked_row, sample_map
 from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
-from components.ui.loaders import attribution_for, map_for, sample_table_for
+from components.ui.loaders import attribution_for, figure_for, map_for, sample_table_for
 from components.ui.selection import (
     MAP_VIEW,
     PANELS_VIEW,
@@ -179,13 +179,20 @@ def map_picker(pred: Predictions, dataset: Dataset, runner: ModelRunner, model_s
             select_row(scope, picked)
             rerun_views((PANELS_VIEW, TABLE_VIEW, MAP_VIEW, PIN_VIEW))
 
-    table = sample_table_for(model_sha, data_sha, pred.task, dataset.label_name, pred, dataset)
-    figure = sample_map(coords, rows=np.arange(len(coords)), color=map_colors(pred, color_by),
-                        color_by=color_by, class_names=pred.class_names or (),
-                        selected=held_row(scope),
-                        title=f"{len(coords):,} samples · click one to explain it", space=space,
-                        prediction=table["prediction"].to_numpy(),
-                        label=table["label"].to_numpy() if "label" in table else None)
+    selected = held_row(scope)
+
+    def build() -> Any:
+        table = sample_table_for(model_sha, data_sha, pred.task, dataset.label_name, pred,
+                                 dataset)
+        return sample_map(coords, rows=np.arange(len(coords)),
+                          color=map_colors(pred, color_by), color_by=color_by,
+                          class_names=pred.class_names or (), selected=selected,
+                          title=f"{len(coords):,} samples · click one to explain it",
+                          space=space, prediction=table["prediction"].to_numpy(),
+                          label=table["label"].to_numpy() if "label" in table else None)
+
+    figure = figure_for(json.dumps(["map", model_sha, data_sha, space, color_by, selected,
+                                    pred.class_names]), build)
     st.plotly_chart(figure, key=key, on_select=clicked, selection_mode="points",
                     width="stretch")
 
@@ -490,7 +497,7 @@ def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: st
             done[name], seconds = attr, seconds + attr.seconds
             if subject.kind != "tabular":
                 with slots[name].container():
-                    _panel(subject, attr, settings, None)
+                    _panel(subject, attr, settings, None, run)
         if count < len(order) or subject.kind != "tabular":
             bar.progress(count / len(order), text=_progress(row, len(done), len(order),
                                                             seconds))
@@ -498,7 +505,7 @@ def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: st
         shared = plots.feature_order(done, settings.top_k)
         for name, attr in done.items():
             with slots[name].container():
-                _panel(subject, attr, settings, shared)
+                _panel(subject, attr, settings, shared, run)
     if subject.kind == "tabular":
         bar.progress(1.0, text=_progress(row, len(done), len(order), seconds))
     if skipped:
@@ -554,16 +561,24 @@ def panels_ui(subject: Subject, attributions: dict[str, Attribution],
                 _panel(subject, attributions[name], settings, order)
 
 
-def _panel(subject: Subject, attr: Attribution, settings: Settings, order) -> None:
-    title = plots.panel_title(attr)
-    if subject.kind == "tabular":
-        figure = plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
-    elif subject.kind == "image":
-        figure = plots.image_overlay(np.asarray(subject.sample), attr.values,
-                                     opacity=settings.opacity, mode=settings.mode, title=title)
-    else:
-        figure = plots.token_heatmap(attr.feature_names or (), attr.values, title=title,
-                                     note=plots.flat_note(attr.values, attr.method, attr.params))
+def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
+           run: str | None = None) -> None:
+    """One method's panel; with ``run`` (the digests, row and settings of the explanation)
+    its figure is built once per run, method, feature order and drawing settings."""
+    def build() -> Any:
+        title = plots.panel_title(attr)
+        if subject.kind == "tabular":
+            return plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
+        if subject.kind == "image":
+            return plots.image_overlay(np.asarray(subject.sample), attr.values,
+                                       opacity=settings.opacity, mode=settings.mode,
+                                       title=title)
+        return plots.token_heatmap(attr.feature_names or (), attr.values, title=title,
+                                   note=plots.flat_note(attr.values, attr.method, attr.params))
+
+    figure = build() if run is None else figure_for(
+        json.dumps([run, attr.method, subject.kind, order, settings.opacity, settings.mode]),
+        build)
     st.plotly_chart(figure, width="stretch", key=f"panel_{attr.method}")
     st.caption(escape_markdown(_panel_caption(attr)))
 
@@ -599,9 +614,12 @@ def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
     if len(attributions) < 2:
         return result
     left, right = st.columns(2)
-    left.plotly_chart(plots.agreement_heatmap(result.spearman, "Spearman rank correlation",
-                                              result.kinds),
-                      width="stretch", key="agreement_heatmap")
+    figure = figure_for(json.dumps(["agreement", result.spearman.to_dict(),
+                                    dict(result.kinds)]),
+                        lambda: plots.agreement_heatmap(result.spearman,
+                                                        "Spearman rank correlation",
+                                                        result.kinds))
+    left.plotly_chart(figure, width="stretch", key="agreement_heatmap")
     right.markdown(f"**Each compared pair**: Spearman rank correlation and top-{result.top_k} "
                    f"overlap (share of their top {result.top_k} features in common)")
     # One row per pair, three columns: a method x method matrix of overlaps ran wider than

@@ -246,3 +246,15 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
         _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1], model_title=names[2],
         data_sha256=data_sha256, task=task, rows=list(rows), methods=list(methods), seed=seed,
         class_names=class_names, review=review))
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def figure_for(key: str, _build: Callable[[], Any]) -> Any:
+    """The Plotly figure ``_build()`` makes for ``key``, built once per key on this server.
+
+    ``key`` names everything the figure shows (digests, row, method, settings): a row picked
+    again is drawn from here, without building its figures (Plotly's validation took most
+    of a cached pick's server time). Shared, not copied: Streamlit serialises a figure
+    without changing it, and no page changes one after it is built.
+    """
+    return _build()
