@@ -7,6 +7,10 @@
     python -m components report MODEL DATA --rows 1,5,9 [--review ID] [--methods ...]
                                 [--target K] [--label COLUMN] [--task TASK] [--seed S]
                                 [--workspace DIR] --out REPORT.html [--pdf REPORT.pdf]
+    python -m components batch MODEL DATA --methods saliency,gradxinput,ig [--label COLUMN]
+                               [--target K|predicted] [--rows A:B] [--seed S] [--params JSON]
+                               --out OUT.parquet [--engine local|ray] [--address ADDR]
+                               [--workers N] [--batch-size B]
 
 Exit 0 on success; exit 2 with one ``error: …`` line on stderr for any refused or broken
 input, never a traceback.
@@ -35,6 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         payload = args.run(args)
     except GlassboxError as err:
         return _fail(str(err))
+    except KeyboardInterrupt:  # `batch` keeps its finished parts: the same command resumes
+        print("interrupted: finished parts are kept; run the same command again to continue",
+              file=sys.stderr)
+        return 130
     except Exception as err:  # a broken file must never surface as a traceback
         return _fail(f"could not process the input ({type(err).__name__}: "
                      f"{first_line(err)})")
@@ -111,7 +119,42 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="where to write the HTML report")
     report.add_argument("--pdf", default=None, help="also print it to this PDF file")
     report.set_defaults(run=_report)
+    _batch_parser(sub)
     return parser
+
+
+def _batch_parser(sub: argparse._SubParsersAction) -> None:
+    batch = sub.add_parser("batch", help="explain every row (or a range) into a Parquet "
+                                         "file; resumable; JSON summary")
+    batch.add_argument("model")
+    batch.add_argument("data")
+    batch.add_argument("--methods", required=True,
+                       help="comma-separated method names, e.g. saliency,gradxinput,ig")
+    batch.add_argument("--target", default="predicted",
+                       help="output index to explain, or 'predicted' (each row's class)")
+    batch.add_argument("--rows", default=None, help="a range A:B of rows (from 0, B excluded)")
+    batch.add_argument("--label", default=None, help="label column (default: auto-detect)")
+    batch.add_argument("--task", default=None, help="override the detected task")
+    batch.add_argument("--seed", type=int, default=0)
+    batch.add_argument("--params", default=None, help="each method's settings as JSON")
+    _token_arguments(batch)
+    batch.add_argument("--out", required=True, help="the Parquet file to write")
+    batch.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local worker processes (default), or Ray")
+    batch.add_argument("--address", default=None,
+                       help="--engine ray: a Ray cluster's address (default: a local Ray)")
+    batch.add_argument("--workers", type=int, default=None,
+                       help="model workers (default: this machine's cores, at most 8)")
+    batch.add_argument("--batch-size", type=int, default=None,
+                       help="rows per part (default: 4096 for gradient methods, 64 with "
+                            "LIME, SHAP, SmoothGrad or Grad-CAM)")
+    batch.set_defaults(run=_batch)
+
+
+def _batch(args: argparse.Namespace) -> dict:
+    from components.cli_batch import run_batch
+
+    return run_batch(args)
 
 
 def _token_arguments(parser: argparse.ArgumentParser) -> None:

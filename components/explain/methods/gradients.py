@@ -204,13 +204,14 @@ class _Plan:
         self.grads = tf.function(grads, reduce_retracing=True,
                                  input_signature=[spec, tf.TensorSpec([], tf.int32)])
 
-    def gradients(self, x: np.ndarray, target: int) -> tuple[np.ndarray, np.ndarray]:
+    def gradients(self, x: np.ndarray, target: int, chunk: int = CHUNK
+                  ) -> tuple[np.ndarray, np.ndarray]:
         import tensorflow as tf
 
         x = np.asarray(x, dtype=self.dtype.as_numpy_dtype)
         t = tf.constant(target, tf.int32)
         ys, gs = [], []
-        step = chunk_rows(x)
+        step = chunk_rows(x, chunk)
         for i in range(0, len(x), step):
             y, g = self.grads(tf.constant(x[i:i + step]), t)[:2]
             ys.append(np.asarray(y, dtype=np.float64))
@@ -219,10 +220,11 @@ class _Plan:
         return np.concatenate(ys), np.concatenate(gs)
 
 
-def chunk_rows(x: np.ndarray) -> int:
-    """Rows of ``x`` per compiled call: `CHUNK`, fewer for big samples (`CHUNK_BYTES`)."""
+def chunk_rows(x: np.ndarray, chunk: int = CHUNK) -> int:
+    """Rows of ``x`` per compiled call: ``chunk`` (`CHUNK`), fewer for big samples
+    (`CHUNK_BYTES`)."""
     row_bytes = max(1, int(np.prod(np.shape(x)[1:], dtype=np.int64)) * 4)
-    return int(max(1, min(CHUNK, CHUNK_BYTES // row_bytes)))
+    return int(max(1, min(chunk, CHUNK_BYTES // row_bytes)))
 
 
 def _is_sequential(model: Any) -> bool:
@@ -357,12 +359,14 @@ def _flat(out: Any) -> Any:
     return out
 
 
-def input_gradients(model: Any, x: np.ndarray, target: int, ids: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def input_gradients(model: Any, x: np.ndarray, target: int, ids: np.ndarray | None = None,
+                    chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray]:
     """Output[:, target] (N,) and its gradient w.r.t. ``x`` (N, ...), float64, chunked.
 
     For a token-id model ``x`` is the Embedding output (N, L, D) and ``ids`` (N, L) or (1, L)
-    the ids it came from (they carry the padding mask)."""
+    the ids it came from (they carry the padding mask). ``chunk``: at most this many rows
+    per compiled call of a tabular or image model (the batch job passes more than the
+    one-sample methods' `CHUNK`: its rows are many and small)."""
     if task_model(model) is not None:  # KerasHub: its token embeddings, ids alongside
         from components.explain.methods import keras_hub_gradients
 
@@ -370,7 +374,7 @@ def input_gradients(model: Any, x: np.ndarray, target: int, ids: np.ndarray | No
     plan = _plan(model)
     if isinstance(plan, _TokenPlan):
         return plan.gradients(x, target, ids)
-    return plan.gradients(x, target)
+    return plan.gradients(x, target, chunk)
 
 
 def embed_ids(model: Any, ids: np.ndarray) -> np.ndarray:

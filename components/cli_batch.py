@@ -1,0 +1,163 @@
+"""``python -m components batch``: every row of a dataset explained into one Parquet file.
+
+The arguments are checked before anything heavy is read; the model and the data are opened
+as the other commands open them (scanned, bounded, checked); the methods must all apply to
+the model; then the job (`components.explain.batch_job`) runs its missing parts on the
+chosen engine and joins them. The JSON summary says what was computed and how fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from components.errors import GlassboxError
+
+RANGE = re.compile(r"([0-9]+):([0-9]+)")
+MAX_WORKERS = 8
+
+
+def run_batch(args: argparse.Namespace) -> dict[str, Any]:
+    from components.cli import _params, _read, _tokens, _writable
+
+    target = parse_target(args.target)
+    workers = _positive(args.workers, "--workers") or min(MAX_WORKERS, os.cpu_count() or 1)
+    part_rows = _positive(args.batch_size, "--batch-size")
+    if args.address is not None and args.engine != "ray":
+        raise GlassboxError("--address needs --engine ray")
+    out = _writable(args.out, "--out")
+    if out.suffix.lower() != ".parquet":
+        raise GlassboxError(f"--out must name a .parquet file, not {out.name}")
+    from components.explain.local import check_methods
+
+    methods = tuple(check_methods(args.methods.split(",")))
+    params = _params(args.params)
+    model_bytes, data_bytes = _read(args.model), _read(args.data)
+    bundle, dataset, task = _open(args, model_bytes, data_bytes, _tokens(args))
+    rows = parse_range(args.rows, dataset.n_rows)
+    job, spec = _job(args, bundle, dataset, task, methods, params, target, rows, part_rows,
+                     data_bytes)
+    todo = job.open()
+    return _run(args, job, spec, todo, bundle, dataset, model_bytes, workers)
+
+
+def parse_target(text: str) -> int | None:
+    """``predicted`` -> None; a non-negative integer -> itself; else a `GlassboxError`."""
+    if text == "predicted":
+        return None
+    if not re.fullmatch(r"[0-9]+", text or ""):
+        raise GlassboxError(f"--target takes an output index or 'predicted', not {text!r}")
+    return int(text)
+
+
+def parse_range(text: str | None, n_rows: int) -> tuple[int, int]:
+    """``A:B`` (B excluded, clipped to the data) -> (A, B); None -> every row."""
+    if text is None:
+        return 0, n_rows
+    match = RANGE.fullmatch(text.strip())
+    if not match:
+        raise GlassboxError(f"--rows takes a range A:B of row numbers such as 0:1000, not "
+                            f"{text!r}")
+    start, stop = int(match[1]), min(int(match[2]), n_rows)
+    if start >= stop:
+        raise GlassboxError(f"--rows {text} holds no row: the dataset has {n_rows} rows "
+                            f"(0..{n_rows - 1})")
+    return start, stop
+
+
+def _positive(value: int | None, flag: str) -> int | None:
+    if value is not None and value < 1:
+        raise GlassboxError(f"{flag} must be at least 1, not {value}")
+    return value
+
+
+def _open(args: argparse.Namespace, model_bytes: bytes, data_bytes: bytes,
+          tokens: dict) -> tuple[Any, Any, str]:
+    from components.data.session import open_dataset
+    from components.model.bundle import open_model
+    from components.model.task import resolve_task
+
+    bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
+    dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
+                           isolate=True, **tokens)
+    errors = [c.message for c in dataset.checks if c.level == "error"]
+    if errors:
+        raise GlassboxError(errors[0])
+    try:
+        task = resolve_task(bundle.summary.task, args.task)
+    except ValueError as err:
+        raise GlassboxError(str(err)) from None
+    return bundle, dataset, task
+
+
+def _job(args: argparse.Namespace, bundle: Any, dataset: Any, task: str,
+         methods: tuple[str, ...], params: dict, target: int | None, rows: tuple[int, int],
+         part_rows: int | None, data_bytes: bytes) -> tuple[Any, Any]:
+    """The job and the per-part spec, once every method is known to apply."""
+    from components.explain.batch import BatchSpec
+    from components.explain.batch_job import Job, JobSpec, default_part_rows
+    from components.explain.local import subject_facts, subject_for
+    from components.model.load import sha256_hex
+    from components.model.samples import sample_for_digest
+
+    template = subject_for(dataset, rows[0], task)
+    facts = bundle.runner.run(subject_facts, template)
+    refused = {m: facts.status[m] for m in methods if facts.status.get(m)}
+    if refused:
+        name, why = next(iter(refused.items()))
+        raise GlassboxError(f"{name} does not apply to this model: {why}")
+    if target is not None and target >= len(facts.prediction):
+        raise GlassboxError(f"--target {target} is out of range: the model has "
+                            f"{len(facts.prediction)} output(s)")
+    x = dataset.x
+    shape = tuple(int(d) for d in np.shape(x)[1:])
+    row_bytes = int(np.prod(shape, dtype=np.int64)) * 4 if dataset.kind != "text" else 4096
+    sample = sample_for_digest(bundle.loaded.sha256)
+    spec = JobSpec(
+        model_sha256=bundle.loaded.sha256, data_sha256=sha256_hex(data_bytes),
+        model_name=Path(args.model).name, data_name=Path(args.data).name, methods=methods,
+        params={m: params.get(m, {}) for m in methods}, seed=args.seed, target=target,
+        task=task, kind=dataset.kind, rows=rows,
+        part_rows=part_rows or default_part_rows(methods, row_bytes),
+        feature_names=tuple(dataset.feature_names) if dataset.kind == "tabular" else None,
+        sample_shape=shape, class_names=sample.class_names if sample else None)
+    batch = BatchSpec(methods=methods, target=target, seed=args.seed, params=spec.params,
+                      task=task, kind=dataset.kind, background=template.background,
+                      feature_names=spec.feature_names, codec=dataset.codec)
+    return Job(spec, Path(args.out)), batch
+
+
+def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, int]],
+         bundle: Any, dataset: Any, model_bytes: bytes, workers: int) -> dict[str, Any]:
+    from components.explain.batch_job import Progress, parts_of
+
+    total = job.spec.rows[1] - job.spec.rows[0]
+    left = sum(b - a for a, b in todo)
+    progress = Progress(total, total - left)
+    started = time.perf_counter()
+    if todo and args.engine == "ray":
+        from components.explain.batch_ray import run_ray
+
+        run_ray(job, todo, dataset.x, spec, (model_bytes, Path(args.model).name,
+                                             bundle.loaded.sha256), workers, progress,
+                address=args.address)
+    elif todo:
+        from components.explain.batch_local import run_local
+
+        run_local(job, todo, dataset.x, spec, (model_bytes, Path(args.model).name,
+                                               bundle.loaded.sha256), workers, progress,
+                  first=bundle.runner)
+    rows = job.finish() if job.parts_dir.exists() else total
+    seconds = time.perf_counter() - started
+    return {"out": str(job.out), "rows": rows, "rows_computed": left,
+            "parts": len(parts_of(job.spec.rows, job.spec.part_rows)),
+            "parts_computed": len(todo), "engine": args.engine,
+            "workers": workers, "seconds": round(seconds, 3),
+            "rows_per_second": round(left / seconds, 1) if left and seconds > 0 else None,
+            "methods": list(job.spec.methods)}
