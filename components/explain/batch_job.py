@@ -133,10 +133,15 @@ class Job:
 
     def write_part(self, part: tuple[int, int], result: Mapping[str, Any]) -> int:
         """One part's result (`explain_rows`' columns) as its file; the rows written."""
+        return self.write_table(part, part_table(result, self.spec))
+
+    def write_table(self, part: tuple[int, int], table: Any) -> int:
+        """One part's Arrow table as its file, checked against the part; the rows written."""
         import pyarrow.parquet as pq
 
-        table = part_table(result, self.spec)
-        if table.num_rows != part[1] - part[0]:
+        if table.num_rows != part[1] - part[0] or (
+                table.num_rows and (table.column("row")[0].as_py() != part[0]
+                                    or table.column("row")[-1].as_py() != part[1] - 1)):
             raise GlassboxError(f"rows {part[0]}..{part[1] - 1}: {table.num_rows} results "
                                 f"for {part[1] - part[0]} rows")
         tmp = self.parts_dir / f".tmp-{part[0]}-{os.getpid()}"
