@@ -24,6 +24,7 @@ PAGES = {
     "Explain": [
         st.Page("views/explain.py", title="Explain", icon=":material/lightbulb:"),
         st.Page("views/global_view.py", title="Global", icon=":material/public:"),
+        st.Page("views/batch.py", title="Batch", icon=":material/dataset:"),
         st.Page("views/what_if.py", title="What-if", icon=":material/tune:"),
         st.Page("views/compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page("views/quality.py", title="Quality", icon=":material/verified:"),

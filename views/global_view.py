@@ -7,6 +7,7 @@ tokens with the largest mean attribution per class.
 
 import streamlit as st
 
+from components.ui import batch_widgets as batch_ui
 from components.ui import global_widgets as ui
 from components.ui.selection import scope_of
 from components.ui.state import require_dataset, require_model, require_predictions
@@ -39,6 +40,9 @@ what = ui.output_label(pred, n_outputs, settings.target)
 st.caption(ui.shap_caption(result, settings, what, dataset.n_rows))
 st.subheader("Feature importance")
 ui.importance_ui(result, names, pred.task)
+if (finished := batch_ui.latest_done(workspace)) is not None:
+    st.subheader("Feature importance over every row (batch job)")
+    batch_ui.batch_importance_ui(finished, names)
 st.subheader("SHAP summary")
 ui.beeswarm_ui(result, names)
 st.subheader("Dependence")

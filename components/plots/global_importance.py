@@ -90,6 +90,30 @@ def importance_bars(names: Sequence[str] | None, shap_importance: np.ndarray,
                              margin={"l": 10, "r": 10, "t": 50, "b": 30})
 
 
+def batch_importance(names: Sequence[str] | None, means: dict[str, np.ndarray],
+                     labels: dict[str, str], *, top_k: int = 20) -> go.Figure:
+    """Mean |attribution| per feature over a batch job's rows: one panel per method, side by
+    side, one feature order (the first method's, largest on top), at most ``top_k``
+    features. ``means`` maps a method to its (features,) means; ``labels`` its title."""
+    if not means:
+        raise ValueError("no method to draw")
+    methods = list(means)
+    first = np.asarray(means[methods[0]], dtype=np.float64).ravel()
+    order = importance_order(first)[:top_k]
+    shown = [feature_labels(names, first.size)[i] for i in order]
+    fig = make_subplots(rows=1, cols=len(methods), shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[escape(labels.get(m, m)) for m in methods])
+    for col, method in enumerate(methods, start=1):
+        values = np.asarray(means[method], dtype=np.float64).ravel()
+        fig.add_trace(go.Bar(x=values[order], y=shown, orientation="h", name=method,
+                             marker_color=SHAP_COLOR, customdata=order,
+                             hovertemplate="%{y}<br>mean |value| %{x:.4g}<extra></extra>"),
+                      row=1, col=col)
+    fig.update_yaxes(autorange="reversed", type="category", row=1, col=1)
+    return fig.update_layout(showlegend=False, height=max(260, 24 * len(order) + 110),
+                             margin={"l": 10, "r": 10, "t": 50, "b": 30})
+
+
 # ---------------------------------------------------------------- beeswarm
 
 

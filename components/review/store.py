@@ -56,7 +56,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from components.errors import GlassboxError, first_line, quote_names
+from components.errors import GlassboxError, excerpt, first_line, quote_names
 
 VERDICTS: tuple[str, ...] = ("ok", "concern", "needs follow-up")
 ACTIONS = ("pin", "unpin", "assess", "explain", "report", "export")
@@ -194,6 +194,24 @@ EVENTS = Table(
     UniqueConstraint("review_id", "prev_hash"),
     CheckConstraint("action IN (" + ", ".join(f"'{a}'" for a in ACTIONS) + ")", name="action"),
     sqlite_autoincrement=True,  # ids are never reused (ignored by other dialects)
+)
+
+# Batch jobs started from the app (`components.review.batch_runs`): what was asked, where the
+# result goes, the process running it, and how it ended. A job outlives the browser tab.
+BATCH_STATES = ("running", "done", "failed", "stopped")
+BATCH_RUNS = Table(
+    "batch_runs", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("model_sha256", String(64), nullable=False),
+    Column("data_sha256", String(64), nullable=False),
+    Column("request", Text, nullable=False),  # JSON: methods, target, rows, seed
+    Column("pid", Integer, nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", String(20), nullable=False),
+    Column("finished_at", String(20), nullable=True),
+    CheckConstraint("state IN (" + ", ".join(f"'{s}'" for s in BATCH_STATES) + ")",
+                    name="state"),
 )
 
 _SQLITE_APPEND_ONLY = [
@@ -582,6 +600,55 @@ class Store:
         with self._database("reading a stored file's details"), self._engine.connect() as conn:
             row = conn.execute(query.limit(1)).first()
         return None if row is None else _artifact(row)
+
+    # --- batch jobs -----------------------------------------------------------------------
+
+    def add_batch_run(self, model_sha256: str, data_sha256: str, request: dict) -> int:
+        """Record a batch job about to start; its id."""
+        model_sha256 = _check_sha(model_sha256, "model digest")
+        data_sha256 = _check_sha(data_sha256, "data digest")
+        with self._lock, self._database("recording the batch job"), \
+                self._engine.begin() as conn:
+            result = conn.execute(insert(BATCH_RUNS).values(
+                model_sha256=model_sha256, data_sha256=data_sha256,
+                request=canonical_json(request), pid=None,
+                state="running", message="", created_at=_now()))
+            return int(result.inserted_primary_key[0])
+
+    def set_batch_run(self, run_id: int, *, state: str | None = None, pid: int | None = None,
+                      message: str | None = None) -> None:
+        """Update a batch job's process, state or message (finished_at set on an end)."""
+        values: dict[str, Any] = {}
+        if state is not None:
+            if state not in BATCH_STATES:
+                raise StoreError(f"unknown batch state {state!r}")
+            values["state"] = state
+            values["finished_at"] = None if state == "running" else _now()
+        if pid is not None:
+            values["pid"] = int(pid)
+        if message is not None:
+            values["message"] = excerpt(message, 500) if message else ""
+        with self._lock, self._database("updating the batch job"), \
+                self._engine.begin() as conn:
+            conn.execute(BATCH_RUNS.update().where(
+                BATCH_RUNS.c.id == _check_int(run_id, "batch job id")).values(**values))
+
+    def batch_run(self, run_id: int) -> dict[str, Any] | None:
+        """One batch job as a plain dict (``request`` parsed), or None."""
+        query = select(BATCH_RUNS).where(BATCH_RUNS.c.id == _check_int(run_id, "batch job id"))
+        with self._database("reading a batch job"), self._engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else {**row._asdict(), "request": json.loads(row.request)}
+
+    def batch_runs(self, model_sha256: str, data_sha256: str) -> list[dict[str, Any]]:
+        """The batch jobs of this (model, dataset) pair, newest first, as plain dicts."""
+        query = select(BATCH_RUNS).where(
+            BATCH_RUNS.c.model_sha256 == _check_sha(model_sha256, "model digest"),
+            BATCH_RUNS.c.data_sha256 == _check_sha(data_sha256, "data digest"),
+        ).order_by(BATCH_RUNS.c.id.desc())
+        with self._database("listing batch jobs"), self._engine.connect() as conn:
+            return [{**row._asdict(), "request": json.loads(row.request)}
+                    for row in conn.execute(query)]
 
     # --- reviews --------------------------------------------------------------------------
 
