@@ -37,6 +37,7 @@ VIEWPORT = {"width": 1600, "height": 1000}
 # (URL path, the navigation's label), in the router's order (app.py)
 PAGES = [("", "Model & data"), ("architecture", "Architecture"), ("weights", "Weights"),
          ("metrics", "Metrics"), ("explain", "Explain"), ("global_view", "Global"),
+         ("batch", "Batch"),
          ("what_if", "What-if"), ("compare", "Compare"), ("quality", "Quality"),
          ("review", "Review")]
 SAMPLES = ["wine_classifier", "diabetes_regression", "digits_cnn", "sentiment_text"]
