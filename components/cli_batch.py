@@ -115,6 +115,7 @@ def _job(args: argparse.Namespace, bundle: Any, dataset: Any, task: str,
     if target is not None and target >= len(facts.prediction):
         raise GlassboxError(f"--target {target} is out of range: the model has "
                             f"{len(facts.prediction)} output(s)")
+    _check_params(bundle, template, methods, params, target, args.seed)
     x = dataset.x
     shape = tuple(int(d) for d in np.shape(x)[1:])
     row_bytes = int(np.prod(shape, dtype=np.int64)) * 4 if dataset.kind != "text" else 4096
@@ -131,6 +132,20 @@ def _job(args: argparse.Namespace, bundle: Any, dataset: Any, task: str,
                       task=task, kind=dataset.kind, background=template.background,
                       feature_names=spec.feature_names, codec=dataset.codec)
     return Job(spec, Path(args.out)), batch
+
+
+def _check_params(bundle: Any, template: Any, methods: tuple[str, ...], params: dict,
+                  target: int | None, seed: int) -> None:
+    """Refuse a bad ``--params`` setting as `explain` does, before the parts folder exists:
+    each method given settings explains the first row once with them. (The batched methods
+    would otherwise ignore an unknown name, and a bad value would fail every row or part.)
+    """
+    from components.explain.local import explain_all
+
+    given = {m: params[m] for m in methods if params.get(m)}
+    if given:
+        bundle.runner.run(explain_all, template, list(given), target, seed, fixed=True,
+                          params=given)
 
 
 def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, int]],
