@@ -144,7 +144,7 @@ def _batch_parser(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--address", default=None,
                        help="--engine ray: a Ray cluster's address (default: a local Ray)")
     batch.add_argument("--workers", type=int, default=None,
-                       help="model workers (default: this machine's cores, at most 8)")
+                       help="model workers (default: half this machine's cores, at most 8)")
     batch.add_argument("--batch-size", type=int, default=None,
                        help="rows per part (default: 4096 for gradient methods, 64 with "
                             "LIME, SHAP, SmoothGrad or Grad-CAM)")

@@ -27,7 +27,10 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
     from components.cli import _params, _read, _tokens, _writable
 
     target = parse_target(args.target)
-    workers = _positive(args.workers, "--workers") or min(MAX_WORKERS, os.cpu_count() or 1)
+    # Half the cores by default: TensorFlow already spreads one worker over two cores, so a
+    # second worker on a 2-core machine gained nothing (bench/batch.py: 0.93x).
+    workers = _positive(args.workers, "--workers") or \
+        min(MAX_WORKERS, max(1, (os.cpu_count() or 1) // 2))
     part_rows = _positive(args.batch_size, "--batch-size")
     if args.address is not None and args.engine != "ray":
         raise GlassboxError("--address needs --engine ray")
