@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 
-.PHONY: run test lint audit samples browser-deps graphviz clean
+.PHONY: run test lint audit samples browser-deps postgres-deps graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,16 @@ graphviz:
 	  else echo "the Architecture page needs Graphviz: sudo apt-get install graphviz"; fi; \
 	fi
 
-test: $(VENV)/.deps-dev browser-deps
+# The store's tests run on SQLite and on a real PostgreSQL (Debian's postgresql; the tests
+# start their own throwaway server with its initdb and postgres).
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else echo "the store's tests need PostgreSQL: sudo apt-get install postgresql"; fi; \
+	fi
+
+test: $(VENV)/.deps-dev browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/python .ci/audit_deps.py
 	$(BIN)/python -m pytest

@@ -95,3 +95,16 @@ def browser():
         chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for this test process (tests/pg_support.py); each test
+    takes a database of its own with ``postgres.new_database()``."""
+    import pg_support
+
+    if not pg_support.available():
+        pytest.fail("PostgreSQL is not installed (make test installs Debian's postgresql)")
+    server = pg_support.PostgresServer()
+    yield server
+    server.stop()
