@@ -9,7 +9,10 @@ A review belongs to one (model, dataset) pair. Every review action is an `Event`
 append-only trail: nothing is ever updated or deleted, by this module (it has no method for
 it) or through the database (triggers refuse UPDATE and DELETE on the events table). Each
 event stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON of its content)``,
-so an edit or removal made behind Glassbox's back shows up in `Store.verify`.
+so an edit or removal made behind Glassbox's back shows up in `Store.verify`. The head of the
+chain is signed at each append with the server's Ed25519 key (`components.review.signing`):
+one row per event in the append-only ``signatures`` table, which `Store.verify` checks for
+the last event and `Store.signed_review` hands to the report.
 
 The pinned samples of a review are not stored: `fold_pins` derives them by replaying the
 trail in order (``pin``, ``unpin``, ``assess``). An ``assess`` of a row that is not pinned pins
@@ -57,6 +60,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from components.errors import GlassboxError, excerpt, first_line, quote_names
+from components.review import signing
 
 VERDICTS: tuple[str, ...] = ("ok", "concern", "needs follow-up")
 ACTIONS = ("pin", "unpin", "assess", "explain", "report", "export")
@@ -71,6 +75,8 @@ APPEND_ONLY_MESSAGE = "audit events are append-only"
 WORKSPACE_ENV = "GLASSBOX_WORKSPACE"
 DATABASE_ENV = "GLASSBOX_DATABASE_URL"
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+UNAUTHENTICATED = "unauthenticated"  # the actor of what nobody signed in did (the CLI)
+APPEND_ONLY_TABLES = ("events", "signatures")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -115,6 +121,30 @@ class Event:
     payload: dict
     prev_hash: str
     hash: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HeadSignature:
+    """The server's signature of a trail's head (`signing.head_message` of these fields):
+    ``event_id`` and ``hash`` name the last event (0 and `GENESIS_HASH` for an empty trail);
+    ``signature`` is 128 hex digits, ``public_key`` PEM, ``fingerprint`` its SHA-256."""
+
+    review_id: int
+    model_sha256: str
+    data_sha256: str
+    event_id: int
+    hash: str
+    algorithm: str
+    fingerprint: str
+    signature: str
+    public_key: str
+
+    def message(self) -> bytes:
+        return signing.head_message(self.review_id, self.model_sha256, self.data_sha256,
+                                    self.event_id, self.hash)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -196,6 +226,22 @@ EVENTS = Table(
     sqlite_autoincrement=True,  # ids are never reused (ignored by other dialects)
 )
 
+# The signature of the chain's head at each append: one row per event, written in the same
+# transaction. A table of its own (existing databases gain it; `create_all` adds no column),
+# and no foreign key, so the events table's own refusals stay the first to answer.
+SIGNATURES = Table(
+    "signatures", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, nullable=False),
+    Column("review_id", Integer, nullable=False),
+    Column("hash", String(64), nullable=False),  # the event's hash, as signed
+    Column("algorithm", String(16), nullable=False),
+    Column("key_fingerprint", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),  # hex
+    UniqueConstraint("event_id"),
+    sqlite_autoincrement=True,
+)
+
 # Batch jobs started from the app (`components.review.batch_runs`): what was asked, where the
 # result goes, the process running it, and how it ended. A job outlives the browser tab.
 BATCH_STATES = ("running", "done", "failed", "stopped")
@@ -215,32 +261,33 @@ BATCH_RUNS = Table(
 )
 
 _SQLITE_APPEND_ONLY = [
-    f"""CREATE TRIGGER IF NOT EXISTS events_no_{verb.lower()} BEFORE {verb} ON events
+    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
 BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"""
-    for verb in ("UPDATE", "DELETE")
+    for table in APPEND_ONLY_TABLES for verb in ("UPDATE", "DELETE")
 ]
 
 _POSTGRES_APPEND_ONLY = [
     f"""CREATE OR REPLACE FUNCTION glassbox_events_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $fn$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $fn$""",
     # CREATE TRIGGER has no IF NOT EXISTS before PostgreSQL 14 (OR REPLACE): check the catalog.
-    """DO $do$ BEGIN
+    *(f"""DO $do$ BEGIN
 IF NOT EXISTS (SELECT 1 FROM pg_trigger
-               WHERE tgname = 'events_append_only' AND tgrelid = 'events'::regclass) THEN
-  CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+               WHERE tgname = '{table}_append_only' AND tgrelid = '{table}'::regclass) THEN
+  CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
   FOR EACH ROW EXECUTE FUNCTION glassbox_events_append_only();
 END IF;
 IF NOT EXISTS (SELECT 1 FROM pg_trigger
-               WHERE tgname = 'events_no_truncate' AND tgrelid = 'events'::regclass) THEN
-  CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+               WHERE tgname = '{table}_no_truncate' AND tgrelid = '{table}'::regclass) THEN
+  CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
   FOR EACH STATEMENT EXECUTE FUNCTION glassbox_events_append_only();
 END IF;
-END $do$""",
+END $do$""" for table in APPEND_ONLY_TABLES),
 ]
 
 
 def append_only_ddl(dialect: str) -> list[str]:
-    """The statements that make the events table refuse UPDATE and DELETE on ``dialect``."""
+    """The statements that make the events and signatures tables refuse UPDATE and DELETE
+    on ``dialect``."""
     if dialect == "sqlite":
         return list(_SQLITE_APPEND_ONLY)
     if dialect == "postgresql":
@@ -463,16 +510,22 @@ def _fsync_dir(path: Path) -> None:
 class Store:
     """Stored uploads, reviews and their audit trails under ``root`` and in one database.
 
-    ``url`` is the database URL with any password masked. Safe to share between threads.
+    ``url`` is the database URL with any password masked; ``key_path`` the signing key's
+    file (`signing.key_path`: ``signing_key``, ``$GLASSBOX_SIGNING_KEY`` or
+    ``root/signing_key.pem``), read or created on first use. Safe to share between threads.
     """
 
     root: Path
     url: str
+    key_path: Path
 
-    def __init__(self, root: Path | str | None = None, database_url: str | None = None) -> None:
+    def __init__(self, root: Path | str | None = None, database_url: str | None = None,
+                 signing_key: Path | str | None = None) -> None:
         self.root = Path(root if root is not None else default_root()).expanduser().resolve()
         raw_url = database_url or default_database_url(self.root)
         self.url = mask_url(raw_url)
+        self.key_path = signing.key_path(self.root, signing_key)
+        self._signer: signing.Signer | None = None
         self._blobs = self.root / "blobs"
         self._lock = _writer_lock(raw_url)
         try:
@@ -500,6 +553,12 @@ class Store:
     def dispose(self) -> None:
         """Close the pooled connections (the store reconnects if used again)."""
         self._engine.dispose()
+
+    def signing_key(self) -> signing.Signer:
+        """The server's signing key, loaded once (created on first use)."""
+        if self._signer is None:
+            self._signer = signing.load_or_create(self.key_path)
+        return self._signer
 
     # --- files ----------------------------------------------------------------------------
 
@@ -703,6 +762,7 @@ class Store:
                              f"(expected one of: {quote_names(ACTIONS)})")
         row = _check_row(action, row)
         payload, payload_text = _check_payload(action, payload)
+        self.signing_key()  # a key that cannot be read refuses the event before it is written
         with self._database("recording a review action"):
             for _attempt in range(5):
                 try:
@@ -722,26 +782,73 @@ class Store:
         return fold_pins(self.events(review_id))
 
     def verify(self, review_id: int) -> None:
-        """Check every hash and link of the review's trail; raise naming the first bad event."""
-        expected_prev = GENESIS_HASH
-        for row in self._event_rows(review_id):
-            problem = None
-            try:
-                payload = json.loads(row.payload)
-            except ValueError:
-                payload, problem = None, "its payload is not JSON"
-            if problem is None and row.prev_hash != expected_prev:
-                problem = "it does not follow the event before it"
-            if problem is None:
-                content = event_content(row.review_id, row.at, row.actor, row.action, row.row,
-                                        payload)
-                if event_hash(row.prev_hash, content) != row.hash:
-                    problem = "its content no longer matches its hash"
-            if problem is not None:
-                raise StoreError(f"the audit trail of review {review_id} fails verification "
-                                 f"at event {row.id}: {problem}")
-            expected_prev = row.hash
+        """Check every hash and link of the review's trail, and the signature of its last
+        event (this server's key); raise naming the first bad event."""
+        review, rows, signatures = self._trail(review_id)
+        _check_chain(review_id, rows)
+        self._check_head(review, rows, signatures)
 
+    def signed_review(self, review_id: int) -> dict:
+        """The review as a report embeds it, from one read of the trail, verified first:
+        ``{"id", "model_sha256", "data_sha256", "pins", "events", "verified": True,
+        "signature"}`` as plain dicts. A head left unsigned by an older Glassbox is signed
+        now; an empty trail's genesis is signed without being stored."""
+        review, rows, signatures = self._trail(review_id)
+        _check_chain(review_id, rows)
+        self._check_head(review, rows, signatures)
+        head = self._head_signature(review, rows, signatures)
+        events = [_event(row) for row in rows]
+        return {"id": review.id, "model_sha256": review.model_sha256,
+                "data_sha256": review.data_sha256,
+                "pins": [pin.to_json() for pin in fold_pins(events)],
+                "events": [ev.to_json() for ev in events], "verified": True,
+                "signature": head.to_json()}
+
+    def _check_head(self, review: Row, rows: list[Row], signatures: dict[int, Row]) -> None:
+        """The last event's signature: of its hash, by this server's key, valid. A trail
+        with no signature at all (written before signing) passes; one whose earlier events
+        are signed but not its last does not."""
+        if not rows or not signatures:
+            return
+        head = rows[-1]
+        stored = signatures.get(head.id)
+        problem = None
+        if stored is None:
+            problem = "it is not signed, though earlier events are"
+        elif stored.hash != head.hash:
+            problem = "its signature is of another hash"
+        elif stored.key_fingerprint != self.signing_key().fingerprint:
+            problem = (f"it is signed by another key (fingerprint {stored.key_fingerprint[:16]}…"
+                       f", this server's is {self.signing_key().fingerprint[:16]}…)")
+        elif not _signature_ok(self.signing_key(), review, head.id, head.hash,
+                               stored.signature):
+            problem = "its signature does not verify"
+        if problem is not None:
+            raise StoreError(f"the audit trail of review {review.id} fails verification "
+                             f"at event {head.id}: {problem}")
+
+    def _head_signature(self, review: Row, rows: list[Row],
+                        signatures: dict[int, Row]) -> HeadSignature:
+        """The stored signature of the last event (written now if it has none yet)."""
+        signer = self.signing_key()
+        event_id, digest = (rows[-1].id, rows[-1].hash) if rows else (0, GENESIS_HASH)
+        stored = signatures.get(event_id)
+        if stored is None:
+            values = _signature_values(signer, review, event_id, digest)
+            if rows:
+                with self._lock, self._database("signing the audit trail"):
+                    try:
+                        with self._engine.begin() as conn:
+                            conn.execute(insert(SIGNATURES).values(**values))
+                    except IntegrityError:
+                        pass  # signed meanwhile by another process: that row stands
+                    return self._head_signature(review, rows, self._trail(review.id)[2])
+            signature = values["signature"]
+        else:
+            signature = stored.signature
+        return HeadSignature(review.id, review.model_sha256, review.data_sha256, event_id,
+                             digest, signing.ALGORITHM, signer.fingerprint, signature,
+                             signer.public_pem)
     def export_rows(self, review_id: int) -> list[dict]:
         """The trail as flat dicts (for CSV): the payload as its canonical JSON text."""
         return [{"id": ev.id, "at": ev.at, "actor": ev.actor, "action": ev.action,
@@ -789,7 +896,8 @@ class Store:
     def _append(self, conn: Connection, review_id: int, actor: str, action: str,
                 row: int | None, payload: dict, payload_text: str) -> Event:
         """Insert the next event of the review's chain (inside the caller's transaction)."""
-        if conn.execute(select(REVIEWS.c.id).where(REVIEWS.c.id == review_id)).first() is None:
+        review = conn.execute(select(REVIEWS).where(REVIEWS.c.id == review_id)).first()
+        if review is None:
             raise StoreError(f"there is no review with id {review_id}")
         prev_hash = conn.execute(
             select(EVENTS.c.hash).where(EVENTS.c.review_id == review_id)
@@ -799,8 +907,23 @@ class Store:
         result = conn.execute(insert(EVENTS).values(
             review_id=review_id, at=at, actor=actor, action=action, row=row,
             payload=payload_text, prev_hash=prev_hash, hash=digest))
-        return Event(result.inserted_primary_key[0], review_id, at, actor, action, row, payload,
-                     prev_hash, digest)
+        event_id = int(result.inserted_primary_key[0])
+        conn.execute(insert(SIGNATURES).values(
+            **_signature_values(self.signing_key(), review, event_id, digest)))
+        return Event(event_id, review_id, at, actor, action, row, payload, prev_hash, digest)
+
+    def _trail(self, review_id: int) -> tuple[Row, list[Row], dict[int, Row]]:
+        """The review's row, its events in id order and their signatures by event id, read
+        in one transaction; StoreError if there is no review."""
+        review_id = _check_int(review_id, "review id")
+        with self._database("reading the audit trail"), self._engine.begin() as conn:
+            review = conn.execute(select(REVIEWS).where(REVIEWS.c.id == review_id)).first()
+            if review is None:
+                raise StoreError(f"there is no review with id {review_id}")
+            rows = list(conn.execute(select(EVENTS).where(EVENTS.c.review_id == review_id)
+                                     .order_by(EVENTS.c.id)))
+            signed = conn.execute(select(SIGNATURES).where(SIGNATURES.c.review_id == review_id))
+            return review, rows, {row.event_id: row for row in signed}
 
     def _event_rows(self, review_id: int) -> list[Row]:
         """The raw rows of a review's trail in id order; StoreError if there is no review."""
@@ -818,6 +941,50 @@ class Store:
             yield
         except SQLAlchemyError as err:
             raise StoreError(f"database error while {doing}: {first_line(err)}") from err
+
+
+def _check_chain(review_id: int, rows: list[Row]) -> None:
+    """Every event follows the one before it and matches its hash; raise naming the first
+    that does not."""
+    expected_prev = GENESIS_HASH
+    for row in rows:
+        problem = None
+        try:
+            payload = json.loads(row.payload)
+        except ValueError:
+            payload, problem = None, "its payload is not JSON"
+        if problem is None and row.prev_hash != expected_prev:
+            problem = "it does not follow the event before it"
+        if problem is None:
+            content = event_content(row.review_id, row.at, row.actor, row.action, row.row,
+                                    payload)
+            if event_hash(row.prev_hash, content) != row.hash:
+                problem = "its content no longer matches its hash"
+        if problem is not None:
+            raise StoreError(f"the audit trail of review {review_id} fails verification "
+                             f"at event {row.id}: {problem}")
+        expected_prev = row.hash
+
+
+def _signature_values(signer: signing.Signer, review: Row, event_id: int,
+                      digest: str) -> dict[str, Any]:
+    """The ``signatures`` row for the head ``(event_id, digest)`` of ``review``'s trail."""
+    message = signing.head_message(review.id, review.model_sha256, review.data_sha256,
+                                   event_id, digest)
+    return {"event_id": event_id, "review_id": review.id, "hash": digest,
+            "algorithm": signing.ALGORITHM, "key_fingerprint": signer.fingerprint,
+            "signature": signer.sign(message).hex()}
+
+
+def _signature_ok(signer: signing.Signer, review: Row, event_id: int, digest: str,
+                  signature_hex: str) -> bool:
+    try:
+        signature = bytes.fromhex(signature_hex)
+    except ValueError:
+        return False
+    message = signing.head_message(review.id, review.model_sha256, review.data_sha256,
+                                   event_id, digest)
+    return signing.signature_valid(signer.public_raw, message, signature)
 
 
 def _artifact(row: Row) -> Artifact:
