@@ -110,3 +110,20 @@ def test_a_stopped_job_resumes_without_redoing_its_parts(wine):
     # the parts finished before the stop were not computed again
     assert summary["rows_computed"] == 178 - status.rows_done
     assert summary["parts_computed"] == 3 - len(parts)
+
+
+def test_the_batch_importance_figure_orders_features_by_the_chosen_method():
+    import numpy as np
+
+    from components.plots.global_importance import batch_importance
+
+    means = {"saliency": np.array([3.0, 1.0, 2.0]), "ig": np.array([0.1, 0.9, 0.5])}
+    labels = {"saliency": "Saliency", "ig": "IG"}
+    figure = batch_importance(["a", "b", "c"], means, labels, order_by="ig", top_k=2)
+    assert [list(t.y) for t in figure.data] == [["b", "c"], ["b", "c"]]
+    assert list(figure.data[0].x) == [1.0, 2.0] and list(figure.data[1].x) == [0.9, 0.5]
+    assert [a.text for a in figure.layout.annotations] == ["Saliency", "IG"]
+    first = batch_importance(["a", "b", "c"], means, labels)
+    assert list(first.data[0].y) == ["a", "c", "b"]
+    with pytest.raises(ValueError, match="no method"):
+        batch_importance(["a"], {}, {})

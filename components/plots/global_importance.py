@@ -91,14 +91,17 @@ def importance_bars(names: Sequence[str] | None, shap_importance: np.ndarray,
 
 
 def batch_importance(names: Sequence[str] | None, means: dict[str, np.ndarray],
-                     labels: dict[str, str], *, top_k: int = 20) -> go.Figure:
+                     labels: dict[str, str], *, top_k: int = 20,
+                     order_by: str | None = None) -> go.Figure:
     """Mean |attribution| per feature over a batch job's rows: one panel per method, side by
-    side, one feature order (the first method's, largest on top), at most ``top_k``
-    features. ``means`` maps a method to its (features,) means; ``labels`` its title."""
+    side, one feature order (``order_by``'s, else the first method's; largest on top), at
+    most ``top_k`` features. ``means`` maps a method to its (features,) means; ``labels``
+    its title."""
     if not means:
         raise ValueError("no method to draw")
     methods = list(means)
-    first = np.asarray(means[methods[0]], dtype=np.float64).ravel()
+    first = np.asarray(means[order_by if order_by in means else methods[0]],
+                       dtype=np.float64).ravel()
     order = importance_order(first)[:top_k]
     shown = [feature_labels(names, first.size)[i] for i in order]
     fig = make_subplots(rows=1, cols=len(methods), shared_yaxes=True, horizontal_spacing=0.03,

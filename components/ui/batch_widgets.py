@@ -121,30 +121,32 @@ def _job_ui(status: runs.BatchStatus) -> None:
     a, b = request["rows"]
     with st.container(border=True):
         st.markdown(f"**Job {status.run_id}** · {escape_markdown(what)} · rows {a:,}–{b - 1:,}"
-                    f" · seed {request['seed']} · started {status.created_at[:19]} UTC")
+                    f" · seed {request['seed']} · started "
+                    f"{status.created_at[:19].replace('T', ' ')} UTC")
         st.progress(status.share, text=f"{status.state}: {status.rows_done:,} of "
                                        f"{status.rows_total:,} rows")
         if status.state == "failed" and status.message:
             refusal("Batch job", status.message)
-        buttons = st.columns([1, 1, 4])
+        buttons = iter(st.columns([1, 1, 4]))
         if status.state == "running":
-            buttons[0].button("Stop", key=f"batch_stop_{status.run_id}",
-                              icon=":material/stop:", on_click=runs.stop,
-                              args=(workspace_store(), status.run_id))
+            next(buttons).button("Stop", key=f"batch_stop_{status.run_id}",
+                                 icon=":material/stop:", on_click=runs.stop,
+                                 args=(workspace_store(), status.run_id))
         if status.state in ("stopped", "failed"):
-            buttons[0].button("Resume", key=f"batch_resume_{status.run_id}",
-                              icon=":material/replay:", on_click=runs.resume,
-                              args=(workspace_store(), status.run_id))
+            next(buttons).button("Resume", key=f"batch_resume_{status.run_id}",
+                                 icon=":material/replay:", on_click=runs.resume,
+                                 args=(workspace_store(), status.run_id))
         if status.out is not None:
             size = status.out.stat().st_size
             if size <= MAX_DOWNLOAD_BYTES:
-                buttons[1].download_button(
+                next(buttons).download_button(
                     "Download Parquet", data=lambda p=status.out: p.read_bytes(),
                     file_name=f"batch-{status.run_id}.parquet",
                     mime="application/vnd.apache.parquet", icon=":material/download:",
                     key=f"batch_download_{status.run_id}")
             else:
-                buttons[1].caption(escape_markdown(f"{size / 2**20:,.0f} MiB: in {status.out}"))
+                next(buttons).caption(escape_markdown(f"{size / 2**20:,.0f} MiB: in "
+                                                      f"{status.out}"))
 
 
 def latest_done(workspace: Workspace) -> runs.BatchStatus | None:
@@ -161,12 +163,19 @@ def batch_importance_ui(status: runs.BatchStatus, names: list[str] | None) -> No
     if not means:
         return
     labels = {m: f"{REGISTRY[m].label if m in REGISTRY else m}: mean |value|" for m in means}
-    st.plotly_chart(plots.batch_importance(names, means, labels), width="stretch",
-                    key="global_batch_importance")
+    # Features in the order of the first contribution method (a sensitivity such as
+    # saliency ranks by slope, whatever the feature's own values)
+    order_by = next((m for m in means if m in REGISTRY and
+                     REGISTRY[m].output == "contribution"), None)
+    st.plotly_chart(plots.batch_importance(names, means, labels, order_by=order_by),
+                    width="stretch", key="global_batch_importance")
     a, b = status.request["rows"]
+    target = status.request.get("target")
+    what = "each row's predicted class" if target is None else f"output {target}"
     st.caption(f"From batch job {status.run_id}: every row {a:,}–{b - 1:,} "
-               f"({b - a:,} rows), not a sample; mean |attribution| per feature. The Batch "
-               f"page starts and lists jobs.")
+               f"({b - a:,} rows), not a sample, explaining {what}; mean |attribution| per "
+               f"feature, each method on its own scale. The Batch page starts and lists "
+               f"jobs.")
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the batch job's result…")
