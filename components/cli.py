@@ -11,6 +11,8 @@
                                [--target K|predicted] [--rows A:B] [--seed S] [--params JSON]
                                --out OUT.parquet [--engine local|ray] [--address ADDR]
                                [--workers N] [--batch-size B]
+    python -m components verify REPORT.html [--key PUBLIC_KEY.pem] [--fingerprint HEX]
+    python -m components public-key [--workspace DIR] [--out PUBLIC_KEY.pem]
 
 Exit 0 on success; exit 2 with one ``error: …`` line on stderr for any refused or broken
 input, never a traceback.
@@ -120,7 +122,25 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--pdf", default=None, help="also print it to this PDF file")
     report.set_defaults(run=_report)
     _batch_parser(sub)
+    _audit_parsers(sub)
     return parser
+
+
+def _audit_parsers(sub: argparse._SubParsersAction) -> None:
+    verify = sub.add_parser("verify", help="check a report's signed audit trail offline; "
+                                           "JSON summary")
+    verify.add_argument("report", help="a report's HTML file")
+    verify.add_argument("--key", default=None,
+                        help="the server's public key (PEM): the report must be signed by it")
+    verify.add_argument("--fingerprint", default=None,
+                        help="or the SHA-256 fingerprint of that key, 64 hex digits")
+    verify.set_defaults(run=_verify)
+    key = sub.add_parser("public-key", help="the public half of the key that signs audit "
+                                            "trails; JSON summary")
+    key.add_argument("--workspace", default=None,
+                     help="the folder that holds the reviews (default: the app's)")
+    key.add_argument("--out", default=None, help="also write the public key (PEM) here")
+    key.set_defaults(run=_public_key)
 
 
 def _batch_parser(sub: argparse._SubParsersAction) -> None:
@@ -296,8 +316,8 @@ def _writable(path: str, flag: str) -> Path:
 
 def _load_review(review_id: int, workspace: str | None, model_sha: str,
                  data_sha: str) -> dict:
-    """The review as plain dicts, refused unless it is of these very two files and its
-    audit trail's hash chain is intact."""
+    """The review as plain dicts with its head's signature (`Store.signed_review`), refused
+    unless it is of these very two files and its audit trail's hash chain is intact."""
     from components.review.store import Store
 
     store = Store(workspace or None)
@@ -311,11 +331,58 @@ def _load_review(review_id: int, workspace: str | None, model_sha: str,
             if theirs != ours:
                 raise GlassboxError(f"review {review_id} is of another {what} file (SHA-256 "
                                     f"{str(theirs)[:12]}…, this one is {ours[:12]}…)")
-        store.verify(review_id)  # a trail edited behind Glassbox's back is refused
-        return {"id": review_id, "pins": [p.to_json() for p in store.pins(review_id)],
-                "events": [e.to_json() for e in store.events(review_id)], "verified": True}
+        return store.signed_review(review_id)  # a trail edited behind our back is refused
     finally:
         store.dispose()
+
+
+def _record_report(review_id: int, workspace: str | None, rows: list[int],
+                   methods: list[str], seed: int, numeric_sha256: str) -> None:
+    """The ``report`` event the Review page's button records, by nobody signed in."""
+    from components.review.store import UNAUTHENTICATED, Store
+
+    store = Store(workspace or None)
+    try:
+        store.record(review_id, UNAUTHENTICATED, "report", None,
+                     {"rows": sorted(rows), "methods": list(methods), "seed": seed,
+                      "numeric_sha256": numeric_sha256})
+    finally:
+        store.dispose()
+
+
+def _verify(args: argparse.Namespace) -> dict:
+    from components.review.audit import verify_report
+    from components.review.signing import MAX_KEY_BYTES
+
+    key = None
+    if args.key is not None:
+        key_path = Path(args.key)
+        if not key_path.is_file():
+            raise GlassboxError(f"no such file: {args.key}")
+        if key_path.stat().st_size > MAX_KEY_BYTES:
+            raise GlassboxError(f"--key {args.key} is over {MAX_KEY_BYTES} bytes: not a PEM key")
+        key = key_path.read_bytes()
+    report = Path(args.report)
+    if not report.is_file():
+        raise GlassboxError(f"no such file: {args.report}")
+    return verify_report(report, key, args.fingerprint)
+
+
+def _public_key(args: argparse.Namespace) -> dict:
+    from components.review.signing import key_path, load_or_create
+    from components.review.store import default_root
+
+    if args.workspace is not None and not Path(args.workspace).is_dir():
+        raise GlassboxError(f"--workspace {args.workspace} is not a folder")
+    out = None if args.out is None else _writable(args.out, "--out")
+    root = Path(args.workspace) if args.workspace else default_root()
+    # Never created here: a key made in the wrong place would be published as the server's.
+    signer = load_or_create(key_path(root.expanduser().resolve()), create=False)
+    if out is not None:
+        out.write_text(signer.public_pem, encoding="ascii")
+    return {"fingerprint": signer.fingerprint, "algorithm": "ed25519",
+            "key_file": str(signer.path), "out": None if out is None else str(out),
+            "public_key": signer.public_pem}
 
 
 def _report(args: argparse.Namespace) -> dict:
@@ -369,6 +436,9 @@ def _report(args: argparse.Namespace) -> dict:
                           class_names=sample.class_names if sample else None, review=review,
                           command=command)
     page = render_html(report)
+    if review_id is not None:  # the trail says a report was made, as the app's button does
+        _record_report(review_id, args.workspace, rows, methods, args.seed,
+                       report.numeric_sha256)
     out.write_text(page, encoding="utf-8")
     if pdf is not None:
         html_to_pdf(page, pdf)

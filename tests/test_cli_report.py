@@ -172,3 +172,30 @@ def test_a_review_of_other_files_is_refused(wine, workspace, repo_root, tmp_path
                           cwd=repo_root, capture_output=True, text=True, timeout=120)
     assert message in one_error(proc)
     assert not (tmp_path / "x.html").exists()
+
+
+def test_report_review_records_a_report_event_and_the_report_verifies(runs, workspace,
+                                                                       repo_root):
+    """As the Review page's button: a `report` event by nobody signed in, after the trail
+    the report embeds; `verify` accepts the file, checked against the workspace's key."""
+    done, out = runs
+    made = summary(done["reviewed"])
+    root, review_id, _ = workspace
+    store = Store(root)
+    try:
+        events = store.events(review_id)
+        store.verify(review_id)
+        fingerprint = store.signing_key().fingerprint
+    finally:
+        store.dispose()
+    assert [e.action for e in events] == ["pin", "assess", "report"]
+    assert (events[-1].actor, events[-1].row, events[-1].payload) == (
+        "unauthenticated", None, {"rows": [1, 5], "methods": made["methods"], "seed": 0,
+                                  "numeric_sha256": made["numeric_sha256"]})
+    proc = subprocess.run([sys.executable, "-m", "components", "verify",
+                           out / "reviewed.html", "--fingerprint", fingerprint],
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    verified = json.loads(proc.stdout)
+    assert (verified["ok"], verified["review"], verified["events"]) == (True, review_id, 2)
+    assert verified["head"] == events[1].hash and verified["key_checked"] is True

@@ -80,6 +80,16 @@ def test_pin_assess_trail_and_report(workspace):
     assert events[-1].action == "report"
     assert events[-1].payload["rows"] == [4]
     assert ready[0].endswith(events[-1].payload["numeric_sha256"])
+    # The report embeds the trail as it was, its head signed: `verify` accepts its page.
+    from components.review.audit import verify_report
+    from components.review.report_html import render_html
+
+    built = at.session_state[f"report_{review.id}"]
+    page = workspace.root / "report.html"
+    page.write_text(render_html(built, figures=False), encoding="utf-8")
+    checked = verify_report(page)
+    assert (checked["signed_event"], checked["head"]) == (events[-2].id, events[-2].hash)
+    assert checked["fingerprint"] == workspace.signing_key().fingerprint
     _button(at, "Make the PDF").click().run()
     _ok(at)
     downloads = [d.proto.label for d in at.get("download_button")]

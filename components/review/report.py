@@ -79,8 +79,10 @@ def build_report(bundle: ModelBundle, dataset: Dataset, *, model_name: str, data
 
     ``rows`` are 0-based dataset rows; ``target`` the output index explained (default: each
     row's predicted class); ``class_names`` name the outputs (else "0".."k-1"); ``review``
-    is ``{"id", "pins": [...], "events": [...]}`` as plain dicts, or None. ``command`` is the
-    command line that reproduces the report (default: one built from the arguments).
+    is ``{"id", "pins": [...], "events": [...]}`` as plain dicts (`Store.signed_review`
+    adds the files' digests and the head's signature, which the page then embeds), or None.
+    ``command`` is the command line that reproduces the report (default: one built from
+    the arguments).
     ``model_title`` is the human-readable name the report is headed with (default: the file
     name); like the file names it is not part of the numeric hash.
     Raises `GlassboxError` (one line) for a dataset that failed its checks, a bad row or an
@@ -270,11 +272,17 @@ def _pins_by_row(review: dict | None) -> dict[int, list[dict]]:
 
 
 def _review_json(review: dict | None) -> dict[str, Any] | None:
+    """The review as the report keeps it; ``model_sha256``, ``data_sha256`` and
+    ``signature`` (the head's, `Store.signed_review`) only when given."""
     if review is None:
         return None
-    return {"id": review.get("id"), "pins": [dict(p) for p in review.get("pins", [])],
-            "events": [dict(e) for e in review.get("events", [])],
-            "verified": bool(review.get("verified", False))}
+    out = {"id": review.get("id"), "pins": [dict(p) for p in review.get("pins", [])],
+           "events": [dict(e) for e in review.get("events", [])],
+           "verified": bool(review.get("verified", False))}
+    for key in ("model_sha256", "data_sha256", "signature"):
+        if review.get(key) is not None:
+            out[key] = review[key]
+    return out
 
 
 def reproduce_command(model: str, data: str, *, rows: Sequence[int], methods: Sequence[str],

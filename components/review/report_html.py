@@ -1,6 +1,8 @@
 """The compliance report as one self-contained HTML file: nothing loaded from the network
 (plotly.js inlined once, CSS inline), every text from the user's files escaped, printed to
-A4 with one sample per page. Its content comes from `components.review.report`.
+A4 with one sample per page. Its content comes from `components.review.report`; a signed
+review's trail is also embedded as the `components.review.audit` block that
+``python -m components verify`` checks.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from components.errors import GlassboxError
 from components.explain.agreement import method_label
 from components.explain.methods.base import Attribution
 from components.inspect.graph import LayerGraph
+from components.review.audit import AUDIT_ID, REPORT_ID, audit_block
 from components.review.report import SIGNIFICANT_DIGITS, Report, graph_from_json
 
 BAR_FEATURES = 20  # tabular bar charts show at most this many features, in one shared order
@@ -121,17 +124,21 @@ def render_html(report: Report, figures: bool = True) -> str:
     if figures:
         head.append(f"<script>{_plotly_js()}</script>")
     body = "\n".join(parts)
-    return "\n".join([*head, "</head><body>", body, _content_script(c), "</body></html>", ""])
+    blocks = [_json_script(REPORT_ID, c)]
+    audit = audit_block(c["review"]) if c.get("review") is not None else None
+    if audit is not None:
+        blocks.append(_json_script(AUDIT_ID, audit))
+    return "\n".join([*head, "</head><body>", body, *blocks, "</body></html>", ""])
 
 
-def _content_script(content: Mapping[str, Any]) -> str:
-    """The full content as a JSON block. ``<``, ``>`` and ``&`` are written as \\u escapes,
+def _json_script(block_id: str, value: Any) -> str:
+    """``value`` as an inert JSON block. ``<``, ``>`` and ``&`` are written as \\u escapes,
     so no text inside (a note holding ``</script>`` or ``<!--``) can end or alter the
     block; `JSON.parse` reads them back as the characters."""
-    text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None)
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=None)
     text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f'<script type="application/json" id="glassbox-report">{text}</script>'
+    return f'<script type="application/json" id="{_e(block_id)}">{text}</script>'
 
 
 def _plotly_js() -> str:
@@ -185,6 +192,9 @@ def _identity(c: Mapping[str, Any], digest: str) -> str:
     if review is not None:
         rows.insert(11, ["review", _e(f"#{review['id']}: {len(review['pins'])} pinned rows, "
                                       f"{len(review['events'])} audit events")])
+    if review is not None and review.get("signature"):
+        rows.insert(12, ["audit trail signed by", "Ed25519 key, SHA-256 fingerprint "
+                         f"<code>{_e(review['signature']['fingerprint'])}</code>"])
     return _table(["", ""], rows, escape=False, header=False)
 
 
@@ -396,7 +406,26 @@ def _audit(review: Mapping[str, Any]) -> str:
                       "altered event breaks the chain. "
                       + ("The chain was verified when this report was built."
                          if review.get("verified") else "The chain was not verified here.")
-                      + "</p>", table, "</section>"])
+                      + "</p>", _signature_html(review.get("signature")), table,
+                      "</section>"])
+
+
+def _signature_html(sig: Mapping[str, Any] | None) -> str:
+    """The head's signature in words, with everything needed to check it by hand (the PDF
+    keeps this text; the HTML also embeds it for ``python -m components verify``)."""
+    if not sig:
+        return '<p class="muted">This trail is not signed.</p>'
+    value = str(sig["signature"])
+    head = (f"event #{_e(sig['event_id'])}" if sig["event_id"] else "the empty trail")
+    rows = [["signed head", f"{head}, hash <code>{_e(sig['hash'])}</code>"],
+            ["key fingerprint (SHA-256)", f'<code id="key-fingerprint">'
+                                          f'{_e(sig["fingerprint"])}</code>'],
+            ["Ed25519 signature", f"<code>{_e(value[:64])}<br>{_e(value[64:])}</code>"],
+            ["public key", f'<pre class="mono">{_e(sig["public_key"]).strip()}</pre>']]
+    return (f"<p>The server signed the trail's last state ({head}) with its Ed25519 key, "
+            f"fingerprint <code>{_e(sig['fingerprint'])}</code>. Check this file offline: "
+            "<code>python -m components verify REPORT.html --key PUBLIC_KEY.pem</code>.</p>"
+            + _table(["", ""], rows, escape=False, header=False))
 
 
 # ---------------------------------------------------------------- small HTML helpers

@@ -81,10 +81,13 @@ def key_path(root: Path, configured: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser() if chosen else Path(root) / KEY_FILE
 
 
-def load_or_create(path: Path) -> Signer:
-    """The key at ``path``, created (mode 0600) if there is none yet."""
+def load_or_create(path: Path, create: bool = True) -> Signer:
+    """The key at ``path``, created (mode 0600) if there is none yet and ``create``."""
     path = Path(path)
     if not os.path.lexists(path):
+        if not create:
+            raise SigningError(f"there is no signing key at {path} yet (the server makes it "
+                               f"with the first audit event; {KEY_ENV} names another file)")
         _create(path)
     private = _read_private(path)
     raw = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)

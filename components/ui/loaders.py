@@ -234,13 +234,10 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
     from components.review.report import build_report
     from components.ui.stored import workspace_store
 
-    store = workspace_store()
-    try:
-        store.verify(review_id)
+    try:  # verified, with its head's signature: the page embeds both for `verify`
+        review = workspace_store().signed_review(review_id)
     except GlassboxError as err:
         return None, str(err)
-    review = {"id": review_id, "pins": [p.to_json() for p in store.pins(review_id)],
-              "events": [e.to_json() for e in store.events(review_id)], "verified": True}
     class_names = _ws.sample.class_names if _ws.sample is not None else None
     return attempt(lambda: build_report(
         _ws.bundle, _ws.dataset, model_name=names[0], data_name=names[1], model_title=names[2],
