@@ -50,17 +50,32 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
+    delete,
     event,
+    exists,
     insert,
+    or_,
     select,
+    true,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.schema import CreateTable
 
 from components.errors import GlassboxError, excerpt, first_line, quote_names
 from components.review import signing
+from components.review.access import (
+    LOCAL_TEAM,
+    AccessError,
+    Principal,
+    TeamsFile,
+    check_role,
+    check_team,
+    member_key,
+)
 
 VERDICTS: tuple[str, ...] = ("ok", "concern", "needs follow-up")
 ACTIONS = ("pin", "unpin", "assess", "explain", "report", "export")
@@ -100,11 +115,24 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Review:
-    """The review session of one (model, dataset) pair."""
+    """The review session of one (model, dataset) pair in one team's workspace."""
 
     id: int
     model_sha256: str
     data_sha256: str
+    created_at: str
+    team: str = LOCAL_TEAM
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member an admin added to a team in the app (the teams file and the provider's
+    groups claim name others: `components.review.access`)."""
+
+    team: str
+    member: str
+    role: str
+    added_by: str
     created_at: str
 
 
@@ -206,8 +234,55 @@ REVIEWS = Table(
     Column("model_sha256", String(64), nullable=False),
     Column("data_sha256", String(64), nullable=False),
     Column("created_at", String(20), nullable=False),
-    UniqueConstraint("model_sha256", "data_sha256"),
+    # No UNIQUE (model, data): each team has its own review of a pair (REVIEW_TEAMS holds
+    # that uniqueness). A database made before teams loses it in `_create_schema`.
 )
+
+# --- team workspaces (`components.review.access`). New tables, never new columns: an
+# existing database gains them on open. An item or review with no row here was stored
+# before teams and belongs to the single-user team (`access.LOCAL_TEAM`).
+
+# Which teams hold a stored file: one row per (kind, digest, team). The same bytes uploaded
+# by two teams are one blob with two rows; each team sees it only through its own row.
+ITEM_TEAMS = Table(
+    "item_teams", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("team", String(64), nullable=False),
+    Column("created_at", String(20), nullable=False),
+    UniqueConstraint("kind", "sha256", "team"),
+)
+
+# The team a review belongs to: one review per (team, model, dataset).
+REVIEW_TEAMS = Table(
+    "review_teams", METADATA,
+    Column("review_id", Integer, ForeignKey("reviews.id"), primary_key=True),
+    Column("team", String(64), nullable=False),
+    Column("model_sha256", String(64), nullable=False),
+    Column("data_sha256", String(64), nullable=False),
+    UniqueConstraint("team", "model_sha256", "data_sha256"),
+)
+
+# Members an admin added in the app; ``member`` is an e-mail (lowercase) or a subject.
+MEMBERSHIPS = Table(
+    "memberships", METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("team", String(64), nullable=False),
+    Column("member", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("added_by", String(100), nullable=False),
+    Column("created_at", String(20), nullable=False),
+    UniqueConstraint("team", "member"),
+    CheckConstraint("role IN ('viewer', 'reviewer', 'admin')", name="role"),
+)
+
+# The role each action needs in the review's team, and how a refusal names the action.
+ACTION_ROLES = {"pin": "reviewer", "unpin": "reviewer", "assess": "reviewer",
+                "report": "reviewer", "explain": "viewer", "export": "viewer"}
+ACTION_WORDS = {"pin": "pinning a sample", "unpin": "unpinning a sample",
+                "assess": "recording a verdict or note", "report": "building a report",
+                "explain": "recording an explanation", "export": "exporting the trail"}
 
 EVENTS = Table(
     "events", METADATA,
@@ -562,8 +637,10 @@ class Store:
 
     # --- files ----------------------------------------------------------------------------
 
-    def put(self, kind: str, name: str, data: bytes) -> Artifact:
-        """Store ``data`` (once per content) and return its metadata.
+    def put(self, kind: str, name: str, data: bytes,
+            principal: Principal | None = None) -> Artifact:
+        """Store ``data`` (once per content) and return its metadata; with a ``principal``,
+        the file joins their open team's workspace.
 
         The blob is written before its row, so a listed artifact always has its bytes. The
         same bytes stored again keep the first name; as the other ``kind`` they get a row of
@@ -578,6 +655,7 @@ class Store:
         self._write_blob(sha256, data)
         with self._lock, self._database("saving the file's details"):
             if (found := self.artifact(sha256, kind)) is not None:
+                self._own(kind, sha256, principal, existed=True)
                 return found
             try:
                 with self._engine.begin() as conn:
@@ -589,16 +667,17 @@ class Store:
             found = self.artifact(sha256, kind)
         if found is None:  # pragma: no cover - the row was just written
             raise StoreError(f"stored file {sha256[:12]}… has no details in the database")
+        self._own(kind, sha256, principal, existed=False)
         return found
 
     def put_dataset(self, name: str, data: bytes, *, model_sha256: str,
-                    signature: str) -> Artifact:
+                    signature: str, principal: Principal | None = None) -> Artifact:
         """Store a dataset that PASSED its checks against the model ``model_sha256`` (the
         caller checked it: see `components.review.keeping`), and remember that it fits
         that model and any model whose input has the same ``signature``."""
         model_sha256 = _check_sha(model_sha256, "model digest")
         signature = _check_text(signature, "the input signature", MAX_NAME_CHARS)
-        artifact = self.put("dataset", name, data)
+        artifact = self.put("dataset", name, data, principal)
         with self._lock, self._database("saving which model the dataset fits"):
             try:
                 with self._engine.begin() as conn:
@@ -609,14 +688,17 @@ class Store:
                 pass  # already recorded for this model
         return artifact
 
-    def datasets_for(self, model_sha256: str, signature: str) -> list[Artifact]:
+    def datasets_for(self, model_sha256: str, signature: str,
+                     principal: Principal | None = None) -> list[Artifact]:
         """Stored datasets that fit a model, newest first: those that passed their checks
-        against this very model, or against a model whose input has the same signature."""
+        against this very model, or against a model whose input has the same signature
+        (only the ``principal``'s teams' datasets when given)."""
         fits = select(DATASET_FITS.c.data_sha256).where(
             (DATASET_FITS.c.model_sha256 == model_sha256)
             | (DATASET_FITS.c.signature == signature))
         query = (select(ARTIFACTS).where(ARTIFACTS.c.kind == "dataset",
-                                         ARTIFACTS.c.sha256.in_(fits))
+                                         ARTIFACTS.c.sha256.in_(fits),
+                                         _item_visible(principal))
                  .order_by(ARTIFACTS.c.created_at.desc(), ARTIFACTS.c.id.desc()))
         with self._database("listing stored datasets"), self._engine.connect() as conn:
             return [_artifact(row) for row in conn.execute(query)]
@@ -626,9 +708,12 @@ class Store:
         return (isinstance(sha256, str) and bool(_SHA256.fullmatch(sha256))
                 and self._blob_path(sha256).is_file())
 
-    def read(self, sha256: str) -> bytes:
-        """The stored bytes, re-hashed so damage on disk is reported, never returned."""
+    def read(self, sha256: str, principal: Principal | None = None) -> bytes:
+        """The stored bytes, re-hashed so damage on disk is reported, never returned. A file
+        none of the ``principal``'s teams holds reads as missing."""
         sha256 = _check_sha(sha256)
+        if principal is not None and self.artifact(sha256, principal=principal) is None:
+            raise StoreError(f"stored file {sha256[:12]}… is missing")
         try:
             data = self._blob_path(sha256).read_bytes()
         except FileNotFoundError:
@@ -641,19 +726,25 @@ class Store:
                              "(its SHA-256 no longer matches)")
         return data
 
-    def artifacts(self, kind: str | None = None) -> list[Artifact]:
-        """Stored uploads, newest first (of one ``kind`` if given)."""
-        query = select(ARTIFACTS).order_by(ARTIFACTS.c.created_at.desc(), ARTIFACTS.c.id.desc())
+    def artifacts(self, kind: str | None = None,
+                  principal: Principal | None = None) -> list[Artifact]:
+        """Stored uploads, newest first (of one ``kind`` if given; of the ``principal``'s
+        teams if given)."""
+        query = select(ARTIFACTS).where(_item_visible(principal)).order_by(
+            ARTIFACTS.c.created_at.desc(), ARTIFACTS.c.id.desc())
         if kind is not None:
             query = query.where(ARTIFACTS.c.kind == _check_kind(kind))
         with self._database("listing stored files"), self._engine.connect() as conn:
             return [_artifact(row) for row in conn.execute(query)]
 
-    def artifact(self, sha256: str, kind: str | None = None) -> Artifact | None:
-        """The metadata of one upload; without ``kind``, the first stored of either kind."""
+    def artifact(self, sha256: str, kind: str | None = None,
+                 principal: Principal | None = None) -> Artifact | None:
+        """The metadata of one upload; without ``kind``, the first stored of either kind.
+        None when the ``principal``'s teams hold no such file (as if it did not exist)."""
         if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
             return None
-        query = select(ARTIFACTS).where(ARTIFACTS.c.sha256 == sha256).order_by(ARTIFACTS.c.id)
+        query = select(ARTIFACTS).where(ARTIFACTS.c.sha256 == sha256,
+                                        _item_visible(principal)).order_by(ARTIFACTS.c.id)
         if kind is not None:
             query = query.where(ARTIFACTS.c.kind == _check_kind(kind))
         with self._database("reading a stored file's details"), self._engine.connect() as conn:
@@ -711,56 +802,117 @@ class Store:
 
     # --- reviews --------------------------------------------------------------------------
 
-    def review_for(self, model_sha256: str, data_sha256: str) -> Review:
-        """The review of this (model, dataset) pair, created on first use."""
+    def review_for(self, model_sha256: str, data_sha256: str,
+                   principal: Principal | None = None) -> Review:
+        """The review of this (model, dataset) pair in the ``principal``'s open team (the
+        local team without one), created on first use: each team reviews on its own."""
         model_sha256 = _check_sha(model_sha256, "model digest")
         data_sha256 = _check_sha(data_sha256, "dataset digest")
-        query = select(REVIEWS).where(REVIEWS.c.model_sha256 == model_sha256,
-                                      REVIEWS.c.data_sha256 == data_sha256)
+        team = LOCAL_TEAM if principal is None else _open_team(principal)
+        query = _reviews_query().where(REVIEWS.c.model_sha256 == model_sha256,
+                                       REVIEWS.c.data_sha256 == data_sha256,
+                                       _review_in(team)).order_by(REVIEWS.c.id).limit(1)
         with self._lock, self._database("opening a review"):
             with self._engine.connect() as conn:
                 row = conn.execute(query).first()
             if row is None:
                 try:
                     with self._engine.begin() as conn:
-                        conn.execute(insert(REVIEWS).values(
+                        new = conn.execute(insert(REVIEWS).values(
                             model_sha256=model_sha256, data_sha256=data_sha256,
-                            created_at=_now()))
+                            created_at=_now())).inserted_primary_key[0]
+                        conn.execute(insert(REVIEW_TEAMS).values(
+                            review_id=new, team=team, model_sha256=model_sha256,
+                            data_sha256=data_sha256))
                 except IntegrityError:
                     pass  # another process opened it first: use that one
                 with self._engine.connect() as conn:
                     row = conn.execute(query).one()
         return _review(row)
 
-    def review(self, review_id: int) -> Review | None:
-        """The review with this id, or None."""
+    def review(self, review_id: int, principal: Principal | None = None) -> Review | None:
+        """The review with this id, or None (also when it is another team's)."""
         if isinstance(review_id, bool) or not isinstance(review_id, numbers.Integral):
             return None
+        query = _reviews_query().where(REVIEWS.c.id == int(review_id),
+                                       _review_visible(principal))
         with self._database("reading a review"), self._engine.connect() as conn:
-            row = conn.execute(select(REVIEWS).where(REVIEWS.c.id == int(review_id))).first()
+            row = conn.execute(query).first()
         return None if row is None else _review(row)
 
-    def reviews(self) -> list[Review]:
-        """All reviews, newest first."""
-        query = select(REVIEWS).order_by(REVIEWS.c.created_at.desc(), REVIEWS.c.id.desc())
+    def reviews(self, principal: Principal | None = None) -> list[Review]:
+        """All reviews (of the ``principal``'s teams if given), newest first."""
+        query = _reviews_query().where(_review_visible(principal)).order_by(
+            REVIEWS.c.created_at.desc(), REVIEWS.c.id.desc())
         with self._database("listing reviews"), self._engine.connect() as conn:
             return [_review(row) for row in conn.execute(query)]
 
+    # --- members --------------------------------------------------------------------------
+
+    def stored_teams(self) -> TeamsFile:
+        """The members admins added in the app, shaped like a teams file (team -> member ->
+        role), for `access.principal_from_claims`."""
+        out: TeamsFile = {}
+        with self._database("reading the team members"), self._engine.connect() as conn:
+            for row in conn.execute(select(MEMBERSHIPS)):
+                out.setdefault(row.team, {})[row.member] = row.role
+        return out
+
+    def members(self, team: str, principal: Principal | None = None) -> list[Member]:
+        """The members added to ``team`` in the app, by name; the team's own members only."""
+        if principal is not None and principal.role_in(team) is None:
+            raise StoreError(f"there is no team '{excerpt(team, 40)}' of yours")
+        query = select(MEMBERSHIPS).where(MEMBERSHIPS.c.team == team).order_by(
+            MEMBERSHIPS.c.member)
+        with self._database("reading the team members"), self._engine.connect() as conn:
+            return [Member(r.team, r.member, r.role, r.added_by, r.created_at)
+                    for r in conn.execute(query)]
+
+    def grant_member(self, principal: Principal, team: str, member: str, role: str) -> Member:
+        """Add ``member`` (an e-mail or a subject) to ``team`` with ``role``, or change their
+        role. Needs the admin role in that team."""
+        team, member, role = _checked_member(principal, team, member, role)
+        values = {"role": role, "added_by": principal.actor, "created_at": _now()}
+        with self._lock, self._database("saving a team member"), self._engine.begin() as conn:
+            conn.execute(delete(MEMBERSHIPS).where(MEMBERSHIPS.c.team == team,
+                                                   MEMBERSHIPS.c.member == member))
+            conn.execute(insert(MEMBERSHIPS).values(team=team, member=member, **values))
+        return Member(team, member, role, values["added_by"], values["created_at"])
+
+    def revoke_member(self, principal: Principal, team: str, member: str) -> bool:
+        """Take ``member`` out of ``team`` (an admin's act); False if they were not added in
+        the app (members from the teams file or the groups claim stay)."""
+        team, member, _ = _checked_member(principal, team, member, "viewer")
+        with self._lock, self._database("removing a team member"), \
+                self._engine.begin() as conn:
+            return bool(conn.execute(delete(MEMBERSHIPS).where(
+                MEMBERSHIPS.c.team == team, MEMBERSHIPS.c.member == member)).rowcount)
+
     # --- the audit trail ------------------------------------------------------------------
 
-    def record(self, review_id: int, actor: str, action: str, row: int | None = None,
-               payload: dict | None = None) -> Event:
+    def record(self, review_id: int, actor: str | Principal, action: str,
+               row: int | None = None, payload: dict | None = None) -> Event:
         """Append one event to the review's trail and return it, chained to the last one.
 
+        ``actor`` is a `Principal` (the app): the action needs its role in the review's team
+        (`ACTION_ROLES`), the actor column says who they are (``email (sub)``, or
+        ``unauthenticated``) and a signed-in principal's whole identity goes in the payload
+        as ``identity``. A plain string is the host's operator (the CLI, maintenance).
         ``pin``, ``unpin`` and ``assess`` need a ``row``; ``assess`` needs
         ``payload={"verdict": one of VERDICTS, "note": text}``. The time is the server's.
         """
         review_id = _check_int(review_id, "review id")
+        principal = actor if isinstance(actor, Principal) else None
+        if principal is not None:
+            actor = principal.actor
         actor = _check_text(actor, "the reviewer's name", MAX_ACTOR_CHARS)
         if action not in ACTIONS:
             raise StoreError(f"unknown action {_shown(action)} "
                              f"(expected one of: {quote_names(ACTIONS)})")
         row = _check_row(action, row)
+        if principal is not None:
+            self._require(review_id, principal, ACTION_ROLES[action], ACTION_WORDS[action])
+            payload = _with_identity(payload, principal)
         payload, payload_text = _check_payload(action, payload)
         self.signing_key()  # a key that cannot be read refuses the event before it is written
         with self._database("recording a review action"):
@@ -773,26 +925,29 @@ class Store:
                     continue  # another process appended after the hash we read: read again
         raise StoreError(f"the audit trail of review {review_id} is busy; try again")
 
-    def events(self, review_id: int) -> list[Event]:
-        """The review's trail, oldest first."""
+    def events(self, review_id: int, principal: Principal | None = None) -> list[Event]:
+        """The review's trail, oldest first (another team's review: "there is no review")."""
+        self._require(review_id, principal, "viewer", "reading the trail")
         return [_event(row) for row in self._event_rows(review_id)]
 
-    def pins(self, review_id: int) -> list[Pin]:
+    def pins(self, review_id: int, principal: Principal | None = None) -> list[Pin]:
         """The review's pinned samples now, sorted by row (derived from the trail)."""
-        return fold_pins(self.events(review_id))
+        return fold_pins(self.events(review_id, principal))
 
-    def verify(self, review_id: int) -> None:
+    def verify(self, review_id: int, principal: Principal | None = None) -> None:
         """Check every hash and link of the review's trail, and the signature of its last
         event (this server's key); raise naming the first bad event."""
+        self._require(review_id, principal, "viewer", "reading the trail")
         review, rows, signatures = self._trail(review_id)
         _check_chain(review_id, rows)
         self._check_head(review, rows, signatures)
 
-    def signed_review(self, review_id: int) -> dict:
+    def signed_review(self, review_id: int, principal: Principal | None = None) -> dict:
         """The review as a report embeds it, from one read of the trail, verified first:
         ``{"id", "model_sha256", "data_sha256", "pins", "events", "verified": True,
         "signature"}`` as plain dicts. A head left unsigned by an older Glassbox is signed
         now; an empty trail's genesis is signed without being stored."""
+        self._require(review_id, principal, "viewer", "reading the trail")
         review, rows, signatures = self._trail(review_id)
         _check_chain(review_id, rows)
         self._check_head(review, rows, signatures)
@@ -849,12 +1004,12 @@ class Store:
         return HeadSignature(review.id, review.model_sha256, review.data_sha256, event_id,
                              digest, signing.ALGORITHM, signer.fingerprint, signature,
                              signer.public_pem)
-    def export_rows(self, review_id: int) -> list[dict]:
+    def export_rows(self, review_id: int, principal: Principal | None = None) -> list[dict]:
         """The trail as flat dicts (for CSV): the payload as its canonical JSON text."""
         return [{"id": ev.id, "at": ev.at, "actor": ev.actor, "action": ev.action,
                  "row": ev.row, "payload": canonical_json(ev.payload),
                  "prev_hash": ev.prev_hash, "hash": ev.hash}
-                for ev in self.events(review_id)]
+                for ev in self.events(review_id, principal)]
 
     # --- internals ------------------------------------------------------------------------
 
@@ -892,6 +1047,67 @@ class Store:
             METADATA.create_all(conn)
             for statement in statements:
                 conn.exec_driver_sql(statement)
+        with self._lock, self._database("opening reviews to teams"):
+            self._drop_pair_uniqueness()
+
+    def _drop_pair_uniqueness(self) -> None:
+        """A database made before team workspaces has UNIQUE (model, data) on reviews, which
+        would stop a second team reviewing a pair: drop it (PostgreSQL) or rebuild the table
+        without it, ids and rows kept (SQLite cannot drop a constraint)."""
+        with self._engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                # Looked up first: ALTER TABLE locks the table even when there is nothing to do.
+                if conn.exec_driver_sql("SELECT 1 FROM pg_constraint WHERE conname = "
+                                        "'uq_reviews_model_sha256'").first() is not None:
+                    conn.exec_driver_sql("ALTER TABLE reviews DROP CONSTRAINT IF EXISTS "
+                                         "uq_reviews_model_sha256")
+                conn.commit()
+                return
+            made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                                        "AND name = 'reviews'").scalar() or ""
+            if "UNIQUE" not in made.upper():
+                return
+            create = str(CreateTable(REVIEWS).compile(dialect=conn.dialect)).strip()
+            create = create.replace("CREATE TABLE reviews ", "CREATE TABLE reviews_new ", 1)
+            conn.connection.driver_connection.executescript(
+                "PRAGMA foreign_keys=OFF; BEGIN IMMEDIATE; "
+                f"{create}; INSERT INTO reviews_new (id, model_sha256, data_sha256, created_at) "
+                "SELECT id, model_sha256, data_sha256, created_at FROM reviews; "
+                "DROP TABLE reviews; ALTER TABLE reviews_new RENAME TO reviews; COMMIT; "
+                "PRAGMA foreign_keys=ON;")
+
+    def _own(self, kind: str, sha256: str, principal: Principal | None, existed: bool) -> None:
+        """Put a stored file in the principal's open team. A file stored before teams (no
+        team row yet) first gets the local team's row, so it stays where it was."""
+        if principal is None:
+            return
+        team = _open_team(principal)
+        held = select(ITEM_TEAMS.c.id).where(ITEM_TEAMS.c.kind == kind,
+                                             ITEM_TEAMS.c.sha256 == sha256)
+        with self._engine.connect() as conn:
+            unowned = conn.execute(held.limit(1)).first() is None
+        owners = [LOCAL_TEAM, team] if existed and unowned and team != LOCAL_TEAM else [team]
+        for owner in owners:
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(insert(ITEM_TEAMS).values(kind=kind, sha256=sha256,
+                                                           team=owner, created_at=_now()))
+            except IntegrityError:
+                pass  # the team holds it already
+
+    def _require(self, review_id: int, principal: Principal | None, role: str,
+                 doing: str) -> None:
+        """Refuse unless ``principal`` holds ``role`` in the review's team; another team's
+        review is refused exactly as a missing one. No principal: the host's operator."""
+        if principal is None:
+            return
+        review = self.review(review_id, principal)
+        if review is None:
+            raise StoreError(f"there is no review with id {review_id}")
+        if not principal.has(review.team, role):
+            held = principal.role_in(review.team)
+            raise StoreError(f"{doing} needs the {role} role; you are a {held} in the team "
+                             f"'{review.team}'")
 
     def _append(self, conn: Connection, review_id: int, actor: str, action: str,
                 row: int | None, payload: dict, payload_text: str) -> Event:
@@ -992,7 +1208,72 @@ def _artifact(row: Row) -> Artifact:
 
 
 def _review(row: Row) -> Review:
-    return Review(row.id, row.model_sha256, row.data_sha256, row.created_at)
+    return Review(row.id, row.model_sha256, row.data_sha256, row.created_at,
+                  getattr(row, "team", None) or LOCAL_TEAM)
+
+
+# --- team workspaces: what a principal sees ------------------------------------------------
+
+
+def _open_team(principal: Principal) -> str:
+    """The team whose workspace the principal has open (one of theirs)."""
+    if principal.team not in principal.teams:
+        raise StoreError("you belong to no team yet: ask a team's admin to add you")
+    return principal.team
+
+
+def _item_visible(principal: Principal | None):
+    """SQL: the artifacts row is held by one of the principal's teams (a file with no team
+    row, stored before teams, is the local team's). Everything for no principal."""
+    if principal is None:
+        return true()
+    held = and_(ITEM_TEAMS.c.kind == ARTIFACTS.c.kind, ITEM_TEAMS.c.sha256 == ARTIFACTS.c.sha256)
+    mine = exists().where(held, ITEM_TEAMS.c.team.in_(principal.teams))
+    if LOCAL_TEAM not in principal.teams:
+        return mine
+    return or_(mine, ~exists().where(held))
+
+
+def _reviews_query():
+    """Reviews with their team (NULL for a review opened before teams: the local team's)."""
+    return select(REVIEWS, REVIEW_TEAMS.c.team).outerjoin(
+        REVIEW_TEAMS, REVIEW_TEAMS.c.review_id == REVIEWS.c.id)
+
+
+def _review_in(team: str):
+    """SQL, over `_reviews_query`: the review belongs to ``team``."""
+    if team == LOCAL_TEAM:
+        return or_(REVIEW_TEAMS.c.team == team, REVIEW_TEAMS.c.team.is_(None))
+    return REVIEW_TEAMS.c.team == team
+
+
+def _review_visible(principal: Principal | None):
+    """SQL, over `_reviews_query`: the review belongs to one of the principal's teams."""
+    if principal is None:
+        return true()
+    return or_(*(_review_in(team) for team in principal.teams)) if principal.teams \
+        else REVIEWS.c.id.is_(None)
+
+
+def _with_identity(payload: Any, principal: Principal) -> Any:
+    """The payload with the signed-in principal's whole identity (``sub``, ``email``): the
+    actor column is cut to 100 characters, the hashed payload is not."""
+    identity = principal.identity()
+    if identity is None or not (payload is None or isinstance(payload, dict)):
+        return payload
+    return {**(payload or {}), "identity": identity}
+
+
+def _checked_member(principal: Principal, team: str, member: str,
+                    role: str) -> tuple[str, str, str]:
+    """An admin's request about a member, checked: (team, member key, role)."""
+    try:
+        team, key, role = check_team(team), member_key(member), check_role(role)
+    except AccessError as err:
+        raise StoreError(str(err)) from None
+    if not principal.has(team, "admin"):
+        raise StoreError(f"managing the members of '{team}' needs the admin role there")
+    return team, key, role
 
 
 def _event(row: Row) -> Event:
