@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -278,6 +278,21 @@ def flat_note(values: np.ndarray, method: str = "",
                 f"gradient; token_reduce 'dot' or Gradient × input weigh it by each "
                 f"token's embedding.")
     return f"{text}: this method finds no difference between these tokens here."
+
+
+def panel_figure(kind: str, sample: Any, attribution: Attribution, order: Sequence[int] | None,
+                 title: str, *, opacity: float = 0.6, mode: str = "signed") -> go.Figure:
+    """One method's panel for a sample of ``kind``: bars with features in ``order``
+    (tabular, ``sample`` (f,)), the map over the image (``sample`` (h, w, c)), or the tokens'
+    tiles with the note a flat map needs (text)."""
+    if kind == "tabular":
+        return attribution_bars(attribution, order or [], np.asarray(sample), title)
+    if kind == "image":
+        return image_overlay(np.asarray(sample), attribution.values, opacity=opacity,
+                             mode=mode, title=title)
+    return token_heatmap(attribution.feature_names or (), attribution.values, title=title,
+                         note=flat_note(attribution.values, attribution.method,
+                                        attribution.params))
 
 
 def _note_lines(note: str) -> list[str]:

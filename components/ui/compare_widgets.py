@@ -386,19 +386,10 @@ def panels_ui(subject: Subject, done: dict[str, tuple[Attribution, Attribution]]
         columns = st.columns(2) if PANEL_COLUMNS[subject.kind] == 2 else [st.container()] * 2
         for column, who, attr, model in zip(columns, "AB", (a, b), names, strict=True):
             with column:
-                st.plotly_chart(_panel(subject, attr, settings, order, f"{who}: {model}"),
-                                width="stretch", key=f"cmp_panel_{name}_{who}")
-
-
-def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
-           title: str):
-    if subject.kind == "tabular":
-        return explain_plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
-    if subject.kind == "image":
-        return explain_plots.image_overlay(np.asarray(subject.sample), attr.values,
-                                           opacity=settings.opacity, mode=settings.mode,
-                                           title=title)
-    return explain_plots.token_heatmap(attr.feature_names or (), attr.values, title=title)
+                figure = explain_plots.panel_figure(
+                    subject.kind, subject.sample, attr, order, f"{who}: {model}",
+                    opacity=settings.opacity, mode=settings.mode)
+                st.plotly_chart(figure, width="stretch", key=f"cmp_panel_{name}_{who}")
 
 
 # ---------------------------------------------------------------- across the dataset

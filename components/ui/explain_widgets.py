@@ -566,15 +566,9 @@ def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
     """One method's panel; with ``run`` (the digests, row and settings of the explanation)
     its figure is built once per run, method, feature order and drawing settings."""
     def build() -> Any:
-        title = plots.panel_title(attr)
-        if subject.kind == "tabular":
-            return plots.attribution_bars(attr, order, np.asarray(subject.sample), title)
-        if subject.kind == "image":
-            return plots.image_overlay(np.asarray(subject.sample), attr.values,
-                                       opacity=settings.opacity, mode=settings.mode,
-                                       title=title)
-        return plots.token_heatmap(attr.feature_names or (), attr.values, title=title,
-                                   note=plots.flat_note(attr.values, attr.method, attr.params))
+        return plots.panel_figure(subject.kind, subject.sample, attr, order,
+                                  plots.panel_title(attr), opacity=settings.opacity,
+                                  mode=settings.mode)
 
     figure = build() if run is None else figure_for(
         json.dumps([run, attr.method, subject.kind, order, settings.opacity, settings.mode]),
