@@ -513,3 +513,17 @@ def test_public_key_prints_the_servers_key_and_never_makes_one(reviewed, capsys,
     code, _, err = run_cli(capsys, "public-key", "--workspace", empty)
     assert code == 2 and err.startswith("error: there is no signing key at ")
     assert not (empty / "signing_key.pem").exists()
+
+
+def test_the_pdf_shows_the_fingerprint_and_the_signature_whole(reviewed, tmp_path):
+    import subprocess
+
+    from components.review.pdf import html_to_pdf
+
+    page = reviewed[2].read_text()
+    signature = blocks(page)[0]["signature"]["value"]
+    html_to_pdf(page, tmp_path / "report.pdf")
+    shown = subprocess.run(["pdftotext", tmp_path / "report.pdf", "-"], capture_output=True,
+                           text=True, check=True).stdout
+    assert reviewed[3].fingerprint in shown
+    assert signature[:64] in shown and signature[64:] in shown

@@ -60,6 +60,7 @@ code, pre, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas,
 pre { background: var(--soft); border: 1px solid var(--line); padding: 8px;
       white-space: pre-wrap; }
 .muted { color: var(--muted); }
+code.whole { white-space: nowrap; word-break: normal; overflow-wrap: normal; }
 .panels { display: flex; flex-wrap: wrap; gap: 8px 8px; }
 .figure { break-inside: avoid; page-break-inside: avoid; }
 .graph svg { display: block; max-width: 100%; height: auto; margin: 8px auto; }
@@ -423,8 +424,8 @@ def _signature_html(sig: Mapping[str, Any] | None) -> str:
             ["Ed25519 signature", f"<code>{_e(value[:64])}<br>{_e(value[64:])}</code>"],
             ["public key", f'<pre class="mono">{_e(sig["public_key"]).strip()}</pre>']]
     return (f"<p>The server signed the trail's last state ({head}) with its Ed25519 key, "
-            f"fingerprint <code>{_e(sig['fingerprint'])}</code>. Check this file offline: "
-            "<code>python -m components verify REPORT.html --key PUBLIC_KEY.pem</code>.</p>"
+            "whose fingerprint is below. Check this file offline: <code class=\"whole\">"
+            "python -m components verify REPORT.html --key KEY.pem</code>.</p>"
             + _table(["", ""], rows, escape=False, header=False))
 
 
