@@ -69,6 +69,15 @@ def test_the_key_is_created_once_private_and_reused(tmp_path, monkeypatch):
     again.dispose()
 
 
+def test_processes_creating_the_key_at_once_end_with_one(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "keys" / "signing_key.pem"
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda _: signing.load_or_create(path).fingerprint, range(16)))
+    assert len(set(made)) == 1 and signing.load_or_create(path).fingerprint == made[0]
+
+
 def test_the_key_path_comes_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(signing.KEY_ENV, str(tmp_path / "keys" / "audit.pem"))
     opened = Store(tmp_path / "ws")
