@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -41,9 +42,12 @@ DATA_SHA = hashlib.sha256(DATA).hexdigest()
 ISO_SECONDS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(tmp_path / "ws")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The store on each database it supports: SQLite (the default) and a real PostgreSQL."""
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    opened = Store(tmp_path / "ws", url)
     yield opened
     opened.dispose()
 
@@ -193,7 +197,9 @@ def test_the_database_refuses_update_and_delete_of_events(store, statement):
     review = _review(store)
     store.record(review.id, "alice", "assess", 1, {"verdict": "concern", "note": "n"})
     before = store.events(review.id)
-    refused = pytest.raises(sqlalchemy.exc.IntegrityError, match="audit events are append-only")
+    # SQLite's RAISE(ABORT) arrives as an IntegrityError, PostgreSQL's RAISE EXCEPTION as a
+    # ProgrammingError: both are the database refusing.
+    refused = pytest.raises(sqlalchemy.exc.DatabaseError, match="audit events are append-only")
     with refused, store.engine.begin() as conn:
         conn.execute(text(statement))
     assert store.events(review.id) == before
@@ -277,8 +283,12 @@ def test_the_chain_links_each_event_to_the_one_before(store):
 
 def _drop_triggers(store: Store) -> None:
     with store.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER events_no_update"))
-        conn.execute(text("DROP TRIGGER events_no_delete"))
+        if store.engine.dialect.name == "postgresql":  # what a database owner could do
+            conn.execute(text("DROP TRIGGER events_append_only ON events"))
+            conn.execute(text("DROP TRIGGER events_no_truncate ON events"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update"))
+            conn.execute(text("DROP TRIGGER events_no_delete"))
 
 
 @pytest.mark.parametrize(("tamper", "bad_event"), [
@@ -567,3 +577,55 @@ def test_a_checked_dataset_is_offered_to_models_it_fits_only(store):
     again = keep_checked_dataset(store, "good.csv", DATA, _checked(DATA),
                                  model_sha256=MODEL_SHA, signature="tabular:2")
     assert again == kept  # idempotent
+
+
+def _write_events(url: str, root: str, review_id: int, worker: int, n: int, ready: Any,
+                  go: Any) -> None:
+    """One process's share of the concurrent writes (a server writing reviews)."""
+    opened = Store(root, url)
+    try:
+        opened.events(review_id)  # connected: then every process starts together
+        ready.release()
+        go.wait(60)
+        for i in range(n):
+            opened.record(review_id, f"server-{worker}", "pin", worker * 1000 + i)
+    finally:
+        opened.dispose()
+
+
+def test_two_processes_on_one_postgresql_keep_one_unbroken_chain(postgres, tmp_path):
+    """Two processes (two servers' stores) write one review at once, on a real PostgreSQL:
+    every event is kept, in one chain with no fork, and verifies."""
+    import multiprocessing
+
+    url = postgres.new_database()
+    store = Store(tmp_path / "ws", url)
+    try:
+        review = _review(store)
+        # The servers share the workspace folder, so its signing key: one trail, one key.
+        store.record(review.id, "server-main", "export", None, {"format": "csv"})
+        context = multiprocessing.get_context("spawn")
+        ready, go = context.Semaphore(0), context.Event()
+        workers = [context.Process(target=_write_events,
+                                   args=(url, str(tmp_path / "ws"), review.id, w, 60,
+                                         ready, go))
+                   for w in range(2)]
+        for process in workers:
+            process.start()
+        for _ in workers:
+            assert ready.acquire(timeout=120)
+        go.set()
+        for process in workers:
+            process.join(timeout=240)
+        assert [p.exitcode for p in workers] == [0, 0]
+        events = store.events(review.id)
+        assert len(events) == 121
+        assert {e.actor for e in events} == {"server-main", "server-0", "server-1"}
+        switches = sum(a.actor != b.actor for a, b in zip(events, events[1:], strict=False))
+        assert switches > 2  # the two really wrote at the same time
+        assert len({e.prev_hash for e in events}) == 121  # no fork
+        assert events[0].prev_hash == GENESIS_HASH
+        assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+        store.verify(review.id)
+    finally:
+        store.dispose()

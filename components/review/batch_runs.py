@@ -89,7 +89,7 @@ def _launch(store: Store, run_id: int, folder: Path, model_path: Path, data_path
         process = subprocess.Popen(_command(folder, model_path, data_path, request),
                                    cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
-    store.set_batch_run(run_id, state="running", pid=process.pid)
+    store.mark_batch_run(run_id, state="running", pid=process.pid)
     _CHILDREN[run_id] = process
 
 
@@ -105,7 +105,7 @@ def resume(store: Store, run_id: int) -> None:
                            tuple(row["request"]["rows"]), row["request"]["seed"])
     model_path = next(folder.glob("model.*"))
     data_path = next(folder.glob("data.*"))
-    store.set_batch_run(run_id, message="")
+    store.mark_batch_run(run_id, message="")
     _launch(store, run_id, folder, model_path, data_path, request)
 
 
@@ -115,7 +115,7 @@ def stop(store: Store, run_id: int) -> None:
     if row["pid"] and _alive(row["pid"]):
         with contextlib.suppress(ProcessLookupError, PermissionError):  # it just ended
             os.killpg(row["pid"], signal.SIGINT)
-    store.set_batch_run(run_id, state="stopped", message="stopped; Resume computes the rest")
+    store.mark_batch_run(run_id, state="stopped", message="stopped; Resume computes the rest")
 
 
 def statuses(store: Store, model_sha256: str, data_sha256: str) -> list[BatchStatus]:
@@ -134,7 +134,7 @@ def status(store: Store, row: dict[str, Any]) -> BatchStatus:
             state, message = "done", ""
         else:
             state, message = "failed", _error_line(folder / "stderr.log")
-        store.set_batch_run(row["id"], state=state, message=message)
+        store.mark_batch_run(row["id"], state=state, message=message)
     return BatchStatus(run_id=row["id"], state=state, rows_done=done_rows, rows_total=b - a,
                        message=message, request=row["request"],
                        created_at=row["created_at"], out=out if out.exists() else None)

@@ -58,6 +58,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.engine import Connection, make_url
@@ -82,6 +83,7 @@ ACTIONS = ("pin", "unpin", "assess", "explain", "report", "export")
 KINDS = ("model", "dataset")
 ROW_ACTIONS = ("pin", "unpin", "assess")  # these name a sample row; the others may
 GENESIS_HASH = "0" * 64  # the prev_hash of a review's first event
+ADVISORY_BASE = 0x61756469740000  # PostgreSQL advisory-lock keys of review trails ("audit")
 MAX_ACTOR_CHARS = 100
 MAX_NOTE_CHARS = 10_000
 MAX_NAME_CHARS = 255
@@ -765,7 +767,7 @@ class Store:
                 state="running", message="", created_at=_now()))
             return int(result.inserted_primary_key[0])
 
-    def set_batch_run(self, run_id: int, *, state: str | None = None, pid: int | None = None,
+    def mark_batch_run(self, run_id: int, *, state: str | None = None, pid: int | None = None,
                       message: str | None = None) -> None:
         """Update a batch job's process, state or message (finished_at set on an end)."""
         values: dict[str, Any] = {}
@@ -1112,6 +1114,11 @@ class Store:
     def _append(self, conn: Connection, review_id: int, actor: str, action: str,
                 row: int | None, payload: dict, payload_text: str) -> Event:
         """Insert the next event of the review's chain (inside the caller's transaction)."""
+        if conn.dialect.name == "postgresql":
+            # Writers of one review take turns across servers (released at commit): each
+            # reads the head the previous one wrote, instead of colliding and retrying.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                         {"key": ADVISORY_BASE + review_id})
         review = conn.execute(select(REVIEWS).where(REVIEWS.c.id == review_id)).first()
         if review is None:
             raise StoreError(f"there is no review with id {review_id}")
