@@ -7,9 +7,13 @@ switches Streamlit into its legacy multipage mode, in which a first request to a
 
 import streamlit as st
 
+from components.ui.identity import identity_sidebar, require_principal, warn_if_exposed
 from components.ui.loading import model_loading
 
 st.set_page_config(page_title="Glassbox", page_icon=":material/search:", layout="wide")
+warn_if_exposed()  # once per server: bound beyond this machine without sign-in
+# Before anything else: with [auth] configured, only the sign-in page until signed in.
+principal = require_principal()
 
 # Sections follow the data's path: the model and its data, then explanations, then review.
 # Material icons, not emoji: they render in every browser (headless Chromium has no emoji font).
@@ -31,11 +35,13 @@ PAGES = {
     ],
     "Review": [
         st.Page("views/review.py", title="Review", icon=":material/rate_review:"),
+        st.Page("views/team.py", title="Team", icon=":material/group:"),
     ],
 }
 
 navigation = st.navigation(PAGES)
 st.sidebar.title(":material/search: Glassbox")
+identity_sidebar(principal)
 # The frame is on screen; what follows imports the app's libraries (pandas, scikit-learn,
 # SQLAlchemy) and loads the model (TensorFlow): seconds on a fresh server, under a
 # "Loading the model…" state instead of a blank page.

@@ -37,6 +37,9 @@ FLOORS: dict[str, tuple[str, str]] = {
     "tornado": ("6.5.0", "CVE-2025-47287 (multipart DoS)"),
     "h5py": ("3.0.0", "project floor: HDF5 link and external-storage inspection APIs"),
     "pyarrow": ("14.0.1", "CVE-2023-47248 (deserialisation of untrusted IPC data)"),
+    "authlib": ("1.6.5", "CVE-2024-37568 (JWS algorithm confusion), CVE-2025-59420 (critical "
+                         "header bypass), CVE-2025-61920, CVE-2025-62706 (header and JWE "
+                         "decompression DoS): the sign-in's token checks"),
 }
 
 

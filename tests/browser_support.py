@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,16 +40,18 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def running_app(log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_app(log_path: Path, env: dict[str, str] | None = None,
+                args: Sequence[str] = ()) -> Iterator[str]:
     """Serve app.py on 127.0.0.1:<free port>; yields the base URL; stops the server after.
 
-    ``env`` adds to (or overrides) this process's environment for the server.
+    ``env`` adds to (or overrides) this process's environment for the server; ``args`` are
+    more `streamlit run` options (e.g. ``--secrets.files``).
     """
     port = free_port()
     with open(log_path, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", *args],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -104,6 +108,40 @@ def test_a_server_reachable_from_elsewhere_without_sign_in_is_warned_about():
     warning = exposure_warning("0.0.0.0", False)
     assert warning.startswith("WARNING:") and "'0.0.0.0'" in warning and "[auth]" in warning
     assert exposure_warning("0.0.0.0", True) is None
+
+
+def _serve_output(tmp_path: Path, secrets: str) -> str:
+    """What `python -m components.ui.serve` prints until the server has started, bound to
+    every interface (``browser.serverAddress`` set, so Streamlit looks up no address)."""
+    from browser_support import ROOT, free_port
+
+    (tmp_path / "secrets.toml").write_text(secrets)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "components.ui.serve", "--server.address", "0.0.0.0",
+         "--server.port", str(free_port()), "--browser.serverAddress", "localhost",
+         "--secrets.files", str(tmp_path / "secrets.toml")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, deadline = [], time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and not any("view your Streamlit app" in line
+                                                       for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    return "".join(lines)
+
+
+def test_serving_beyond_localhost_without_sign_in_warns_on_the_console_at_start(tmp_path):
+    printed = _serve_output(tmp_path, "")
+    assert "WARNING: Glassbox is listening on '0.0.0.0' without sign-in" in printed
+    assert printed.index("WARNING: Glassbox") < printed.index("view your Streamlit app")
+    quiet = _serve_output(tmp_path, '[auth]\nredirect_uri = "http://localhost:8501/'
+                                    'oauth2callback"\ncookie_secret = "x"\n')
+    assert "view your Streamlit app" in quiet and "WARNING: Glassbox" not in quiet
 
 
 # --- team workspaces in the store ---------------------------------------------------------

@@ -26,7 +26,7 @@ from components.model.samples import get_sample, list_samples
 from components.model.scan import ScanReport, shown
 from components.model.worker import prewarm
 from components.ui.loaders import attempt
-from components.ui.stored import artifact_label, keep, stored, workspace_store
+from components.ui.stored import artifact_label, keep, read_stored, stored, stored_artifact
 
 STORED = "stored:"  # + SHA-256: a model kept in the workspace
 FOLDER = "folder:"  # + file name: a model in the server's model folder
@@ -149,10 +149,10 @@ def uploaded_model(label: str, key: str, help_text: str, opener: Opener) -> Pick
 def stored_model(sha256: str, opener: Opener) -> PickedModel:
     """A model kept in the workspace: stored files were uploads, so they are checked again
     and run in a worker like one."""
-    artifact = workspace_store().artifact(sha256, "model")
+    artifact = stored_artifact(sha256, "model")
     name = artifact.name if artifact is not None else sha256[:12]
     try:
-        data = workspace_store().read(sha256)
+        data = read_stored(sha256)
     except GlassboxError as err:
         return PickedModel(name=name, error=str(err), sha256=sha256)
     bundle, error = _screened(opener, sha256, name, data)

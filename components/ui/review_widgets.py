@@ -1,7 +1,9 @@
 """The review's widgets: the sidebar's pin button, the verdict forms, the trail, the report.
 
-Every review action goes through `Store.record`, which appends to the audit trail; nothing
-here edits or deletes a stored event. Reviewer names and notes are user text: shown through
+Every review action goes through `Store.record` with the session's `Principal`: the store
+appends to the audit trail under the provider's identity (or ``unauthenticated``) and refuses
+what the principal's role does not allow; the widgets only leave out what it would refuse.
+Nothing here edits or deletes a stored event. Notes and names are user text: shown through
 Streamlit's text elements and escaped Markdown only.
 """
 
@@ -18,11 +20,12 @@ import streamlit as st
 
 from components.data.session import Workspace
 from components.errors import GlassboxError
+from components.review.access import Principal
 from components.review.csv_export import to_csv, trail_frame
 from components.review.store import VERDICTS, Pin, Review, Store
 from components.text_safety import escape_markdown
 from components.ui.selection import PIN_VIEW, held_row, scope_of
-from components.ui.stored import REVIEWER_KEY, reviewer, settings_for, workspace_store
+from components.ui.stored import principal, settings_for, workspace_store
 
 if TYPE_CHECKING:  # deferred like the imports below: the report modules load on first use
     from components.review.report import Report
@@ -35,19 +38,16 @@ def current_review(ws: Workspace) -> Review | None:
     """The review of the open (model, dataset) pair; None without a checked dataset."""
     if ws.bundle is None or ws.dataset is None or ws.dataset.x is None or not ws.data_sha256:
         return None
-    return workspace_store().review_for(ws.bundle.loaded.sha256, ws.data_sha256)
+    return workspace_store().review_for(ws.bundle.loaded.sha256, ws.data_sha256, principal())
 
 
 def sidebar_review_ui(ws: Workspace) -> None:
-    """Reviewer name and a pin button for the selected sample, on every page."""
+    """A pin button for the selected sample, on every page (for reviewers)."""
     review = current_review(ws)
     if review is None:
         return
     with st.sidebar:
         st.subheader("Review")
-        st.text_input("Reviewer", key=REVIEWER_KEY, max_chars=100,
-                      help="Your name goes with every pin, verdict and note in the audit "
-                           "trail.")
         _pin_ui(review, ws.dataset.n_rows)
         st.page_link("views/review.py", label="Open the review", icon=":material/rate_review:")
 
@@ -55,11 +55,14 @@ def sidebar_review_ui(ws: Workspace) -> None:
 @st.fragment(key=PIN_VIEW)  # a pick on the Explain page reruns this, not the page
 def _pin_ui(review: Review, n_rows: int) -> None:
     """The selected row's pin (or unpin) button, with the row in a box to pin another."""
-    store = workspace_store()
+    store, who = workspace_store(), principal()
     scope = scope_of(review.model_sha256, review.data_sha256)
     row = held_row(scope)
-    pins = {pin.row: pin for pin in store.pins(review.id)}
-    name = reviewer()
+    pins = {pin.row: pin for pin in store.pins(review.id, who)}
+    if not who.has(review.team, "reviewer"):
+        st.caption(f"{len(pins)} pinned · review #{review.id} · pinning needs the reviewer "
+                   "role")
+        return
     # The row selected on any page (the explain page's pick, a link's ?row=), else 0;
     # the key follows the selection, so picking another sample moves this too.
     row = int(st.number_input("Sample row", 0, max(0, n_rows - 1), row or 0,
@@ -67,14 +70,13 @@ def _pin_ui(review: Review, n_rows: int) -> None:
     pinned = row in pins
     label = f"Unpin row {row}" if pinned else f"Pin row {row}"
     # Material icons, not emoji: they render in every browser (headless Chromium has none)
-    if st.button(label, key="pin_toggle", disabled=not name, icon=":material/push_pin:",
-                 help=None if name else "Type your name above first."):
-        _record(store, review, name, "unpin" if pinned else "pin", row, scope)
+    if st.button(label, key="pin_toggle", icon=":material/push_pin:"):
+        _record(store, review, who, "unpin" if pinned else "pin", row, scope)
         st.rerun()
     st.caption(f"{len(pins)} pinned · review #{review.id}")
 
 
-def _record(store: Store, review: Review, actor: str, action: str, row: int | None,
+def _record(store: Store, review: Review, actor: Principal, action: str, row: int | None,
             scope: str, **payload) -> None:
     """Append one action, with the explanation settings last used on that row if any."""
     used = settings_for(scope, row) if row is not None else None
@@ -86,7 +88,7 @@ def _record(store: Store, review: Review, actor: str, action: str, row: int | No
         st.error(escape_markdown(str(err)))
 
 
-def _exported(store: Store, review: Review, actor: str, fmt: str,
+def _exported(store: Store, review: Review, actor: Principal, fmt: str,
               text: str) -> Callable[[], str]:
     """The download's data: on the click, record the export in the trail, then give
     ``text`` (the trail as shown). Runs off the script thread: no Streamlit calls."""
@@ -100,15 +102,16 @@ def _exported(store: Store, review: Review, actor: str, fmt: str,
 
 def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
     """One form per pinned sample: verdict, note, save (an `assess` event)."""
-    store = workspace_store()
-    pins = store.pins(review.id)
-    name = reviewer()
+    store, who = workspace_store(), principal()
+    pins = store.pins(review.id, who)
     if not pins:
-        st.info("No pinned samples yet: select a sample on any page, type your name under "
-                "Review in the sidebar and press Pin.")
+        st.info("No pinned samples yet: select a sample on any page and press Pin under "
+                "Review in the sidebar.")
         return pins
-    if not name:
-        st.warning("Type your name under Review in the sidebar to record verdicts.")
+    can_assess = who.has(review.team, "reviewer")
+    if not can_assess:
+        st.info("Verdicts and notes need the reviewer role: you can read them here.",
+                icon=":material/visibility:")
     scope = scope_of(review.model_sha256, review.data_sha256)
     for pin in pins:
         title = f"Row {pin.row} · {pin.verdict or 'no verdict yet'}"
@@ -116,15 +119,18 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
                          icon=VERDICT_ICONS.get(pin.verdict, VERDICT_ICONS[None])):
             if pin.verdict is not None:
                 st.text(f"Last verdict by {pin.reviewer} at {pin.updated_at}")
+            if not can_assess:
+                st.text(pin.note or "(no note)")
+                continue
             with st.form(f"assess_{review.id}_{pin.row}"):
                 verdict = st.radio("Verdict", VERDICTS, horizontal=True,
                                    index=VERDICTS.index(pin.verdict) if pin.verdict in VERDICTS
                                    else 0, key=f"verdict_{review.id}_{pin.row}")
                 note = st.text_area("Note", value=pin.note, max_chars=10_000,
                                     key=f"note_{review.id}_{pin.row}")
-                saved = st.form_submit_button("Save verdict", disabled=not name)
+                saved = st.form_submit_button("Save verdict")
             if saved:
-                _record(store, review, name, "assess", pin.row, scope, verdict=verdict,
+                _record(store, review, who, "assess", pin.row, scope, verdict=verdict,
                         note=note)
                 st.rerun()
             st.page_link("views/explain.py", label=f"Explain row {pin.row}",
@@ -134,10 +140,10 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
 
 def trail_ui(review: Review) -> None:
     """The audit trail, newest last, its integrity check, and CSV / JSON exports."""
-    store = workspace_store()
+    store, who = workspace_store(), principal()
     try:
-        store.verify(review.id)
-        rows = store.export_rows(review.id)
+        store.verify(review.id, who)
+        rows = store.export_rows(review.id, who)
     except GlassboxError as err:  # a tampered trail is reported, never shown as if intact
         st.error(escape_markdown(str(err)), icon=":material/block:")
         return
@@ -149,16 +155,15 @@ def trail_ui(review: Review) -> None:
                  column_config={"prev_hash": None, "hash": st.column_config.TextColumn(
                      "hash", width="small")})
     cols = st.columns(2)
-    name = reviewer() or "anonymous"
     # The click itself records the "export" event, in the callable that hands over the
     # file (`_exported`), with no rerun: a rerun that changed the trail could drop the file
     # before a busy browser fetched it (a cancelled download).
     csv_text, json_text = to_csv(frame), json.dumps(rows, indent=1)
-    cols[0].download_button("Export the trail (CSV)", _exported(store, review, name, "csv",
+    cols[0].download_button("Export the trail (CSV)", _exported(store, review, who, "csv",
                                                                 csv_text),
                             file_name=f"review-{review.id}-audit.csv", mime="text/csv",
                             on_click="ignore")
-    cols[1].download_button("Export the trail (JSON)", _exported(store, review, name, "json",
+    cols[1].download_button("Export the trail (JSON)", _exported(store, review, who, "json",
                                                                  json_text),
                             file_name=f"review-{review.id}-audit.json",
                             mime="application/json", on_click="ignore")
@@ -169,6 +174,9 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
     from components.explain.methods import REGISTRY
     from components.ui.loaders import report_for
 
+    if not principal().has(review.team, "reviewer"):
+        st.info("Building a report needs the reviewer role.", icon=":material/visibility:")
+        return
     n_rows = ws.dataset.n_rows
     default_rows = [pin.row for pin in pins] or [held_row(scope_of(
         review.model_sha256, review.data_sha256)) or 0]
@@ -186,7 +194,7 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
     key = f"report_{review.id}"
     if st.button("Build the report", type="primary"):
         store = workspace_store()
-        trail = store.events(review.id)
+        trail = store.events(review.id, principal())
         result = report_for(ws.bundle.loaded.sha256, ws.data_sha256, tuple(sorted(rows)),
                             tuple(methods), seed, ws.task, trail[-1].hash if trail else "",
                             review.id, _names(ws), _ws=ws)
@@ -195,7 +203,7 @@ def report_ui(ws: Workspace, review: Review, pins: list[Pin]) -> None:
             st.error(f"Report refused: {escape_markdown(error)}", icon=":material/block:")
             return
         st.session_state[key] = report
-        _record(store, review, reviewer() or "anonymous", "report", None,
+        _record(store, review, principal(), "report", None,
                 scope_of(review.model_sha256, review.data_sha256), rows=sorted(rows),
                 methods=list(methods), seed=seed, numeric_sha256=report.numeric_sha256)
     built = st.session_state.get(key)

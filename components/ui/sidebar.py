@@ -38,7 +38,7 @@ from components.ui.model_picker import (
     uploaded_model,
 )
 from components.ui.selection import keep_in_url
-from components.ui.stored import artifact_label, fitting_datasets, keep_dataset, workspace_store
+from components.ui.stored import artifact_label, fitting_datasets, keep_dataset, read_stored
 from components.ui.widgets import link_note
 
 SAMPLE_DATA = "__default_data__"
@@ -201,7 +201,7 @@ def _with_data(ws: Workspace) -> Workspace:
     elif saved is not None:
         digest, name = saved
         try:
-            data = workspace_store().read(digest)
+            data = read_stored(digest)
         except GlassboxError as err:
             return replace(ws, data_error=str(err))
     elif ws.sample is not None:
