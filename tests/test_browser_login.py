@@ -9,7 +9,8 @@ process; the app is started with ``[auth]`` pointing at it (a secrets file given
 - carol (``groups: ["red:viewer"]``) sees the same model but gets no pin button, and the
   store refuses her pin when called directly;
 - bob (blue reviewer, from the teams file) opens alice's link: the model reads as not found,
-  exactly like a missing one, and he sees his own team's review, not red's.
+  exactly like a missing one, and he sees his own team's review, not red's;
+- dana (``groups: ["blue:admin"]``) adds a member on the Team page.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ USERS = {
     "sub-alice": {"email": "alice@example.org", "groups": ["red:reviewer"]},
     "sub-carol": {"email": "carol@example.org", "groups": ["red:viewer", "unrelated-group"]},
     "sub-bob": {"email": "bob@example.org"},
+    "sub-dana": {"email": "dana@example.org", "groups": ["blue:admin"]},
 }
 TEAMS_FILE = '[teams.blue]\n"bob@example.org" = "reviewer"\n'
 
@@ -156,3 +158,19 @@ def _blue_file() -> dict:
     from components.review.access import parse_teams
 
     return parse_teams(TEAMS_FILE)
+
+
+def test_an_admin_adds_a_member_on_the_team_page(browser, site):
+    dana = _signed_in(browser, site, "sub-dana")
+    dana.goto(f"{site['url']}/team")
+    dana.get_by_role("heading", name="Members of blue").wait_for(timeout=60_000)
+    dana.get_by_label("E-mail or subject").fill("Erin@Example.org")
+    dana.get_by_role("button", name="Add or change").click()
+    dana.get_by_role("button", name="Remove").wait_for(timeout=30_000)  # erin is listed
+    store = Store(site["root"])
+    try:
+        assert [(m.member, m.role, m.added_by) for m in store.members("blue")] == [
+            ("erin@example.org", "viewer", "dana@example.org (sub-dana)")]
+    finally:
+        store.dispose()
+    dana.context.close()
