@@ -56,9 +56,12 @@ CAROL = _user("sub-carol", "carol@example.org")  # red viewer (subject matched)
 BOB = _user("sub-bob", "bob@example.org")  # blue admin
 
 
-@pytest.fixture
-def store(tmp_path):
-    opened = Store(tmp_path / "ws")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The store on SQLite and on a real PostgreSQL (the team queries differ by dialect)."""
+    url = request.getfixturevalue("postgres").new_database() \
+        if request.param == "postgresql" else None
+    opened = Store(tmp_path / "ws", url)
     yield opened
     opened.dispose()
 
@@ -277,12 +280,26 @@ INSERT INTO reviews VALUES (7, '{m}', '{d}', '2026-01-01T00:00:00Z');
 """
 
 
-def test_a_database_made_before_teams_keeps_its_reviews_and_opens_to_teams(tmp_path):
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_database_made_before_teams_keeps_its_reviews_and_opens_to_teams(tmp_path, request,
+                                                                           dialect):
     root = tmp_path / "ws"
     root.mkdir()
-    with sqlite3.connect(root / "glassbox.db") as conn:
-        conn.executescript(OLD_SCHEMA.format(m=MODEL_SHA, d=DATA_SHA))
-    store = Store(root)
+    url = None
+    if dialect == "sqlite":
+        with sqlite3.connect(root / "glassbox.db") as conn:
+            conn.executescript(OLD_SCHEMA.format(m=MODEL_SHA, d=DATA_SHA))
+    else:
+        import sqlalchemy
+
+        url = request.getfixturevalue("postgres").new_database()
+        engine = sqlalchemy.create_engine(url)
+        with engine.begin() as conn:
+            old = OLD_SCHEMA.replace("id INTEGER NOT NULL", "id SERIAL NOT NULL")
+            for statement in old.format(m=MODEL_SHA, d=DATA_SHA).split(";")[:2]:
+                conn.exec_driver_sql(statement)
+        engine.dispose()
+    store = Store(root, url)
     try:
         old = store.review_for(MODEL_SHA, DATA_SHA)
         assert (old.id, old.team) == (7, LOCAL_TEAM)
@@ -293,7 +310,7 @@ def test_a_database_made_before_teams_keeps_its_reviews_and_opens_to_teams(tmp_p
         store.verify(7)
     finally:
         store.dispose()
-    reopened = Store(root)  # opening again changes nothing
+    reopened = Store(root, url)  # opening again changes nothing
     try:
         assert {r.id for r in reopened.reviews()} == {7, red.id}
         assert [e.row for e in reopened.events(7)] == [1]
