@@ -132,6 +132,11 @@ def test_teams_roles_and_the_trail_through_a_real_provider(browser, site):
             timeout=120_000)
         _sidebar(carol).get_by_text("1 pinned").wait_for()
         assert _sidebar(carol).get_by_role("button", name="Pin row 0").count() == 0
+        carol.goto(f"{site['url']}/review{site['link']}")  # reads the pin, cannot judge it
+        carol.get_by_text("Verdicts and notes need the reviewer role").wait_for(timeout=90_000)
+        carol.get_by_text("Building a report needs the reviewer role").wait_for()
+        carol.get_by_text("Row 0 · no verdict yet").first.wait_for()
+        assert carol.get_by_role("button", name="Save verdict").count() == 0
         # ... and the store refuses her pin even when called directly
         with pytest.raises(StoreError, match="pinning a sample needs the reviewer role"):
             store.record(review.id, principal_from_claims(_claims("sub-carol"), []), "pin", 1)

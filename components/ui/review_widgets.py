@@ -119,23 +119,27 @@ def pins_ui(ws: Workspace, review: Review) -> list[Pin]:
                          icon=VERDICT_ICONS.get(pin.verdict, VERDICT_ICONS[None])):
             if pin.verdict is not None:
                 st.text(f"Last verdict by {pin.reviewer} at {pin.updated_at}")
-            if not can_assess:
+            if can_assess:
+                _assess_form(store, review, who, pin, scope)
+            else:
                 st.text(pin.note or "(no note)")
-                continue
-            with st.form(f"assess_{review.id}_{pin.row}"):
-                verdict = st.radio("Verdict", VERDICTS, horizontal=True,
-                                   index=VERDICTS.index(pin.verdict) if pin.verdict in VERDICTS
-                                   else 0, key=f"verdict_{review.id}_{pin.row}")
-                note = st.text_area("Note", value=pin.note, max_chars=10_000,
-                                    key=f"note_{review.id}_{pin.row}")
-                saved = st.form_submit_button("Save verdict")
-            if saved:
-                _record(store, review, who, "assess", pin.row, scope, verdict=verdict,
-                        note=note)
-                st.rerun()
             st.page_link("views/explain.py", label=f"Explain row {pin.row}",
                          icon=":material/lightbulb:", query_params={"row": str(pin.row)})
     return pins
+
+
+def _assess_form(store: Store, review: Review, who: Principal, pin: Pin, scope: str) -> None:
+    """Verdict, note, save: an `assess` event (the store checks the reviewer role)."""
+    with st.form(f"assess_{review.id}_{pin.row}"):
+        verdict = st.radio("Verdict", VERDICTS, horizontal=True,
+                           index=VERDICTS.index(pin.verdict) if pin.verdict in VERDICTS
+                           else 0, key=f"verdict_{review.id}_{pin.row}")
+        note = st.text_area("Note", value=pin.note, max_chars=10_000,
+                            key=f"note_{review.id}_{pin.row}")
+        saved = st.form_submit_button("Save verdict")
+    if saved:
+        _record(store, review, who, "assess", pin.row, scope, verdict=verdict, note=note)
+        st.rerun()
 
 
 def trail_ui(review: Review) -> None:
