@@ -4,6 +4,11 @@ The arguments are checked before anything heavy is read; the model and the data 
 as the other commands open them (scanned, bounded, checked); the methods must all apply to
 the model; then the job (`components.explain.batch_job`) runs its missing parts on the
 chosen engine and joins them. The JSON summary says what was computed and how fast.
+
+A Parquet file for a tabular model is never read whole (`components.data.parquet_rows`):
+the bounded child reads its footer and first rows, on which the dataset checks run; the
+background rows and the first row are read in the model's worker; each part's rows are read
+where the part is computed, from the file's path (local workers) or its bytes (Ray).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import argparse
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,24 @@ from components.errors import GlassboxError
 
 RANGE = re.compile(r"([0-9]+):([0-9]+)")
 MAX_WORKERS = 8
+CHUNKED_SUFFIXES = (".parquet", ".pq")  # read a few row groups at a time (tabular models)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The model and the data as the job reads them.
+
+    ``dataset`` is the checked dataset; for a Parquet file read in chunks it holds the
+    file's first rows only (`PREFIX_ROWS`). ``source`` has every row: the model's inputs
+    (N, ...) in memory, or a `ParquetSource`; ``n_rows`` counts them.
+    """
+
+    bundle: Any
+    dataset: Any
+    task: str
+    source: Any
+    n_rows: int
+    data_sha256: str
 
 
 def run_batch(args: argparse.Namespace) -> dict[str, Any]:
@@ -41,13 +65,12 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
 
     methods = tuple(check_methods(args.methods.split(",")))
     params = _params(args.params)
-    model_bytes, data_bytes = _read(args.model), _read(args.data)
-    bundle, dataset, task = _open(args, model_bytes, data_bytes, _tokens(args))
-    rows = parse_range(args.rows, dataset.n_rows)
-    job, spec = _job(args, bundle, dataset, task, methods, params, target, rows, part_rows,
-                     data_bytes)
+    model_bytes = _read(args.model)
+    opened = _open(args, model_bytes, _tokens(args))
+    rows = parse_range(args.rows, opened.n_rows)
+    job, spec = _job(args, opened, methods, params, target, rows, part_rows)
     todo = job.open()
-    return _run(args, job, spec, todo, bundle, dataset, model_bytes, workers)
+    return _run(args, job, spec, todo, opened, model_bytes, workers)
 
 
 def parse_target(text: str) -> int | None:
@@ -80,15 +103,25 @@ def _positive(value: int | None, flag: str) -> int | None:
     return value
 
 
-def _open(args: argparse.Namespace, model_bytes: bytes, data_bytes: bytes,
-          tokens: dict) -> tuple[Any, Any, str]:
+def _open(args: argparse.Namespace, model_bytes: bytes, tokens: dict) -> Opened:
+    """The model, opened; the data, opened whole, or (`read_in_chunks`) a Parquet file's
+    first rows checked and the file kept as the source; each refused in one line."""
+    from components.cli import _read
     from components.data.session import open_dataset
     from components.model.bundle import open_model
+    from components.model.load import sha256_hex
     from components.model.task import resolve_task
 
+    if not Path(args.data).is_file():
+        raise GlassboxError(f"no such file: {args.data}")
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
-    dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
-                           isolate=True, **tokens)
+    if read_in_chunks(Path(args.data), bundle):
+        dataset, source, n_rows, digest = _open_parquet(args, bundle, tokens)
+    else:
+        data_bytes = _read(args.data)
+        dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
+                               isolate=True, **tokens)
+        source, n_rows, digest = dataset.x, dataset.n_rows, sha256_hex(data_bytes)
     errors = [c.message for c in dataset.checks if c.level == "error"]
     if errors:
         raise GlassboxError(errors[0])
@@ -96,20 +129,92 @@ def _open(args: argparse.Namespace, model_bytes: bytes, data_bytes: bytes,
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:
         raise GlassboxError(str(err)) from None
-    return bundle, dataset, task
+    return Opened(bundle=bundle, dataset=dataset, task=task, source=source, n_rows=n_rows,
+                  data_sha256=digest)
 
 
-def _job(args: argparse.Namespace, bundle: Any, dataset: Any, task: str,
-         methods: tuple[str, ...], params: dict, target: int | None, rows: tuple[int, int],
-         part_rows: int | None, data_bytes: bytes) -> tuple[Any, Any]:
+def read_in_chunks(path: Path, bundle: Any) -> bool:
+    """True for a Parquet file fed to a single-input tabular model: read by row groups."""
+    spec = bundle.input_spec
+    return path.suffix.lower() in CHUNKED_SUFFIXES and spec.kind == "tabular" and \
+        spec.tokens is None and len(bundle.summary.inputs) == 1
+
+
+def _open_parquet(args: argparse.Namespace, bundle: Any, tokens: dict
+                  ) -> tuple[Any, Any, int, str]:
+    """(the dataset of the file's first rows, checked; the `ParquetSource`; the footer's
+    row count; the file's SHA-256). The footer and the first rows are parsed in a bounded
+    child; this process reads the file's bytes only to hash them (and, for Ray, to ship)."""
+    from components.data.checks import fit_dataset
+    from components.data.parquet_rows import (
+        PREFIX_ROWS,
+        ParquetLayout,
+        ParquetSource,
+        file_stamp,
+        open_prefix,
+    )
+    from components.data.read import safe_name
+    from components.model.bounded import Limits, run_bounded
+    from components.model.load import sha256_hex
+
+    path, name = os.path.abspath(args.data), safe_name(Path(args.data).name)
+    stamp = file_stamp(path, name)
+    plain, raw = run_bounded(open_prefix, path, name, PREFIX_ROWS, what=name,
+                             limits=Limits.for_input(stamp[0]))
+    layout = ParquetLayout(*plain)
+    dataset = fit_dataset(raw, bundle.input_spec, args.label, **tokens)
+    data = Path(path).read_bytes() if args.engine == "ray" else None  # Ray ships the bytes
+    digest = sha256_hex(data) if data is not None else _sha256_file(path)
+    if file_stamp(path, name) != stamp:
+        raise GlassboxError(f"{name} changed while it was read; run the command again")
+    if not dataset.ok:
+        return dataset, None, layout.n_rows, digest
+    columns = tuple(dataset.feature_names)
+    source = ParquetSource(name=name, columns=columns, n_rows=layout.n_rows,
+                           path=None if data is not None else path, data=data,
+                           stamp=None if data is not None else stamp)
+    return dataset, source, layout.n_rows, digest
+
+
+def _sha256_file(path: str) -> str:
+    """The file's SHA-256, read 1 MiB at a time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(2**20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _template(opened: Opened, row: int) -> Any:
+    """Row ``row`` as the template `Subject` (`subject_for`'s: the same background rows,
+    drawn over every row); a file's rows are read in the model's worker."""
+    from components.explain.batch import source_rows
+    from components.explain.local import background_rows, subject_for
+    from components.explain.methods.base import Subject
+
+    dataset = opened.dataset
+    if isinstance(opened.source, np.ndarray):
+        return subject_for(dataset, row, opened.task)
+    picks = background_rows(opened.n_rows)
+    read = opened.bundle.runner.run(source_rows, opened.source, np.append(picks, row))
+    return Subject(x=read[-1:], kind=dataset.kind, predict_fn=None, background=read[:-1],
+                   feature_names=tuple(dataset.feature_names), task=opened.task,
+                   codec=dataset.codec)
+
+
+def _job(args: argparse.Namespace, opened: Opened, methods: tuple[str, ...], params: dict,
+         target: int | None, rows: tuple[int, int], part_rows: int | None
+         ) -> tuple[Any, Any]:
     """The job and the per-part spec, once every method is known to apply."""
     from components.explain.batch import BatchSpec
     from components.explain.batch_job import Job, JobSpec, default_part_rows
-    from components.explain.local import subject_facts, subject_for
-    from components.model.load import sha256_hex
+    from components.explain.local import subject_facts
     from components.model.samples import sample_for_digest
 
-    template = subject_for(dataset, rows[0], task)
+    bundle, dataset, task = opened.bundle, opened.dataset, opened.task
+    template = _template(opened, rows[0])
     facts = bundle.runner.run(subject_facts, template)
     refused = {m: facts.status[m] for m in methods if facts.status.get(m)}
     if refused:
@@ -119,12 +224,11 @@ def _job(args: argparse.Namespace, bundle: Any, dataset: Any, task: str,
         raise GlassboxError(f"--target {target} is out of range: the model has "
                             f"{len(facts.prediction)} output(s)")
     _check_params(bundle, template, methods, params, target, args.seed)
-    x = dataset.x
-    shape = tuple(int(d) for d in np.shape(x)[1:])
+    shape = tuple(int(d) for d in np.shape(template.x)[1:])
     row_bytes = int(np.prod(shape, dtype=np.int64)) * 4 if dataset.kind != "text" else 4096
     sample = sample_for_digest(bundle.loaded.sha256)
     spec = JobSpec(
-        model_sha256=bundle.loaded.sha256, data_sha256=sha256_hex(data_bytes),
+        model_sha256=bundle.loaded.sha256, data_sha256=opened.data_sha256,
         model_name=Path(args.model).name, data_name=Path(args.data).name, methods=methods,
         params={m: params.get(m, {}) for m in methods}, seed=args.seed, target=target,
         task=task, kind=dataset.kind, rows=rows,
@@ -152,8 +256,10 @@ def _check_params(bundle: Any, template: Any, methods: tuple[str, ...], params: 
 
 
 def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, int]],
-         bundle: Any, dataset: Any, model_bytes: bytes, workers: int) -> dict[str, Any]:
+         opened: Opened, model_bytes: bytes, workers: int) -> dict[str, Any]:
     from components.explain.batch_job import Progress, parts_of
+
+    bundle, source = opened.bundle, opened.source
 
     total = job.spec.rows[1] - job.spec.rows[0]
     left = sum(b - a for a, b in todo)
@@ -162,14 +268,14 @@ def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, in
     if todo and args.engine == "ray":
         from components.explain.batch_ray import run_ray
 
-        run_ray(job, todo, dataset.x, spec, (model_bytes, Path(args.model).name,
-                                             bundle.loaded.sha256), workers, progress,
+        run_ray(job, todo, source, spec, (model_bytes, Path(args.model).name,
+                                          bundle.loaded.sha256), workers, progress,
                 address=args.address)
     elif todo:
         from components.explain.batch_local import run_local
 
-        run_local(job, todo, dataset.x, spec, (model_bytes, Path(args.model).name,
-                                               bundle.loaded.sha256), workers, progress,
+        run_local(job, todo, source, spec, (model_bytes, Path(args.model).name,
+                                            bundle.loaded.sha256), workers, progress,
                   first=bundle.runner)
     rows = job.finish() if job.parts_dir.exists() else total
     seconds = time.perf_counter() - started

@@ -5,8 +5,9 @@ mid-job; run by tests/test_batch_ray.py in its own process (Ray's state stays ou
 
 A head node with no CPUs (so nothing runs on it) and two one-CPU worker nodes; after the
 third part is written, the node that computed it is killed (not drained) and a new one
-joins. Prints JSON: the node ids before the kill, the killed node, each part's node, the
-rows written.
+joins. The actors read each part's rows from the Parquet file's bytes (`ParquetSource`), as
+the CLI's Ray engine does. Prints JSON: the node ids before the kill, the killed node, each
+part's node, the rows written.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ def main(model_path: str, data_path: str, out: str) -> None:
     import ray
     from ray.cluster_utils import Cluster
 
+    from components.data.parquet_rows import ParquetSource
     from components.data.session import open_dataset
     from components.explain.batch import BatchSpec
     from components.explain.batch_job import Job, JobSpec, Progress
@@ -65,7 +67,9 @@ def main(model_path: str, data_path: str, out: str) -> None:
         before = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"]
                         and n["Resources"].get("CPU"))
         ray.shutdown()  # run_ray joins the cluster itself, as the CLI does
-        nodes = run_ray(job, job.open(), dataset.x, batch,
+        source = ParquetSource(name="data.parquet", columns=spec.feature_names,
+                               n_rows=dataset.n_rows, data=data_bytes)
+        nodes = run_ray(job, job.open(), source, batch,
                         (model_bytes, "model.keras", bundle.loaded.sha256), 2,
                         KillOnce(dataset.n_rows, 0), address=cluster.address)
         rows = job.finish()

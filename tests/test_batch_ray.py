@@ -1,5 +1,7 @@
 """The batch job on Ray: the same numbers as the local engine, and a real multi-node cluster
-that loses a worker node mid-job without losing or doubling a row.
+that loses a worker node mid-job without losing or doubling a row. The data is a Parquet
+file in several row groups, which each actor reads a part at a time (from its bytes in the
+object store).
 
 Each Ray run happens in its own process (the CLI, or tests/ray_cluster_job.py): Ray's
 state never enters the pytest worker.
@@ -33,8 +35,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
                               keras.layers.Dense(3, activation="softmax")])
     model.save(folder / "model.keras")
     rng = np.random.default_rng(0)
+    # row groups of 48 rows: the parts (40 rows) are read across their boundaries
     pd.DataFrame(rng.normal(size=(200, 6)).astype("float32"), columns=FEATURES) \
-        .to_parquet(folder / "data.parquet")
+        .to_parquet(folder / "data.parquet", row_group_size=48)
     return {"model": folder / "model.keras", "data": folder / "data.parquet",
             "folder": folder}
 

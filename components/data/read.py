@@ -12,6 +12,7 @@ import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,12 @@ def _check_parquet_footer(data: bytes, name: str) -> None:
         meta = pq.ParquetFile(io.BytesIO(data)).metadata
     except Exception as err:  # pyarrow raises many types; the user needs one sentence
         raise DataError(f"{name} is not a readable Parquet file: {first_line(err)}") from None
+    check_parquet_metadata(meta, name)
+
+
+def check_parquet_metadata(meta: Any, name: str) -> None:
+    """Refuse a footer (`pyarrow.parquet.FileMetaData`) declaring more columns, cells or
+    unpacked bytes than a reader should build (also `components.data.parquet_rows`)."""
     if meta.num_columns > MAX_COLUMNS:
         raise DataError(f"{name} has {meta.num_columns:,} columns; the limit is "
                         f"{MAX_COLUMNS:,}")

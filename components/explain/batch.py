@@ -15,6 +15,10 @@ Every other method (LIME, SHAP, SmoothGrad, Grad-CAM) and every text model goes 
 through the same `explain_one` as the app and the CLI: the same values for the same seed.
 Counts left on "auto" take their fixed values (`fixed_counts`), as in the report, so a job's
 numbers do not depend on the machine's speed.
+
+The rows come from a row source (`RowSource`): the dataset in memory, of which a part's
+rows travel to it (`part_input`), or a Parquet file (`ParquetSource`), of which only the
+reference travels and the part's row groups are read here, where the part is computed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from components.data.parquet_rows import ParquetSource
 from components.errors import first_line
 from components.explain.local import bound, explain_one
 from components.explain.methods.base import Subject
@@ -37,6 +42,8 @@ GRADIENT_CHUNK = 16_384  # rows per compiled gradient call (capped at 4 MiB of i
 MAX_ERROR = 200  # characters of a row's failure reason
 IG_AUTO_STEPS, IG_REFINE, IG_MAX_STEPS = 64, 8, 2048
 IG_TOLERANCE, IG_ROUNDING = 0.01, 1e-6
+
+RowSource = np.ndarray | ParquetSource  # a job's rows: in memory (N, ...), or a file's
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,27 @@ class BatchSpec:
     batched: tuple[str, ...] = field(default=BATCHED)
 
 
-def explain_rows(model: Any, x: np.ndarray, rows: np.ndarray, spec: BatchSpec
+def part_input(source: RowSource, start: int, stop: int) -> RowSource:
+    """What travels to where part [start, stop) is computed: the part's rows (n, ...) of
+    data in memory, or the Parquet file's reference (its rows are read there)."""
+    return source[start:stop] if isinstance(source, np.ndarray) else source
+
+
+def source_rows(model: Any, source: RowSource, rows: np.ndarray) -> np.ndarray:
+    """Dataset rows ``rows`` (n,) of ``source`` as (n, ...): run where the model lives
+    (``runner.run(source_rows, ...)``), so a file is read under the worker's bounds."""
+    del model  # the runner's calling convention: the model first
+    if isinstance(source, np.ndarray):
+        return source[np.asarray(rows, dtype=np.int64)]
+    return source.take(rows)
+
+
+def explain_rows(model: Any, x: RowSource, rows: np.ndarray, spec: BatchSpec
                  ) -> dict[str, Any]:
     """Every method of ``spec`` on every row of ``x`` (n, ...), dataset rows ``rows`` (n,).
+
+    ``x`` may be a `ParquetSource` instead: rows ``rows`` (consecutive) are then read from
+    it here, only the row groups holding them.
 
     Returns plain arrays (what a worker's reply may hold): ``row`` (n,) int64,
     ``prediction`` (n, k) float32, ``target`` (n,) int64, per method ``values:M`` (n, ...)
@@ -70,6 +95,7 @@ def explain_rows(model: Any, x: np.ndarray, rows: np.ndarray, spec: BatchSpec
     Integrated Gradients ``ig_completeness_error`` and ``ig_steps``; text: ``tokens`` (n,)
     object (each row's tuple of tokens) and per method a list of (n_tokens,) arrays.
     """
+    x = _read_part(x, rows)
     template = Subject(x=x[:1], kind=spec.kind, predict_fn=lambda b: b, model=model,
                        background=spec.background, feature_names=spec.feature_names,
                        task=spec.task, codec=spec.codec)
@@ -85,6 +111,18 @@ def explain_rows(model: Any, x: np.ndarray, rows: np.ndarray, spec: BatchSpec
         else:
             out.update(_row_by_row(subject, x, targets, method, spec))
     return out
+
+
+def _read_part(x: RowSource, rows: np.ndarray) -> np.ndarray:
+    """``x`` itself if in memory; else its rows ``rows`` (consecutive) read from the file."""
+    if not isinstance(x, ParquetSource):
+        return x
+    start, stop = int(rows[0]), int(rows[-1]) + 1
+    if stop - start != len(rows):
+        raise ValueError("a part's rows must be consecutive to be read from a file")
+    part = x.rows(start, stop)
+    heartbeat.beat()
+    return part
 
 
 def _targets(prediction: np.ndarray, spec: BatchSpec) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 Each worker is a `WorkerRunner` (its own interpreter, memory cap, time limit per call, the
 model scanned and loaded in safe mode); one thread per worker takes the next part, sends its
-rows, and writes the part's file when the answer comes. No service to start: this is the
-default engine. Each worker gets ``cores / workers`` TensorFlow threads, so two workers on
-two cores do not fight over them.
+rows (or, for a Parquet file, the file's reference: the worker reads the part's row groups
+itself, under its own bounds), and writes the part's file when the answer comes. No
+service to start: this is the default engine. Each worker gets ``cores / workers``
+TensorFlow threads, so two workers on two cores do not fight over them.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from collections.abc import Callable
 import numpy as np
 
 from components.errors import GlassboxError
-from components.explain.batch import BatchSpec, explain_rows
+from components.explain.batch import BatchSpec, RowSource, explain_rows, part_input
 from components.explain.batch_job import Job, Progress
 from components.model.worker import ModelRunner, WorkerRunner
 
 
-def run_local(job: Job, todo: list[tuple[int, int]], x: np.ndarray, spec: BatchSpec,
+def run_local(job: Job, todo: list[tuple[int, int]], x: RowSource, spec: BatchSpec,
               model: tuple[bytes, str, str], workers: int, progress: Progress,
               first: ModelRunner | None = None) -> None:
     """Compute the parts ``todo`` of ``job`` on ``workers`` local worker processes.
 
-    ``x`` is the whole dataset as the model reads it (part (a, b) is ``x[a:b]``); ``model``
+    ``x`` is the whole dataset as the model reads it (part (a, b) is ``x[a:b]``), or a
+    `ParquetSource` the workers read each part's rows from; ``model``
     the file's (bytes, name, SHA-256); ``first``, a runner already holding the model, is
     used as one of the workers. A failed part stops the job with its rows named (the parts
     done stay); Ctrl-C stops the workers and leaves only whole parts.
@@ -51,7 +53,8 @@ def run_local(job: Job, todo: list[tuple[int, int]], x: np.ndarray, spec: BatchS
             except queue.Empty:
                 return
             try:
-                result = runner.run(explain_rows, x[a:b], np.arange(a, b), spec)
+                result = runner.run(explain_rows, part_input(x, a, b), np.arange(a, b),
+                                    spec)
                 with lock:
                     progress.add(job.write_part((a, b), result))
             except Exception as err:  # the first failure stops the job, named by its rows

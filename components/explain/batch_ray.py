@@ -9,7 +9,9 @@ arrives (`Job.write_table`, which checks the part's rows), so the job resumes an
 exactly as with the local engine. Ray Data retries the parts of an actor or node that died;
 a part written twice would be the same file, so no row is lost or doubled.
 
-The model and the data go to the object store once (``ray.put``); the `components` package
+The model and the data go to the object store once (``ray.put``): the job's rows, or for a
+Parquet file the file's bytes, of which each actor reads only the row groups of its parts
+(a cluster's nodes need not share this machine's filesystem); the `components` package
 is shipped to the workers as a ``py_modules`` runtime environment, so a cluster's nodes need
 only the same Python packages, not a copy of Glassbox.
 """
@@ -25,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from components.errors import GlassboxError
-from components.explain.batch import BatchSpec
+from components.explain.batch import BatchSpec, RowSource
 from components.explain.batch_job import Job, JobSpec, Progress
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the `components` folder, shipped to workers
@@ -61,8 +63,8 @@ class PartExplainer:
         for a, b in zip(batch["start"], batch["stop"], strict=True):
             a, b = int(a), int(b)
             first = self.job.rows[0]
-            result = explain_rows(self.model, self.x[a - first:b - first], np.arange(a, b),
-                                  self.spec)
+            x = self.x[a - first:b - first] if isinstance(self.x, np.ndarray) else self.x
+            result = explain_rows(self.model, x, np.arange(a, b), self.spec)
             sink = io.BytesIO()
             pq.write_table(part_table(result, self.job), sink)
             out["start"].append(a)
@@ -76,11 +78,12 @@ def _got(value: Any, ray: Any) -> Any:
     return ray.get(value) if isinstance(value, ray.ObjectRef) else value
 
 
-def run_ray(job: Job, todo: list[tuple[int, int]], x: np.ndarray, spec: BatchSpec,
+def run_ray(job: Job, todo: list[tuple[int, int]], x: RowSource, spec: BatchSpec,
             model: tuple[bytes, str, str], workers: int, progress: Progress,
             address: str | None = None) -> dict[tuple[int, int], str]:
     """Compute the parts ``todo`` of ``job`` with Ray Data on ``workers`` actors; returns
     the Ray node each part was computed on (the last one, if Ray retried it elsewhere).
+    ``x`` is the dataset in memory (N, ...) or a `ParquetSource` holding the file's bytes.
 
     ``address`` is a running cluster's ("ray://host:10001" or "host:6379"); None starts a
     local Ray in this process for the job and stops it after. A part that fails for good
@@ -117,7 +120,7 @@ def _connect(ray: Any, address: str | None, workers: int) -> bool:
     return True
 
 
-def _run(ray: Any, job: Job, todo: list[tuple[int, int]], x: np.ndarray, spec: BatchSpec,
+def _run(ray: Any, job: Job, todo: list[tuple[int, int]], x: RowSource, spec: BatchSpec,
          model: tuple[bytes, str, str], workers: int, progress: Progress
          ) -> dict[tuple[int, int], str]:
     import pyarrow as pa
@@ -130,7 +133,8 @@ def _run(ray: Any, job: Job, todo: list[tuple[int, int]], x: np.ndarray, spec: B
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     first = job.spec.rows[0]
-    shipped = x[first:job.spec.rows[1]] if first else x  # only the job's rows travel
+    # only the job's rows travel (a file travels whole: its parts are read by row group)
+    shipped = x[first:job.spec.rows[1]] if first and isinstance(x, np.ndarray) else x
     cores = int(ray.cluster_resources().get("CPU", 1))
     threads = max(1, cores // max(1, workers))
     parts = ray.data.from_items([{"start": a, "stop": b} for a, b in todo],

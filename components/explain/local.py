@@ -66,13 +66,18 @@ def subject_for(dataset: Dataset, row: int, task: str, *, model: Any = None,
     """
     row = check_row(dataset, row)
     x = dataset.x
-    n = len(x)
-    picks = np.sort(np.random.default_rng(seed).choice(n, size=min(n, MAX_BACKGROUND),
-                                                        replace=False))
+    picks = background_rows(len(x), seed)
     names = tuple(dataset.feature_names) if dataset.kind == "tabular" and \
         dataset.feature_names else None
     return Subject(x=x[row:row + 1], kind=dataset.kind, predict_fn=predict_fn, model=model,
                    background=x[picks], feature_names=names, task=task, codec=dataset.codec)
+
+
+def background_rows(n: int, seed: int = 0) -> np.ndarray:
+    """The rows (up to `MAX_BACKGROUND`, sorted) of an ``n``-row dataset that a subject's
+    background is made of: drawn with ``seed``, the same wherever the data is read."""
+    return np.sort(np.random.default_rng(seed).choice(n, size=min(n, MAX_BACKGROUND),
+                                                      replace=False))
 
 
 def method_status(subject: Subject, names: Iterable[str] | None = None) -> dict[str, str | None]:
