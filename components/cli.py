@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from components.cli_inputs import method_params, read_file, token_options, writable
 from components.errors import MAX_MESSAGE, GlassboxError, excerpt, first_line
 
 
@@ -185,29 +186,10 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: the padding id 0)")
 
 
-def _tokens(args: argparse.Namespace) -> dict:
-    """The ``vocab`` and ``mask_id`` keywords of `open_dataset`, the file parsed bounded."""
-    from components.data.tokens import read_vocabulary
-    from components.model.bounded import run_bounded
-
-    vocab = None
-    if args.vocab is not None:
-        vocab = run_bounded(read_vocabulary, _read(args.vocab), Path(args.vocab).name,
-                            what="the vocabulary")
-    return {"vocab": vocab, "mask_id": args.mask_id}
-
-
-def _read(path: str) -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise GlassboxError(f"no such file: {path}")
-    return p.read_bytes()
-
-
 def _inspect(args: argparse.Namespace) -> dict:
     from components.model.bundle import open_model
 
-    return open_model(_read(args.model), Path(args.model).name, isolate=True).summary.to_json()
+    return open_model(read_file(args.model), Path(args.model).name, isolate=True).summary.to_json()
 
 
 def _check(args: argparse.Namespace) -> dict:
@@ -215,10 +197,10 @@ def _check(args: argparse.Namespace) -> dict:
     from components.model.bundle import open_model
     from components.model.load import sha256_hex
 
-    bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
-    data = _read(args.data)
+    bundle = open_model(read_file(args.model), Path(args.model).name, isolate=True)
+    data = read_file(args.data)
     ds = open_dataset(data, Path(args.data).name, bundle, args.label, isolate=True,
-                      **_tokens(args))
+                      **token_options(args))
     return {
         "model_sha256": bundle.loaded.sha256,
         "data_sha256": sha256_hex(data),
@@ -231,24 +213,6 @@ def _check(args: argparse.Namespace) -> dict:
     }
 
 
-def _params(text: str | None) -> dict[str, dict]:
-    """``--params``: a JSON object of method name -> {setting: value}; GlassboxError else."""
-    from components.explain.methods import REGISTRY
-
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError as err:
-        raise GlassboxError(f"--params is not JSON: {err}") from None
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise GlassboxError('--params must be a JSON object of method -> settings, e.g. '
-                            '{"saliency": {"token_reduce": "norm"}}')
-    unknown = sorted(set(value) - set(REGISTRY))
-    if unknown:
-        raise GlassboxError(f"--params names unknown method(s) {', '.join(unknown)}; "
-                            f"expected some of {', '.join(REGISTRY)}")
-    return value
-
-
 def _explain(args: argparse.Namespace) -> dict:
     from components.data.session import open_dataset
     from components.explain.local import check_methods, explain_all, explanation_json, subject_for
@@ -257,13 +221,13 @@ def _explain(args: argparse.Namespace) -> dict:
     from components.model.task import resolve_task
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
-    params = _params(args.params)
+    params = method_params(args.params)
     out = Path(args.out)
     if not out.parent.is_dir():
         raise GlassboxError(f"cannot write {args.out}: no such folder {out.parent}")
-    bundle = open_model(_read(args.model), Path(args.model).name, isolate=True)
-    dataset = open_dataset(_read(args.data), Path(args.data).name, bundle, args.label,
-                           isolate=True, **_tokens(args))
+    bundle = open_model(read_file(args.model), Path(args.model).name, isolate=True)
+    dataset = open_dataset(read_file(args.data), Path(args.data).name, bundle, args.label,
+                           isolate=True, **token_options(args))
     errors = [c.message for c in dataset.checks if c.level == "error"]
     if errors:
         raise GlassboxError(errors[0])
@@ -305,13 +269,6 @@ def _parse_review_id(text: str) -> int:
     if not ROWS.fullmatch(text):
         raise GlassboxError(f"--review takes a review's number, not {text!r}")
     return int(text)
-
-
-def _writable(path: str, flag: str) -> Path:
-    out = Path(path)
-    if not out.parent.is_dir():
-        raise GlassboxError(f"cannot write {flag} {path}: no such folder {out.parent}")
-    return out
 
 
 def _load_review(review_id: int, workspace: str | None, model_sha: str,
@@ -374,7 +331,7 @@ def _public_key(args: argparse.Namespace) -> dict:
 
     if args.workspace is not None and not Path(args.workspace).is_dir():
         raise GlassboxError(f"--workspace {args.workspace} is not a folder")
-    out = None if args.out is None else _writable(args.out, "--out")
+    out = None if args.out is None else writable(args.out, "--out")
     root = Path(args.workspace) if args.workspace else default_root()
     # Never created here: a key made in the wrong place would be published as the server's.
     signer = load_or_create(key_path(root.expanduser().resolve()), create=False)
@@ -396,11 +353,11 @@ def _report(args: argparse.Namespace) -> dict:
     review_id = None if args.review is None else _parse_review_id(args.review)
     if args.workspace is not None and not Path(args.workspace).is_dir():
         raise GlassboxError(f"--workspace {args.workspace} is not a folder")
-    out = _writable(args.out, "--out")
-    pdf = None if args.pdf is None else _writable(args.pdf, "--pdf")
+    out = writable(args.out, "--out")
+    pdf = None if args.pdf is None else writable(args.pdf, "--pdf")
     if pdf is not None:
         find_chromium()
-    model_bytes, data_bytes = _read(args.model), _read(args.data)
+    model_bytes, data_bytes = read_file(args.model), read_file(args.data)
     model_sha = hashlib.sha256(model_bytes).hexdigest()
     data_sha = hashlib.sha256(data_bytes).hexdigest()
     review = None if review_id is None else _load_review(review_id, args.workspace,
@@ -419,7 +376,7 @@ def _report(args: argparse.Namespace) -> dict:
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
     dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
-                           isolate=True, **_tokens(args))
+                           isolate=True, **token_options(args))
     try:
         task = resolve_task(bundle.summary.task, args.task)
     except ValueError as err:

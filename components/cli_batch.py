@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from components.cli_inputs import method_params, read_file, token_options, writable
 from components.errors import GlassboxError
 
 RANGE = re.compile(r"([0-9]+):([0-9]+)")
@@ -48,7 +49,6 @@ class Opened:
 
 
 def run_batch(args: argparse.Namespace) -> dict[str, Any]:
-    from components.cli import _params, _read, _tokens, _writable
 
     target = parse_target(args.target)
     # Half the cores by default: TensorFlow already spreads one worker over two cores, so a
@@ -58,15 +58,15 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
     part_rows = _positive(args.batch_size, "--batch-size")
     if args.address is not None and args.engine != "ray":
         raise GlassboxError("--address needs --engine ray")
-    out = _writable(args.out, "--out")
+    out = writable(args.out, "--out")
     if out.suffix.lower() != ".parquet":
         raise GlassboxError(f"--out must name a .parquet file, not {out.name}")
     from components.explain.local import check_methods
 
     methods = tuple(check_methods(args.methods.split(",")))
-    params = _params(args.params)
-    model_bytes = _read(args.model)
-    opened = _open(args, model_bytes, _tokens(args))
+    params = method_params(args.params)
+    model_bytes = read_file(args.model)
+    opened = _open(args, model_bytes, token_options(args))
     rows = parse_range(args.rows, opened.n_rows)
     job, spec = _job(args, opened, methods, params, target, rows, part_rows)
     todo = job.open()
@@ -106,7 +106,6 @@ def _positive(value: int | None, flag: str) -> int | None:
 def _open(args: argparse.Namespace, model_bytes: bytes, tokens: dict) -> Opened:
     """The model, opened; the data, opened whole, or (`read_in_chunks`) a Parquet file's
     first rows checked and the file kept as the source; each refused in one line."""
-    from components.cli import _read
     from components.data.session import open_dataset
     from components.model.bundle import open_model
     from components.model.load import sha256_hex
@@ -118,7 +117,7 @@ def _open(args: argparse.Namespace, model_bytes: bytes, tokens: dict) -> Opened:
     if read_in_chunks(Path(args.data), bundle):
         dataset, source, n_rows, digest = _open_parquet(args, bundle, tokens)
     else:
-        data_bytes = _read(args.data)
+        data_bytes = read_file(args.data)
         dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
                                isolate=True, **tokens)
         source, n_rows, digest = dataset.x, dataset.n_rows, sha256_hex(data_bytes)

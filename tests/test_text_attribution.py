@@ -229,7 +229,7 @@ def _title(spec: str) -> str:
 
 
 def test_cli_params_are_read_as_a_json_object_of_methods():
-    from components.cli import _params
+    from components.cli_inputs import method_params as _params
     from components.errors import GlassboxError
 
     assert _params(None) == {}
