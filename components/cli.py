@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from components.cli_inputs import method_params, read_file, token_options, writable
+from components.cli_inputs import checked_task, method_params, read_file, token_options, writable
 from components.errors import MAX_MESSAGE, GlassboxError, excerpt, first_line
 
 
@@ -218,7 +218,6 @@ def _explain(args: argparse.Namespace) -> dict:
     from components.explain.local import check_methods, explain_all, explanation_json, subject_for
     from components.explain.methods import REGISTRY
     from components.model.bundle import open_model
-    from components.model.task import resolve_task
 
     methods = check_methods(args.methods.split(",") if args.methods else REGISTRY)
     params = method_params(args.params)
@@ -228,13 +227,7 @@ def _explain(args: argparse.Namespace) -> dict:
     bundle = open_model(read_file(args.model), Path(args.model).name, isolate=True)
     dataset = open_dataset(read_file(args.data), Path(args.data).name, bundle, args.label,
                            isolate=True, **token_options(args))
-    errors = [c.message for c in dataset.checks if c.level == "error"]
-    if errors:
-        raise GlassboxError(errors[0])
-    try:
-        task = resolve_task(bundle.summary.task, args.task)
-    except ValueError as err:
-        raise GlassboxError(str(err)) from None
+    task = checked_task(bundle.summary.task, args.task, dataset.checks)
     subject = subject_for(dataset, args.row, task)
     explanation, features = bundle.runner.run(explain_all, subject, methods, args.target,
                                               args.seed, params=params)
@@ -368,7 +361,6 @@ def _report(args: argparse.Namespace) -> dict:
     from components.explain.methods import REGISTRY
     from components.model.bundle import open_model
     from components.model.samples import sample_for_digest
-    from components.model.task import resolve_task
     from components.review.pdf import html_to_pdf
     from components.review.report import build_report, reproduce_command
     from components.review.report_html import render_html
@@ -377,10 +369,7 @@ def _report(args: argparse.Namespace) -> dict:
     bundle = open_model(model_bytes, Path(args.model).name, isolate=True)
     dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
                            isolate=True, **token_options(args))
-    try:
-        task = resolve_task(bundle.summary.task, args.task)
-    except ValueError as err:
-        raise GlassboxError(str(err)) from None
+    task = checked_task(bundle.summary.task, args.task)
     sample = sample_for_digest(model_sha)  # a bundled sample's files name its classes
     command = reproduce_command(args.model, args.data, rows=rows, methods=methods,
                                 seed=args.seed, task=task, target=args.target,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from components.cli_inputs import method_params, read_file, token_options, writable
+from components.cli_inputs import checked_task, method_params, read_file, token_options, writable
 from components.errors import GlassboxError
 
 RANGE = re.compile(r"([0-9]+):([0-9]+)")
@@ -109,7 +109,6 @@ def _open(args: argparse.Namespace, model_bytes: bytes, tokens: dict) -> Opened:
     from components.data.session import open_dataset
     from components.model.bundle import open_model
     from components.model.load import sha256_hex
-    from components.model.task import resolve_task
 
     if not Path(args.data).is_file():
         raise GlassboxError(f"no such file: {args.data}")
@@ -121,13 +120,7 @@ def _open(args: argparse.Namespace, model_bytes: bytes, tokens: dict) -> Opened:
         dataset = open_dataset(data_bytes, Path(args.data).name, bundle, args.label,
                                isolate=True, **tokens)
         source, n_rows, digest = dataset.x, dataset.n_rows, sha256_hex(data_bytes)
-    errors = [c.message for c in dataset.checks if c.level == "error"]
-    if errors:
-        raise GlassboxError(errors[0])
-    try:
-        task = resolve_task(bundle.summary.task, args.task)
-    except ValueError as err:
-        raise GlassboxError(str(err)) from None
+    task = checked_task(bundle.summary.task, args.task, dataset.checks)
     return Opened(bundle=bundle, dataset=dataset, task=task, source=source, n_rows=n_rows,
                   data_sha256=digest)
 

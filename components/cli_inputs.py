@@ -52,3 +52,17 @@ def writable(path: str, flag: str) -> Path:
     if not out.parent.is_dir():
         raise GlassboxError(f"cannot write {flag} {path}: no such folder {out.parent}")
     return out
+
+
+def checked_task(detected: str, override: str | None, checks: tuple = ()) -> str:
+    """The task to explain for (``--task`` over the detected one), once the dataset's
+    ``checks`` hold no error; else the first error (or the bad task name) as one line."""
+    from components.model.task import resolve_task
+
+    errors = [c.message for c in checks if c.level == "error"]
+    if errors:
+        raise GlassboxError(errors[0])
+    try:
+        return resolve_task(detected, override)
+    except ValueError as err:
+        raise GlassboxError(str(err)) from None
