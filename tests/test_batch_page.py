@@ -127,3 +127,24 @@ def test_the_batch_importance_figure_orders_features_by_the_chosen_method():
     assert list(first.data[0].y) == ["a", "c", "b"]
     with pytest.raises(ValueError, match="no method"):
         batch_importance(["a"], {}, {})
+
+
+def test_a_teams_batch_jobs_are_its_own(tmp_path):
+    """Another team sees no trace of a job (listing, reading, stopping), as for reviews."""
+    from components.review.access import Principal
+    from components.review.store import Store, StoreError
+
+    store = Store(tmp_path / "ws")
+    red = Principal("sub-r", "r@x", (("red", "viewer"),), "red")
+    blue = Principal("sub-b", "b@x", (("blue", "admin"),), "blue")
+    try:
+        run_id = store.add_batch_run("a" * 64, "b" * 64, {"methods": ["ig"]}, red)
+        assert [r["id"] for r in store.batch_runs("a" * 64, "b" * 64, red)] == [run_id]
+        assert store.batch_runs("a" * 64, "b" * 64, blue) == []
+        assert store.batch_run(run_id, blue) is None and store.batch_run(run_id, red)
+        with pytest.raises(StoreError, match=f"^there is no batch job {run_id}$"):
+            batch_runs.stop(store, run_id, blue)
+        assert store.batch_run(run_id)["state"] == "running"  # untouched by blue
+        assert len(store.batch_runs("a" * 64, "b" * 64)) == 1  # the operator sees all
+    finally:
+        store.dispose()

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import excerpt
-from components.review.store import Store
+from components.review.access import Principal
+from components.review.store import Store, StoreError
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: where `python -m components` runs
 GRADIENT_METHODS = ("saliency", "gradxinput", "ig")
@@ -61,9 +62,10 @@ class BatchStatus:
 
 
 def start(store: Store, model: tuple[bytes, str, str], data: tuple[bytes, str, str],
-          request: BatchRequest) -> int:
-    """Start a job on (bytes, name, SHA-256) of the model and the data; its id."""
-    run_id = store.add_batch_run(model[2], data[2], request.to_json())
+          request: BatchRequest, principal: Principal | None = None) -> int:
+    """Start a job on (bytes, name, SHA-256) of the model and the data, in the
+    ``principal``'s open team; its id."""
+    run_id = store.add_batch_run(model[2], data[2], request.to_json(), principal)
     folder = store.root / "batch" / str(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     model_path = folder / f"model{Path(model[1]).suffix.lower()}"
@@ -97,9 +99,9 @@ def _launch(store: Store, run_id: int, folder: Path, model_path: Path, data_path
 _CHILDREN: dict[int, subprocess.Popen] = {}
 
 
-def resume(store: Store, run_id: int) -> None:
+def resume(store: Store, run_id: int, principal: Principal | None = None) -> None:
     """Start a stopped or failed job again: the finished parts are kept, the rest computed."""
-    row = _row(store, run_id)
+    row = _row(store, run_id, principal)
     folder = Path(store.root / "batch" / str(run_id))
     request = BatchRequest(tuple(row["request"]["methods"]), row["request"]["target"],
                            tuple(row["request"]["rows"]), row["request"]["seed"])
@@ -109,18 +111,21 @@ def resume(store: Store, run_id: int) -> None:
     _launch(store, run_id, folder, model_path, data_path, request)
 
 
-def stop(store: Store, run_id: int) -> None:
+def stop(store: Store, run_id: int, principal: Principal | None = None) -> None:
     """Interrupt a running job (as Ctrl-C would: its finished parts stay)."""
-    row = _row(store, run_id)
+    row = _row(store, run_id, principal)
     if row["pid"] and _alive(row["pid"]):
         with contextlib.suppress(ProcessLookupError, PermissionError):  # it just ended
             os.killpg(row["pid"], signal.SIGINT)
     store.mark_batch_run(run_id, state="stopped", message="stopped; Resume computes the rest")
 
 
-def statuses(store: Store, model_sha256: str, data_sha256: str) -> list[BatchStatus]:
-    """Every job of this pair, newest first, its state brought up to date from its files."""
-    return [status(store, row) for row in store.batch_runs(model_sha256, data_sha256)]
+def statuses(store: Store, model_sha256: str, data_sha256: str,
+             principal: Principal | None = None) -> list[BatchStatus]:
+    """Every job of this pair (of the ``principal``'s teams), newest first, its state brought
+    up to date from its files."""
+    return [status(store, row)
+            for row in store.batch_runs(model_sha256, data_sha256, principal)]
 
 
 def status(store: Store, row: dict[str, Any]) -> BatchStatus:
@@ -185,10 +190,10 @@ def _error_line(log: Path) -> str:
     return "the job ended without a result"
 
 
-def _row(store: Store, run_id: int) -> dict[str, Any]:
-    found = store.batch_run(run_id)
-    if found is None:
-        raise KeyError(run_id)
+def _row(store: Store, run_id: int, principal: Principal | None = None) -> dict[str, Any]:
+    found = store.batch_run(run_id, principal)
+    if found is None:  # missing, or another team's: the same answer
+        raise StoreError(f"there is no batch job {run_id}")
     return found
 
 

@@ -266,6 +266,14 @@ REVIEW_TEAMS = Table(
     UniqueConstraint("team", "model_sha256", "data_sha256"),
 )
 
+# The team that started a batch job (`BATCH_RUNS`): only its members see the job. A job with
+# no row here was started before teams and is the single-user team's.
+BATCH_RUN_TEAMS = Table(
+    "batch_run_teams", METADATA,
+    Column("run_id", Integer, ForeignKey("batch_runs.id"), primary_key=True),
+    Column("team", String(64), nullable=False),
+)
+
 # Members an admin added in the app; ``member`` is an e-mail (lowercase) or a subject.
 MEMBERSHIPS = Table(
     "memberships", METADATA,
@@ -755,17 +763,21 @@ class Store:
 
     # --- batch jobs -----------------------------------------------------------------------
 
-    def add_batch_run(self, model_sha256: str, data_sha256: str, request: dict) -> int:
-        """Record a batch job about to start; its id."""
+    def add_batch_run(self, model_sha256: str, data_sha256: str, request: dict,
+                      principal: Principal | None = None) -> int:
+        """Record a batch job about to start, in the ``principal``'s open team; its id."""
         model_sha256 = _check_sha(model_sha256, "model digest")
         data_sha256 = _check_sha(data_sha256, "data digest")
+        team = LOCAL_TEAM if principal is None else _open_team(principal)
         with self._lock, self._database("recording the batch job"), \
                 self._engine.begin() as conn:
             result = conn.execute(insert(BATCH_RUNS).values(
                 model_sha256=model_sha256, data_sha256=data_sha256,
                 request=canonical_json(request), pid=None,
                 state="running", message="", created_at=_now()))
-            return int(result.inserted_primary_key[0])
+            run_id = int(result.inserted_primary_key[0])
+            conn.execute(insert(BATCH_RUN_TEAMS).values(run_id=run_id, team=team))
+            return run_id
 
     def mark_batch_run(self, run_id: int, *, state: str | None = None, pid: int | None = None,
                       message: str | None = None) -> None:
@@ -785,18 +797,24 @@ class Store:
             conn.execute(BATCH_RUNS.update().where(
                 BATCH_RUNS.c.id == _check_int(run_id, "batch job id")).values(**values))
 
-    def batch_run(self, run_id: int) -> dict[str, Any] | None:
-        """One batch job as a plain dict (``request`` parsed), or None."""
-        query = select(BATCH_RUNS).where(BATCH_RUNS.c.id == _check_int(run_id, "batch job id"))
+    def batch_run(self, run_id: int, principal: Principal | None = None
+                  ) -> dict[str, Any] | None:
+        """One batch job as a plain dict (``request`` parsed), or None (also when it is
+        another team's than the ``principal``'s)."""
+        query = select(BATCH_RUNS).where(
+            BATCH_RUNS.c.id == _check_int(run_id, "batch job id"), _run_visible(principal))
         with self._database("reading a batch job"), self._engine.connect() as conn:
             row = conn.execute(query).first()
         return None if row is None else {**row._asdict(), "request": json.loads(row.request)}
 
-    def batch_runs(self, model_sha256: str, data_sha256: str) -> list[dict[str, Any]]:
-        """The batch jobs of this (model, dataset) pair, newest first, as plain dicts."""
+    def batch_runs(self, model_sha256: str, data_sha256: str,
+                   principal: Principal | None = None) -> list[dict[str, Any]]:
+        """The batch jobs of this (model, dataset) pair, newest first, as plain dicts (of
+        the ``principal``'s teams when given)."""
         query = select(BATCH_RUNS).where(
             BATCH_RUNS.c.model_sha256 == _check_sha(model_sha256, "model digest"),
             BATCH_RUNS.c.data_sha256 == _check_sha(data_sha256, "data digest"),
+            _run_visible(principal),
         ).order_by(BATCH_RUNS.c.id.desc())
         with self._database("listing batch jobs"), self._engine.connect() as conn:
             return [{**row._asdict(), "request": json.loads(row.request)}
@@ -1252,6 +1270,18 @@ def _review_in(team: str):
     if team == LOCAL_TEAM:
         return or_(REVIEW_TEAMS.c.team == team, REVIEW_TEAMS.c.team.is_(None))
     return REVIEW_TEAMS.c.team == team
+
+
+def _run_visible(principal: Principal | None):
+    """SQL: the batch job was started in one of the principal's teams (a job with no team
+    row is the local team's). Everything for no principal."""
+    if principal is None:
+        return true()
+    held = BATCH_RUN_TEAMS.c.run_id == BATCH_RUNS.c.id
+    mine = exists().where(held, BATCH_RUN_TEAMS.c.team.in_(principal.teams))
+    if LOCAL_TEAM not in principal.teams:
+        return mine
+    return or_(mine, ~exists().where(held))
 
 
 def _review_visible(principal: Principal | None):

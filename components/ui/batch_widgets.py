@@ -24,6 +24,7 @@ from components.review import batch_runs as runs
 from components.text_safety import escape_markdown
 from components.ui.loaders import facts_for
 from components.ui.stored import workspace_store
+from components.ui.who import principal
 from components.ui.widgets import refusal
 
 DEFAULT_METHODS = ("saliency", "gradxinput", "ig")
@@ -33,19 +34,21 @@ MAX_DOWNLOAD_BYTES = 512 * 2**20  # bigger results are read from the workspace f
 def inputs_of(workspace: Workspace) -> tuple[tuple[bytes, str, str], tuple[bytes, str, str]]:
     """(bytes, name, SHA-256) of the model and the dataset: a sample's files, or the
     uploads the workspace kept."""
-    store = workspace_store()
+    store, who = workspace_store(), principal()
     sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
     sample = workspace.sample
     if sample is not None and sha256_hex(model := sample.model_path.read_bytes()) == sha:
         model_in = (model, sample.model_path.name, sha)
     else:
-        model_in = (store.read(sha), (store.artifact(sha, "model") or _named("model")).name, sha)
+        model_in = (store.read(sha, who),
+                    (store.artifact(sha, "model", principal=who) or _named("model")).name, sha)
     if sample is not None and sample.data_path.exists() and \
             sha256_hex(data := sample.data_path.read_bytes()) == data_sha:
         data_in = (data, sample.data_path.name, data_sha)
     else:
-        data_in = (store.read(data_sha),
-                   (store.artifact(data_sha, "dataset") or _named("dataset")).name, data_sha)
+        data_in = (store.read(data_sha, who),
+                   (store.artifact(data_sha, "dataset", principal=who) or _named("dataset")).name,
+                   data_sha)
     return model_in, data_in
 
 
@@ -87,7 +90,8 @@ def start_ui(workspace: Workspace, dataset: Dataset, pred: Predictions) -> None:
         request = runs.BatchRequest(tuple(methods), None if target == "predicted"
                                     else int(target), (int(first), int(last)), int(seed))
         try:
-            run_id = runs.start(workspace_store(), *inputs_of(workspace), request)
+            run_id = runs.start(workspace_store(), *inputs_of(workspace), request,
+                                principal())
         except (GlassboxError, OSError) as err:
             refusal("Batch", str(err))
             return
@@ -99,12 +103,12 @@ def jobs_ui(workspace: Workspace) -> None:
     runs."""
     store = workspace_store()
     sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
-    statuses = runs.statuses(store, sha, data_sha)
+    statuses = runs.statuses(store, sha, data_sha, principal())
     running = any(s.state == "running" for s in statuses)
 
     @st.fragment(run_every=1.0 if running else None)
     def listing() -> None:
-        current = runs.statuses(store, sha, data_sha)
+        current = runs.statuses(store, sha, data_sha, principal())
         if not current:
             st.caption("No batch job yet for this model and dataset.")
         for status in current:
@@ -131,11 +135,11 @@ def _job_ui(status: runs.BatchStatus) -> None:
         if status.state == "running":
             next(buttons).button("Stop", key=f"batch_stop_{status.run_id}",
                                  icon=":material/stop:", on_click=runs.stop,
-                                 args=(workspace_store(), status.run_id))
+                                 args=(workspace_store(), status.run_id, principal()))
         if status.state in ("stopped", "failed"):
             next(buttons).button("Resume", key=f"batch_resume_{status.run_id}",
                                  icon=":material/replay:", on_click=runs.resume,
-                                 args=(workspace_store(), status.run_id))
+                                 args=(workspace_store(), status.run_id, principal()))
         if status.out is not None:
             size = status.out.stat().st_size
             if size <= MAX_DOWNLOAD_BYTES:
@@ -152,7 +156,7 @@ def _job_ui(status: runs.BatchStatus) -> None:
 def latest_done(workspace: Workspace) -> runs.BatchStatus | None:
     """The newest finished job of this model and dataset, if any."""
     sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
-    return next((s for s in runs.statuses(workspace_store(), sha, data_sha)
+    return next((s for s in runs.statuses(workspace_store(), sha, data_sha, principal())
                  if s.state == "done" and s.out is not None), None)
 
 
