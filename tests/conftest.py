@@ -77,10 +77,14 @@ def sample_subjects(sample_bundles) -> dict:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The real app (`streamlit run`) on a free loopback port, one per test module."""
+    """The real app (`streamlit run`) on a free loopback port, one per test module, with a
+    workspace of its own (what other modules stored, e.g. a finished batch job that the
+    Global page would then draw, must not change what this module sees)."""
     from browser_support import running_app
 
-    with running_app(tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+    folder = tmp_path_factory.mktemp("server")
+    with running_app(folder / "streamlit.log",
+                     env={"GLASSBOX_WORKSPACE": str(folder / "workspace")}) as url:
         yield url
 
 
