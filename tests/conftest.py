@@ -76,15 +76,20 @@ def sample_subjects(sample_bundles) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The real app (`streamlit run`) on a free loopback port, one per test module, with a
-    workspace of its own (what other modules stored, e.g. a finished batch job that the
-    Global page would then draw, must not change what this module sees)."""
+def server_workspace(tmp_path_factory) -> Path:
+    """The workspace folder of this module's `server`: its own, so that what other modules
+    stored (e.g. a finished batch job, which the Global page would then draw) does not
+    change what this module sees; a test that stores something for the server writes here."""
+    return tmp_path_factory.mktemp("workspace")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, server_workspace):
+    """The real app (`streamlit run`) on a free loopback port, one per test module."""
     from browser_support import running_app
 
-    folder = tmp_path_factory.mktemp("server")
-    with running_app(folder / "streamlit.log",
-                     env={"GLASSBOX_WORKSPACE": str(folder / "workspace")}) as url:
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with running_app(log, env={"GLASSBOX_WORKSPACE": str(server_workspace)}) as url:
         yield url
 
 

@@ -64,15 +64,17 @@ def _wine_rows(n: int) -> bytes:
     return big.round(4).to_csv(index=False).encode()
 
 
-def test_clicking_a_webgl_map_point_explains_that_row(server, browser):
+def test_clicking_a_webgl_map_point_explains_that_row(server, server_workspace, browser):
     from components.model.load import sha256_hex
     from components.review.store import Store
 
     # stored as the sidebar keeps a dataset that passed its checks: the Data list (and a
     # ?data= link) offers only datasets that fit the model
     model = sha256_hex(get_sample("wine_classifier").model_path.read_bytes())
-    sha = Store.from_env().put_dataset("wine_100k.csv", _wine_rows(100_000),
-                                       model_sha256=model, signature="tabular:13").sha256
+    store = Store(server_workspace)
+    sha = store.put_dataset("wine_100k.csv", _wine_rows(100_000), model_sha256=model,
+                            signature="tabular:13").sha256
+    store.dispose()
     page = browser.new_page(viewport={"width": 1500, "height": 2400})
     page.goto(f"{server}/explain?sample=wine_classifier&data={sha}")
     page.get_by_text(re.compile(r"^Row 0: \d+ of \d+ methods")).wait_for(timeout=180_000)
