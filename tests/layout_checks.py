@@ -153,8 +153,9 @@ def chart_problems(chart: dict[str, Any]) -> list[str]:
     """Text boxes of one chart that intersect, or that stick out of the chart (cut off).
 
     Tick labels are compared with every other text but not with each other (Plotly spaces
-    and rotates them itself); legend entries and colour-bar labels are compared within
-    their own legend or bar too (stacked ticks)."""
+    and rotates them itself), and must lie inside the chart like every text; legend
+    entries and colour-bar labels are compared within their own legend or bar too (stacked
+    ticks)."""
     name = f"chart {chart['index']} {chart['title']!r}"
     out = []
     for a, b in combinations(chart["texts"], 2):
@@ -163,9 +164,9 @@ def chart_problems(chart: dict[str, Any]) -> list[str]:
         if overlap(a["box"], b["box"]):
             out.append(f"{name}: {a['kind']} {a['text']!r} overlaps {b['kind']} {b['text']!r}")
     for t in chart["texts"]:
-        if t["kind"] == "tick":
-            continue
-        box, frame = t["box"], t.get("clip") or chart["box"]
+        # a tick label is never clipped to its plot area: only the chart's edge can cut it
+        # (a margin sized too small for the feature names)
+        box, frame = t["box"], (t.get("clip") if t["kind"] != "tick" else None) or chart["box"]
         if (box["left"] < frame["left"] - 2 or box["right"] > frame["right"] + 2
                 or box["top"] < frame["top"] - 2 or box["bottom"] > frame["bottom"] + 2):
             out.append(f"{name}: {t['kind']} {t['text']!r} is cut by the chart's edge")

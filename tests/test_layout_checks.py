@@ -51,6 +51,11 @@ def test_overlapping_titles_and_cut_text_are_named():
         "chart 2 'Agreement': label 'tanh_branch' is cut by the chart's edge"]
     clean = {**chart, "texts": chart["texts"][1:3]}
     assert chart_problems(clean) == []
+    # a feature name cut at the left edge (a margin sized too small) is named too
+    cut_tick = {**chart, "texts": [{"kind": "tick", "text": "flavanoids",
+                                    "box": _box(-12, 100, 50, 115)}]}
+    assert chart_problems(cut_tick) == [
+        "chart 2 'Agreement': tick 'flavanoids' is cut by the chart's edge"]
 
 
 def test_raw_values_are_found_and_prose_is_not():

@@ -204,8 +204,10 @@ def test_bar_axis_title_fits_a_narrow_panel(method):
     lines = _lines(fig.layout.xaxis.title.text)
     assert len(lines) == 2 and all(0 < len(line) <= AXIS_LINE_CHARS for line in lines)
     assert "red" in lines[1]
-    assert fig.layout.xaxis.automargin is True
-    assert fig.layout.margin.b >= 50  # room for two lines under the tick labels
+    # no automargin (a second draw on every pick): the bottom margin holds the tick
+    # numbers, the standoff and both lines of the title
+    assert fig.layout.xaxis.automargin is False
+    assert fig.layout.margin.b >= 8 + 15 + 12 + 17 + 13
 
 
 def test_agreement_heatmap_title_sits_above_the_labels():
@@ -215,10 +217,20 @@ def test_agreement_heatmap_title_sits_above_the_labels():
     title = fig.layout.title
     # the labels under the matrix, the title above it (labels on top, rotated, ran into the
     # title placed in a fixed top margin); the labels lean left, away from the colour bar
-    assert fig.layout.xaxis.side == "bottom" and fig.layout.xaxis.automargin is True
-    assert fig.layout.xaxis.tickangle < 0
-    assert title.automargin is True and title.yref == "paper"
-    assert (title.y, title.yanchor) == (1, "bottom")
+    assert fig.layout.xaxis.side == "bottom" and fig.layout.xaxis.tickangle < 0
+    assert title.yref == "paper" and (title.y, title.yanchor) == (1, "bottom")
+    # margins sized from the labels, not by automargin (200 ms a draw in the browser)
+    assert fig.layout.xaxis.automargin is False and title.automargin is False
+    assert fig.layout.margin.t >= 16 * 1.25 + 8  # the title's line and its pad
+
+
+def test_agreement_heatmap_margins_grow_with_its_labels():
+    short = ["lime", "shap"]
+    heat = agreement_heatmap(pd.DataFrame(np.eye(2), index=short, columns=short))
+    methods = ["gradxinput", "smoothgrad"]  # "Gradient × input", "SmoothGrad"
+    wide = agreement_heatmap(pd.DataFrame(np.eye(2), index=methods, columns=methods))
+    assert wide.layout.margin.l > heat.layout.margin.l + 30
+    assert wide.layout.margin.b > heat.layout.margin.b + 20
 
 
 def test_agreement_heatmap_marks_pairs_not_compared():

@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 
 from components.explain.agreement import NOT_COMPARED, method_label, ordered_methods
 from components.explain.methods.base import OUTPUTS
+from components.plots import margins
 from components.plots.text import escape
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ ZERO_LINE = {"color": "#555555", "width": 1}
 # at the figure's edge (the old one read "attribution (red: pushes the output u").
 AXIS_LINE_CHARS = 24
 BAR_AXIS_NOTE = "red raises the output"
+X_STANDOFF = 12  # px between a bar panel's x tick labels and its axis title
 
 
 def panel_title(attribution: Attribution) -> str:
@@ -122,12 +124,17 @@ def attribution_bars(attribution: Attribution, order: Sequence[int],
         subtitle = (f"base value {_num(base)}; base + all {n} values = "
                     f"{_num(base + float(np.nansum(values)))}")
     full_title = escape(title) + (f"<br><sup>{subtitle}</sup>" if subtitle else "")
+    axis_title = bar_axis_title(attribution.output_kind)
     fig.update_layout(
         title=full_title, yaxis={"autorange": "reversed", "type": "category"},
-        xaxis={"title": {"text": bar_axis_title(attribution.output_kind)}, "automargin": True},
-        showlegend=False, height=max(220, 26 * len(order) + 130),
-        margin={"l": 10, "r": 10, "t": 70, "b": 50})
-    return fig
+        xaxis={"title": {"text": axis_title, "standoff": X_STANDOFF}},
+        showlegend=False, height=max(220, 26 * len(order) + 130))
+    # margins from the labels (automargin redraws the figure: see `margins`); the x axis's
+    # numbers are short, but the last one may be centred on the plot's right edge
+    return margins.fixed_margins(
+        fig, left=4 + margins.AXIS_PAD + margins.widest_px(labels), right=24, top=70,
+        bottom=margins.AXIS_PAD + margins.TICK_PX * margins.LINE + X_STANDOFF
+        + margins.title_lines_px(axis_title))
 
 
 def bar_axis_title(output_kind: str) -> str:
@@ -217,9 +224,8 @@ def image_overlay(image: np.ndarray, values: np.ndarray, *, opacity: float = 0.5
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x", scaleratio=1, constrain="domain")
-    fig.update_layout(title=escape(title), height=300, plot_bgcolor="white",
-                      margin={"l": 4, "r": 4, "t": 40, "b": 4})
-    return fig
+    fig.update_layout(title=escape(title), height=300, plot_bgcolor="white")
+    return margins.fixed_margins(fig, left=4, right=4, top=40, bottom=4)
 
 
 def _unit_range(image: np.ndarray) -> np.ndarray:
@@ -348,9 +354,9 @@ def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 
                            x=0, y=0, xref="paper", yref="paper", xanchor="left",
                            yanchor="top", yshift=-6, align="left",
                            font={"size": FONT_PX, "color": "#555555"})
-    return fig.update_layout(height=ROW_PX * rows + FRAME_PX + extra,
-                             margin={"l": 10, "r": 10, "t": MARGIN_TOP,
-                                     "b": MARGIN_BOTTOM + extra})
+    fig.update_layout(height=ROW_PX * rows + FRAME_PX + extra)
+    return margins.fixed_margins(fig, left=10, right=10, top=MARGIN_TOP - margins.SAFETY,
+                                 bottom=MARGIN_BOTTOM + extra)
 
 
 def _token_colorbar(plot_px: int) -> dict:
@@ -378,6 +384,9 @@ def timing_bars(seconds: Mapping[str, float]) -> go.Figure:
     return fig.update_layout(yaxis_title="seconds", height=280, showlegend=False,
                              yaxis_range=[0, top * 1.2 if top > 0 else 1],
                              margin={"l": 10, "r": 10, "t": 30, "b": 10})
+
+
+HEAT_ANGLE = 40  # the agreement heatmap's column labels, rotated (degrees)
 
 
 def agreement_heatmap(matrix: pd.DataFrame, title: str = "",
@@ -415,16 +424,19 @@ def agreement_heatmap(matrix: pd.DataFrame, title: str = "",
         colorscale=DIVERGING, zmin=-1.0, zmax=1.0, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "Spearman"}, "thickness": 12},
         hovertemplate="%{y} vs %{x}: %{customdata}<extra></extra>"))
-    size = max(260, 70 * len(rows) + 140)
     # constrain="domain": the square matrix shrinks its axes, so the labels stay beside it
-    fig.update_xaxes(side="bottom", showgrid=False, automargin=True, constrain="domain",
-                     tickangle=-40)
+    fig.update_xaxes(side="bottom", showgrid=False, constrain="domain", tickangle=-HEAT_ANGLE)
     fig.update_yaxes(autorange="reversed", showgrid=False, scaleanchor="x", scaleratio=1,
-                     automargin=True, constrain="domain")
-    return fig.update_layout(
-        title={"text": escape(title), "automargin": True, "yref": "paper", "y": 1,
-               "yanchor": "bottom", "pad": {"b": 8}},
-        height=size, plot_bgcolor="white", margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                     constrain="domain")
+    fig.update_layout(
+        title={"text": escape(title), "yref": "paper", "y": 1, "yanchor": "bottom",
+               "pad": {"b": 8}}, plot_bgcolor="white")
+    # margins from the labels, not automargin (200 ms a draw here: see `margins`)
+    _, below = margins.tick_labels_px(cols, HEAT_ANGLE)
+    bottom = margins.AXIS_PAD + below
+    fig.update_layout(height=max(260, 70 * len(rows) + 50 + int(bottom)))
+    return margins.fixed_margins(fig, left=margins.AXIS_PAD + margins.widest_px(rows),
+                                 right=10, top=40, bottom=bottom)
 
 
 def _fmt2(value: float) -> str:

@@ -17,11 +17,13 @@ from numpy.typing import ArrayLike
 from plotly.colors import qualitative
 
 from components.inspect.sample_map import SPACES
+from components.plots import margins
 from components.plots.text import escape
 
 COLOR_BY: tuple[str, ...] = ("prediction", "error", "confidence")
 GL_ABOVE = 2000  # more points than this draw with WebGL (Scattergl), numbers only
 CORRECT_COLOR, WRONG_COLOR, RING_COLOR = "#9db4cc", "#d62728", "#111111"
+TITLE_STANDOFF = 10  # px between an axis's numbers and its title
 
 
 def class_palette(n: int) -> list[str]:
@@ -113,12 +115,26 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
             marker={"symbol": "circle-open", "size": 18, "color": RING_COLOR,
                     "line": {"width": 3, "color": RING_COLOR}}))
     prefix = "activation PC" if space == "activations" else "PC"
-    fig.update_xaxes(title_text=f"{prefix} 1", zeroline=False)
-    fig.update_yaxes(title_text=f"{prefix} 2", zeroline=False)
+    fig.update_xaxes(title_text=f"{prefix} 1", zeroline=False, title_standoff=TITLE_STANDOFF)
+    fig.update_yaxes(title_text=f"{prefix} 2", zeroline=False, title_standoff=TITLE_STANDOFF)
     # uirevision keeps zoom and legend toggles when the page reruns with a new selection
-    return fig.update_layout(title={"text": escape(title)}, clickmode="event+select",
-                             hovermode="closest", uirevision=f"sample-map-{space}",
-                             legend={"itemsizing": "constant"}, height=480)
+    fig.update_layout(title={"text": escape(title)}, clickmode="event+select",
+                      hovermode="closest", uirevision=f"sample-map-{space}",
+                      legend={"itemsizing": "constant"}, height=480)
+    return _margins(fig, coords)
+
+
+def _margins(fig: go.Figure, coords: np.ndarray) -> go.Figure:
+    """Margins sized for the axes' numbers and titles: the map is redrawn on every pick,
+    and automargin would draw it twice (see `components.plots.margins`)."""
+    lo = coords.min(axis=0) if len(coords) else np.zeros(2)
+    hi = coords.max(axis=0) if len(coords) else np.ones(2)
+    pad = (hi - lo) * 0.1  # Plotly's autorange pads the data
+    y_numbers = margins.widest_px(margins.number_labels(lo[1] - pad[1], hi[1] + pad[1]))
+    axis_title = margins.TITLE_PX * margins.LINE + TITLE_STANDOFF + margins.AXIS_PAD
+    return margins.fixed_margins(
+        fig, left=y_numbers + axis_title, right=10, top=50,
+        bottom=margins.TICK_PX * margins.LINE + axis_title)
 
 
 def _literal(text: str) -> str:
