@@ -11,6 +11,9 @@ as working folder and ``PYTHONPATH``) for each configuration:
 
 - saliency,gradxinput,ig on the big file, ``--workers 1`` and ``--workers 2``;
 - lime,shap on the small file, ``--workers 1`` and ``--workers 2``;
+- in this process, ``explain_rows`` of LIME and of SHAP on ``--stacking-rows`` rows with
+  their rows' model calls stacked (the default, `components.explain.stacked`) and one row
+  at a time: rows/s of each and the ratio;
 
 each on the local engine, and on the Ray engine when ``import ray`` works and
 ``components/explain/batch_ray.py`` exists (a Ray run that fails skips the remaining Ray
@@ -156,6 +159,36 @@ def speed_up(medians: dict[int, tuple[float, float]]) -> None:
     print(f"  2 workers over 1: end to end {e2e2 / e2e1:.2f} x, engine {eng2 / eng1:.2f} x")
 
 
+def stacking(folder: Path, rows: int, repeats: int = 3) -> None:
+    """LIME and SHAP over ``rows`` rows in this process, stacked and one row at a time."""
+    from dataclasses import replace
+
+    import keras
+    import numpy as np
+
+    from components.explain.batch import BatchSpec, explain_rows
+
+    model = keras.saving.load_model(folder / "mlp.keras", compile=False, safe_mode=True)
+    x = np.random.default_rng(1).standard_normal((rows, FEATURES), dtype=np.float32)
+    print(f"stacked model calls, explain_rows on {rows:,} rows in one process "
+          f"(median of {repeats}):", flush=True)
+    for method in ("lime", "shap"):
+        spec = BatchSpec(methods=(method,), target=None, seed=0, params={}, task="multiclass",
+                         kind="tabular", background=x[:200])
+        explain_rows(model, x[:8], np.arange(8), spec)  # warm: compiled paths, k-means
+        rates = {}
+        for label, one in (("stacked", spec), ("row by row", replace(spec, stacked=()))):
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                explain_rows(model, x, np.arange(rows), one)
+                times.append(time.perf_counter() - start)
+            rates[label] = rows / statistics.median(times)
+        print(f"  {method:<5} stacked {rates['stacked']:7,.1f} rows/s, row by row "
+              f"{rates['row by row']:7,.1f} rows/s = {rates['stacked'] / rates['row by row']:.2f}"
+              " x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs of each gradient job")
@@ -164,6 +197,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the gradient job")
     parser.add_argument("--blackbox-rows", type=int, default=2_000,
                         help="rows of the lime,shap job")
+    parser.add_argument("--stacking-rows", type=int, default=256,
+                        help="rows of the in-process stacked vs row-by-row comparison")
     parser.add_argument("--engines", default="local,ray")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     args = parser.parse_args()
@@ -177,6 +212,7 @@ def main() -> None:
         big, small = folder / f"x{args.rows}.parquet", folder / f"x{args.blackbox_rows}.parquet"
         build_data(big, args.rows)
         build_data(small, args.blackbox_rows)
+        stacking(folder, args.stacking_rows)
         jobs = ((GRADIENT, big, args.rows, args.repeats, BUDGET_ROWS_PER_S),
                 (BLACKBOX, small, args.blackbox_rows, args.blackbox_repeats, None))
         for engine in engines:

@@ -264,8 +264,10 @@ def test_other_methods_go_row_by_row_with_the_seed(method, mlp, table):
     out = explain_rows(mlp, table[rows], rows, spec)
     for i, row in enumerate(rows):
         one = _one(mlp, table, row, method, out["target"][i], spec)
-        np.testing.assert_array_equal(out[f"values:{method}"][i],
-                                      one.values.astype(np.float32))
+        # LIME and SHAP rows are stacked into one model call: a bigger batch may round the
+        # model's outputs differently in their last bits
+        np.testing.assert_allclose(out[f"values:{method}"][i], one.values.astype(np.float32),
+                                   rtol=1e-4, atol=1e-6)
         assert out[f"error:{method}"][i] is None
     if method != "shap":  # 6 features: SHAP enumerates every coalition, no sampling
         other = explain_rows(mlp, table[rows], rows, replace(spec, seed=SEED + 1))

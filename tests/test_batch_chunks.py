@@ -31,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_batch import ENV, TOL, Result, command
+from test_batch import ENV, Result, command
 
 from components.data import parquet_rows
 from components.data.parquet_rows import ParquetSource, read_layout, read_picks, read_rows
@@ -421,5 +421,7 @@ def test_the_real_command_reads_its_parts_in_its_worker(real_run, chunked):
     mine = mine.iloc[:350]
     assert list(mine.columns) == list(theirs.columns)
     numbers = [c for c in mine.columns if c != "prediction" and not c.endswith(".error")]
+    # other parts, so LIME/SHAP rows stacked with other rows into one model call: the
+    # model's outputs may round differently in their last bits
     np.testing.assert_allclose(mine[numbers].to_numpy(float), theirs[numbers].to_numpy(float),
-                               **TOL)
+                               rtol=1e-4, atol=1e-6)

@@ -13,6 +13,8 @@ the three single-gradient methods run over the whole part in a few compiled call
 
 Every other method (LIME, SHAP, SmoothGrad, Grad-CAM) and every text model goes row by row
 through the same `explain_one` as the app and the CLI: the same values for the same seed.
+LIME and SHAP explain `STACK_ROWS` rows at once, each row in a thread, the perturbations of
+all of them stacked into one model call at each step (`components.explain.stacked`).
 Counts left on "auto" take their fixed values (`fixed_counts`), as in the report, so a job's
 numbers do not depend on the machine's speed.
 
@@ -35,9 +37,12 @@ from components.explain.local import bound, explain_one
 from components.explain.methods.base import Subject
 from components.explain.methods.budget import fixed_counts
 from components.explain.methods.targets import check_target, default_target
+from components.explain.stacked import run_stacked, waves
 from components.model import heartbeat
 
 BATCHED = ("saliency", "gradxinput", "ig")  # computed over a whole part (tabular, image)
+STACKED = ("lime", "shap")  # rows' model calls stacked into one (`stacked`), any kind
+STACK_ROWS = 8  # LIME or SHAP rows explained together, a thread each (8 beat 32: bench)
 GRADIENT_CHUNK = 16_384  # rows per compiled gradient call (capped at 4 MiB of input)
 MAX_ERROR = 200  # characters of a row's failure reason
 IG_AUTO_STEPS, IG_REFINE, IG_MAX_STEPS = 64, 8, 2048
@@ -65,6 +70,7 @@ class BatchSpec:
     feature_names: tuple[str, ...] | None = None
     codec: Any = None
     batched: tuple[str, ...] = field(default=BATCHED)
+    stacked: tuple[str, ...] = field(default=STACKED)
 
 
 def part_input(source: RowSource, start: int, stop: int) -> RowSource:
@@ -238,33 +244,56 @@ def _path(model: Any, bases: np.ndarray, diff: np.ndarray, alphas: np.ndarray, t
 
 def _row_by_row(subject: Subject, x: np.ndarray, targets: np.ndarray, method: str,
                 spec: BatchSpec) -> dict[str, Any]:
-    """``method`` on each row through `explain_one`: values, errors, and text's tokens."""
+    """``method`` on each row through `explain_one`: values, errors, and text's tokens.
+
+    LIME and SHAP (``spec.stacked``) run `STACK_ROWS` rows at a time, their model calls
+    stacked into one (`components.explain.stacked`); the other methods one row after the
+    other."""
     from dataclasses import replace
 
+    def explain(i: int, predict_fn: Any) -> Any:
+        one = replace(subject, x=x[i:i + 1], predict_fn=predict_fn)
+        attr = explain_one(one, method, int(targets[i]), spec.seed, spec.params.get(method))
+        heartbeat.beat()
+        return attr
+
+    results: list[Any] = []
+    with fixed_counts():
+        if method in spec.stacked:
+            for wave in waves(len(x), STACK_ROWS):
+                done, _ = run_stacked(subject.predict_fn, len(wave),
+                                      lambda j, fn, wave=wave: explain(wave[j], fn))
+                results += done
+        else:
+            for i in range(len(x)):
+                try:
+                    results.append(explain(i, subject.predict_fn))
+                except Exception as err:  # one row failing never costs the others
+                    results.append(err)
+    return _columns(results, method, spec, x.shape[1:])
+
+
+def _columns(results: list[Any], method: str, spec: BatchSpec,
+             shape: tuple[int, ...]) -> dict[str, Any]:
+    """Each row's `Attribution` or exception as the part's columns for ``method``."""
     values: list[np.ndarray | None] = []
     errors: list[str | None] = []
     tokens: list[tuple[str, ...] | None] = []
-    with fixed_counts():
-        for i in range(len(x)):
-            one = replace(subject, x=x[i:i + 1])
-            try:
-                attr = explain_one(one, method, int(targets[i]), spec.seed,
-                                   spec.params.get(method))
-                values.append(np.asarray(attr.values, dtype=np.float32))
-                tokens.append(attr.feature_names if spec.kind == "text" else None)
-                errors.append(None)
-            except Exception as err:  # one row failing never costs the others
-                values.append(None)
-                tokens.append(None)
-                errors.append(f"{type(err).__name__}: {first_line(err, MAX_ERROR)}")
-            heartbeat.beat()
+    for result in results:
+        if isinstance(result, Exception):
+            values.append(None)
+            tokens.append(None)
+            errors.append(f"{type(result).__name__}: {first_line(result, MAX_ERROR)}")
+        else:
+            values.append(np.asarray(result.values, dtype=np.float32))
+            tokens.append(result.feature_names if spec.kind == "text" else None)
+            errors.append(None)
     out: dict[str, Any] = {f"error:{method}": np.array(errors, dtype=object)}
     if spec.kind == "text":
         out[f"values:{method}"] = values
         out[f"tokens:{method}"] = tokens
         return out
-    shape = x.shape[1:]
-    filled = np.full((len(x), *shape), np.nan, dtype=np.float32)
+    filled = np.full((len(results), *shape), np.nan, dtype=np.float32)
     for i, v in enumerate(values):
         if v is not None and v.shape == shape:
             filled[i] = v

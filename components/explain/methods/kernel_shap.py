@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -188,6 +189,7 @@ def solve(masks: np.ndarray, weights: np.ndarray, gains: np.ndarray, total: floa
 
 _SUMMARIES: dict[tuple[str, tuple[int, ...], int], Any] = {}
 _MAX_SUMMARIES = 8
+_SUMMARIES_LOCK = threading.Lock()
 
 
 def background_summary(background: np.ndarray, k: int) -> Any:
@@ -199,10 +201,11 @@ def background_summary(background: np.ndarray, k: int) -> Any:
 
     background = np.ascontiguousarray(background, dtype=np.float64)
     key = (hashlib.sha256(background.tobytes()).hexdigest(), background.shape, k)
-    summary = _SUMMARIES.get(key)
-    if summary is None:
-        summary = shap.kmeans(background, k)
-        while len(_SUMMARIES) >= _MAX_SUMMARIES:
-            _SUMMARIES.pop(next(iter(_SUMMARIES)), None)
-        _SUMMARIES[key] = summary
+    with _SUMMARIES_LOCK:  # a batch job's rows run in threads (`explain.stacked`)
+        summary = _SUMMARIES.get(key)
+        if summary is None:
+            summary = shap.kmeans(background, k)
+            while len(_SUMMARIES) >= _MAX_SUMMARIES:
+                _SUMMARIES.pop(next(iter(_SUMMARIES)), None)
+            _SUMMARIES[key] = summary
     return summary
