@@ -154,6 +154,10 @@ def _batch_parser(sub: argparse._SubParsersAction) -> None:
     batch.add_argument("--target", default="predicted",
                        help="output index to explain, or 'predicted' (each row's class)")
     batch.add_argument("--rows", default=None, help="a range A:B of rows (from 0, B excluded)")
+    batch.add_argument("--rows-file", default=None,
+                       help="explain only these rows: a text file of row numbers and A:B "
+                            "ranges (commas, spaces or lines between them); lines starting "
+                            "with # are comments, the first names the subset in the result")
     batch.add_argument("--label", default=None, help="label column (default: auto-detect)")
     batch.add_argument("--task", default=None, help="override the detected task")
     batch.add_argument("--seed", type=int, default=0)

@@ -27,6 +27,8 @@ from components.cli_inputs import checked_task, method_params, read_file, token_
 from components.errors import GlassboxError
 
 RANGE = re.compile(r"([0-9]+):([0-9]+)")
+MAX_ROWS_FILE = 64 * 2**20  # --rows-file: ten million row numbers fit
+MAX_NOTE = 200  # characters of a subset's note
 MAX_WORKERS = 8
 CHUNKED_SUFFIXES = (".parquet", ".pq")  # read a few row groups at a time (tabular models)
 
@@ -67,8 +69,15 @@ def run_batch(args: argparse.Namespace) -> dict[str, Any]:
     params = method_params(args.params)
     model_bytes = read_file(args.model)
     opened = _open(args, model_bytes, token_options(args))
-    rows = parse_range(args.rows, opened.n_rows)
-    job, spec = _job(args, opened, methods, params, target, rows, part_rows)
+    if args.rows_file is not None and args.rows is not None:
+        raise GlassboxError("give --rows or --rows-file, not both")
+    subset = None
+    if args.rows_file is not None:
+        subset = read_subset(args.rows_file, opened.n_rows)
+        rows = int(subset.rows[0]), int(subset.rows[-1]) + 1
+    else:
+        rows = parse_range(args.rows, opened.n_rows)
+    job, spec = _job(args, opened, methods, params, target, rows, part_rows, subset)
     todo = job.open()
     return _run(args, job, spec, todo, opened, model_bytes, workers)
 
@@ -95,6 +104,50 @@ def parse_range(text: str | None, n_rows: int) -> tuple[int, int]:
         raise GlassboxError(f"--rows {text} holds no row: the dataset has {n_rows} rows "
                             f"(0..{n_rows - 1})")
     return start, stop
+
+
+@dataclass(frozen=True)
+class Subset:
+    """The rows of ``--rows-file``: sorted, unique (n,) int64, and what selected them."""
+
+    rows: np.ndarray
+    note: str
+
+
+def read_subset(path: str, n_rows: int) -> Subset:
+    """``--rows-file``: row numbers and A:B ranges (B excluded) separated by commas,
+    spaces or lines; ``#`` lines are comments, the first one the subset's note. Every row
+    must be in the data; the file at most `MAX_ROWS_FILE` bytes."""
+    from components.errors import excerpt
+
+    source = Path(path)
+    if not source.is_file():
+        raise GlassboxError(f"no such file: {path}")
+    if source.stat().st_size > MAX_ROWS_FILE:
+        raise GlassboxError(f"--rows-file is over {MAX_ROWS_FILE // 2**20} MiB")
+    text = source.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    notes = [ln.lstrip("#").strip() for ln in lines if ln.lstrip().startswith("#")]
+    picked: list[np.ndarray] = []
+    for token in re.split(r"[\s,]+", "\n".join(ln for ln in lines
+                                              if not ln.lstrip().startswith("#"))):
+        if not token:
+            continue
+        if re.fullmatch(r"[0-9]{1,12}", token):
+            picked.append(np.array([int(token)], dtype=np.int64))
+        elif (match := RANGE.fullmatch(token)) and len(token) <= 25:
+            picked.append(np.arange(int(match[1]), min(int(match[2]), n_rows + 1),
+                                    dtype=np.int64))
+        else:
+            raise GlassboxError(f"--rows-file: '{excerpt(token, 40)}' is not a row number "
+                                f"or a range A:B")
+    rows = np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+    if not len(rows):
+        raise GlassboxError("--rows-file holds no row")
+    if rows[-1] >= n_rows:
+        raise GlassboxError(f"--rows-file: row {rows[-1]} is past the end: the dataset has "
+                            f"{n_rows} rows (0..{n_rows - 1})")
+    return Subset(rows=rows, note=excerpt(notes[0], MAX_NOTE) if notes else "")
 
 
 def _positive(value: int | None, flag: str) -> int | None:
@@ -197,11 +250,11 @@ def _template(opened: Opened, row: int) -> Any:
 
 
 def _job(args: argparse.Namespace, opened: Opened, methods: tuple[str, ...], params: dict,
-         target: int | None, rows: tuple[int, int], part_rows: int | None
-         ) -> tuple[Any, Any]:
+         target: int | None, rows: tuple[int, int], part_rows: int | None,
+         subset: Subset | None = None) -> tuple[Any, Any]:
     """The job and the per-part spec, once every method is known to apply."""
     from components.explain.batch import BatchSpec
-    from components.explain.batch_job import Job, JobSpec, default_part_rows
+    from components.explain.batch_job import Job, JobSpec, default_part_rows, subset_digest
     from components.explain.local import subject_facts
     from components.model.samples import sample_for_digest
 
@@ -226,11 +279,13 @@ def _job(args: argparse.Namespace, opened: Opened, methods: tuple[str, ...], par
         task=task, kind=dataset.kind, rows=rows,
         part_rows=part_rows or default_part_rows(methods, row_bytes),
         feature_names=tuple(dataset.feature_names) if dataset.kind == "tabular" else None,
-        sample_shape=shape, class_names=sample.class_names if sample else None)
+        sample_shape=shape, class_names=sample.class_names if sample else None,
+        subset=None if subset is None else {"sha256": subset_digest(subset.rows),
+                                            "count": len(subset.rows), "filter": subset.note})
     batch = BatchSpec(methods=methods, target=target, seed=args.seed, params=spec.params,
                       task=task, kind=dataset.kind, background=template.background,
                       feature_names=spec.feature_names, codec=dataset.codec)
-    return Job(spec, Path(args.out)), batch
+    return Job(spec, Path(args.out), None if subset is None else subset.rows), batch
 
 
 def _check_params(bundle: Any, template: Any, methods: tuple[str, ...], params: dict,
@@ -249,11 +304,11 @@ def _check_params(bundle: Any, template: Any, methods: tuple[str, ...], params: 
 
 def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, int]],
          opened: Opened, model_bytes: bytes, workers: int) -> dict[str, Any]:
-    from components.explain.batch_job import Progress, parts_of
+    from components.explain.batch_job import Progress
 
     bundle, source = opened.bundle, opened.source
 
-    total = job.spec.rows[1] - job.spec.rows[0]
+    total = job.total
     left = sum(b - a for a, b in todo)
     progress = Progress(total, total - left)
     started = time.perf_counter()
@@ -272,7 +327,7 @@ def _run(args: argparse.Namespace, job: Any, spec: Any, todo: list[tuple[int, in
     rows = job.finish() if job.parts_dir.exists() else total
     seconds = time.perf_counter() - started
     return {"out": str(job.out), "rows": rows, "rows_computed": left,
-            "parts": len(parts_of(job.spec.rows, job.spec.part_rows)),
+            "parts": len(job.parts()),
             "parts_computed": len(todo), "engine": args.engine,
             "workers": workers, "seconds": round(seconds, 3),
             "rows_per_second": round(left / seconds, 1) if left and seconds > 0 else None,

@@ -514,6 +514,67 @@ def test_a_range_past_the_end_is_clipped(cli, files):
     assert read_meta(out)["job"]["rows"] == [290, N_ROWS]
 
 
+def test_a_rows_file_explains_just_those_rows(cli, files, full):
+    # what the Batch page writes for a filtered subset: a note, numbers and ranges
+    picked = files.folder / "picked.txt"
+    picked.write_text("# misclassified only \u00b7 predicted class 1\n3, 7\n10:13\n250 7\n")
+    out = files.folder / "subset.parquet"
+    result = _batch(cli, files, out, *FULL_ARGS, "--rows-file", picked, "--batch-size", 2)
+    assert result.code == 0, result.stderr
+    rows = [3, 7, 10, 11, 12, 250]
+    assert (result.summary["rows"], result.summary["parts"]) == (6, 3)
+    assert "rows 6 / 6 (100 %)" in result.stderr
+    frame = pd.read_parquet(out)
+    assert frame["row"].tolist() == rows
+    job = read_meta(out)["job"]
+    assert job["rows"] == [3, 251]
+    assert job["subset"] == {
+        "sha256": hashlib.sha256(np.array(rows, dtype="<i8").tobytes()).hexdigest(),
+        "count": 6, "filter": "misclassified only \u00b7 predicted class 1"}
+    whole = pd.read_parquet(full[1]).iloc[rows].reset_index(drop=True)
+    _same_numbers(frame, whole)
+    again = _batch(cli, files, out, *FULL_ARGS, "--rows-file", picked, "--batch-size", 2)
+    assert again.summary["rows_computed"] == 0
+    # another subset into the same file is another job: refused, never mixed in
+    picked.write_text("3 7 10\n")
+    other = _batch(cli, files, out, *FULL_ARGS, "--rows-file", picked, "--batch-size", 2)
+    assert other.code == 2 and "holds another job's results" in other.errors[0]
+
+
+def test_a_rows_file_of_a_parquet_file_reads_only_its_rows(cli, files, full):
+    picked = files.folder / "picked-parquet.txt"
+    picked.write_text("299\n0:2\n150\n")
+    out = files.folder / "subset-parquet.parquet"
+    result = _batch(cli, files, out, *FULL_ARGS, "--rows-file", picked, data=files.parquet)
+    assert result.code == 0, result.stderr
+    frame = pd.read_parquet(out)
+    assert frame["row"].tolist() == [0, 1, 150, 299]
+    whole = pd.read_parquet(full[1]).iloc[[0, 1, 150, 299]].reset_index(drop=True)
+    _same_numbers(frame, whole)
+
+
+ROWS_FILE_REFUSALS = {
+    "3\nx7\n": "error: --rows-file: 'x7' is not a row number or a range A:B",
+    "# nothing\n": "error: --rows-file holds no row",
+    "5 300\n": "error: --rows-file: row 300 is past the end: the dataset has 300 rows "
+               "(0..299)",
+    "\x1b[2J3": "error: --rows-file: '\\x1b[2J3' is not a row number or a range A:B",
+}
+
+
+@pytest.mark.parametrize("text", list(ROWS_FILE_REFUSALS), ids=range(len(ROWS_FILE_REFUSALS)))
+def test_a_bad_rows_file_is_one_error_line(text, cli, files):
+    picked = files.folder / "bad-rows.txt"
+    picked.write_text(text)
+    out = files.folder / "bad-subset.parquet"
+    result = _batch(cli, files, out, "--methods", "saliency", "--rows-file", picked)
+    assert (result.code, result.errors) == (2, [ROWS_FILE_REFUSALS[text]])
+    assert not out.with_name(out.name + ".parts").exists()
+    both = _batch(cli, files, out, "--methods", "saliency", "--rows-file", picked,
+                  "--rows", "0:5")
+    assert both.errors == ["error: give --rows or --rows-file, not both"]
+
+
 # ---------------------------------------------------------------- resuming
 
 

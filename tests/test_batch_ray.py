@@ -119,3 +119,25 @@ def _in_process(files: dict[str, Path]) -> dict:
                      kind="tabular", background=subject_for(dataset, 0, "multiclass")
                      .background, feature_names=tuple(FEATURES))
     return explain_rows(bundle.loaded.model, dataset.x, np.arange(200), spec)
+
+
+def test_ray_explains_a_subset_of_rows_as_the_local_engine_does(files):
+    """A filtered subset (`--rows-file`) on a local Ray: the actors read the picked rows
+    of the file's bytes, the same numbers as the local engine."""
+    picked = files["folder"] / "picked.txt"
+    picked.write_text("# predicted class 2\n5 7\n100:104\n150\n")
+    outs = {engine: files["folder"] / f"subset-{engine}.parquet" for engine in ("local", "ray")}
+    for engine, out in outs.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "components", "batch", str(files["model"]),
+             str(files["data"]), "--methods", "saliency,shap", "--rows-file", str(picked),
+             "--batch-size", "3", "--engine", engine, "--workers", "1", "--out", str(out)],
+            cwd=HERE.parent, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["parts"] == 3
+    a, b = values(outs["local"]), values(outs["ray"])
+    assert b["row"].tolist() == [5, 7, 100, 101, 102, 103, 150]
+    for name in a:
+        if not (name.endswith(".error") or name == "prediction"):
+            np.testing.assert_allclose(a[name], b[name], atol=1e-6, err_msg=name)
+    assert read_meta(outs["ray"])["job"]["subset"]["filter"] == "predicted class 2"

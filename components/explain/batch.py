@@ -73,10 +73,15 @@ class BatchSpec:
     stacked: tuple[str, ...] = field(default=STACKED)
 
 
-def part_input(source: RowSource, start: int, stop: int) -> RowSource:
-    """What travels to where part [start, stop) is computed: the part's rows (n, ...) of
-    data in memory, or the Parquet file's reference (its rows are read there)."""
-    return source[start:stop] if isinstance(source, np.ndarray) else source
+def part_input(source: RowSource, rows: np.ndarray) -> RowSource:
+    """What travels to where the part of dataset rows ``rows`` (n,) is computed: those rows
+    (n, ...) of data in memory, or the Parquet file's reference (they are read there)."""
+    if not isinstance(source, np.ndarray):
+        return source
+    rows = np.asarray(rows, dtype=np.int64)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # consecutive: a view, no copy
+        return source[rows[0]:rows[-1] + 1]
+    return source[rows]
 
 
 def source_rows(model: Any, source: RowSource, rows: np.ndarray) -> np.ndarray:
@@ -92,8 +97,8 @@ def explain_rows(model: Any, x: RowSource, rows: np.ndarray, spec: BatchSpec
                  ) -> dict[str, Any]:
     """Every method of ``spec`` on every row of ``x`` (n, ...), dataset rows ``rows`` (n,).
 
-    ``x`` may be a `ParquetSource` instead: rows ``rows`` (consecutive) are then read from
-    it here, only the row groups holding them.
+    ``x`` may be a `ParquetSource` instead: rows ``rows`` are then read from it here, only
+    the row groups holding them.
 
     Returns plain arrays (what a worker's reply may hold): ``row`` (n,) int64,
     ``prediction`` (n, k) float32, ``target`` (n,) int64, per method ``values:M`` (n, ...)
@@ -120,13 +125,12 @@ def explain_rows(model: Any, x: RowSource, rows: np.ndarray, spec: BatchSpec
 
 
 def _read_part(x: RowSource, rows: np.ndarray) -> np.ndarray:
-    """``x`` itself if in memory; else its rows ``rows`` (consecutive) read from the file."""
+    """``x`` itself if in memory; else its rows ``rows`` read from the file (consecutive
+    rows by row group, a subset's rows picked)."""
     if not isinstance(x, ParquetSource):
         return x
     start, stop = int(rows[0]), int(rows[-1]) + 1
-    if stop - start != len(rows):
-        raise ValueError("a part's rows must be consecutive to be read from a file")
-    part = x.rows(start, stop)
+    part = x.rows(start, stop) if stop - start == len(rows) else x.take(np.asarray(rows))
     heartbeat.beat()
     return part
 

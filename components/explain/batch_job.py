@@ -3,7 +3,8 @@ parts joined into one Parquet file at the end.
 
     OUT.parquet            the result, written last (one row per input row, in row order)
     OUT.parquet.parts/     while the job runs: job.json (what the job is) and one
-                           rows-A-B.parquet per finished part (rows A..B-1)
+                           rows-A-B.parquet per finished part (rows A..B-1; for a job
+                           over a subset of rows, the subset's entries A..B-1)
 
 A part is written to a temporary name and renamed once complete, so an interrupted job
 (Ctrl-C, a killed machine) leaves only whole parts; the same command run again finds
@@ -45,6 +46,9 @@ class JobSpec:
 
     ``rows`` is the half-open range [start, stop) of dataset rows; ``target`` None means each
     row's predicted class; ``sample_shape`` is one row's shape as the model reads it.
+    ``subset``, when the job explains only some rows of the range (a filtered selection),
+    says which: ``{"sha256": digest of the sorted rows as little-endian int64, "count": n,
+    "filter": what selected them}``; the rows themselves go with the `Job`.
     """
 
     model_sha256: str
@@ -62,10 +66,13 @@ class JobSpec:
     feature_names: tuple[str, ...] | None
     sample_shape: tuple[int, ...]
     class_names: tuple[str, ...] | None = None
+    subset: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["params"] = {k: dict(v) for k, v in self.params.items()}
+        if self.subset is None:
+            del out["subset"]  # a job over a whole range reads as before subsets existed
         return json.loads(json.dumps(out))  # tuples as lists: what job.json reads back
 
 
@@ -78,6 +85,13 @@ def default_part_rows(methods: Sequence[str], row_bytes: int) -> int:
     return int(max(1, min(rows, PART_INPUT_BYTES // max(1, row_bytes))))
 
 
+def subset_digest(rows: np.ndarray) -> str:
+    """The SHA-256 of sorted dataset rows as little-endian int64 (a subset's identity)."""
+    import hashlib
+
+    return hashlib.sha256(np.asarray(rows, dtype="<i8").tobytes()).hexdigest()
+
+
 def parts_of(rows: tuple[int, int], part_rows: int) -> list[tuple[int, int]]:
     """[start, stop) ranges of at most ``part_rows`` rows covering ``rows``."""
     start, stop = rows
@@ -86,14 +100,42 @@ def parts_of(rows: tuple[int, int], part_rows: int) -> list[tuple[int, int]]:
 
 @dataclass
 class Job:
-    """One job's files: ``out`` and its parts folder."""
+    """One job's files: ``out`` and its parts folder; ``subset`` the sorted dataset rows
+    of a job over a subset (``spec.subset`` names them), else None.
+
+    A part is a half-open range of keys: dataset rows for a job over a range, positions
+    in ``subset`` for a job over a subset; `rows_of` turns it into dataset rows.
+    """
 
     spec: JobSpec
     out: Path
+    subset: np.ndarray | None = None
     parts_dir: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.parts_dir = self.out.with_name(self.out.name + ".parts")
+        if (self.subset is None) != (self.spec.subset is None) or (
+                self.subset is not None and
+                subset_digest(self.subset) != self.spec.subset["sha256"]):
+            raise ValueError("a job's subset rows and its spec's subset disagree")
+
+    @property
+    def keys(self) -> tuple[int, int]:
+        """The range the parts cover: the rows, or the subset's positions."""
+        return self.spec.rows if self.subset is None else (0, len(self.subset))
+
+    @property
+    def total(self) -> int:
+        return self.keys[1] - self.keys[0]
+
+    def parts(self) -> list[tuple[int, int]]:
+        return parts_of(self.keys, self.spec.part_rows)
+
+    def rows_of(self, part: tuple[int, int]) -> np.ndarray:
+        """The dataset rows (n,) int64 of ``part``."""
+        if self.subset is None:
+            return np.arange(part[0], part[1], dtype=np.int64)
+        return np.asarray(self.subset[part[0]:part[1]], dtype=np.int64)
 
     def open(self) -> list[tuple[int, int]]:
         """Make or reuse the parts folder; the parts still to compute. A finished ``out``
@@ -119,7 +161,7 @@ class Job:
         for stale in self.parts_dir.glob(".tmp-*"):  # a part cut off mid-write
             stale.unlink()
         done = set(self.done_parts())
-        return [p for p in parts_of(self.spec.rows, self.spec.part_rows) if p not in done]
+        return [p for p in self.parts() if p not in done]
 
     def done_parts(self) -> list[tuple[int, int]]:
         parts = []
@@ -139,11 +181,12 @@ class Job:
         """One part's Arrow table as its file, checked against the part; the rows written."""
         import pyarrow.parquet as pq
 
-        if table.num_rows != part[1] - part[0] or (
-                table.num_rows and (table.column("row")[0].as_py() != part[0]
-                                    or table.column("row")[-1].as_py() != part[1] - 1)):
-            raise GlassboxError(f"rows {part[0]}..{part[1] - 1}: {table.num_rows} results "
-                                f"for {part[1] - part[0]} rows")
+        rows = self.rows_of(part)
+        if table.num_rows != len(rows) or (
+                table.num_rows and (table.column("row")[0].as_py() != rows[0]
+                                    or table.column("row")[-1].as_py() != rows[-1])):
+            raise GlassboxError(f"{self.named(part)}: {table.num_rows} results for "
+                                f"{len(rows)} rows")
         tmp = self.parts_dir / f".tmp-{part[0]}-{os.getpid()}"
         pq.write_table(table, tmp)
         os.replace(tmp, self.part_path(part))
@@ -154,11 +197,11 @@ class Job:
         the job in its metadata; remove the parts folder. The rows written."""
         import pyarrow.parquet as pq
 
-        parts = parts_of(self.spec.rows, self.spec.part_rows)
+        parts = self.parts()
         missing = [p for p in parts if not self.part_path(p).exists()]
         if missing:
-            raise GlassboxError(f"{len(missing)} part(s) missing, the first rows "
-                                f"{missing[0][0]}..{missing[0][1] - 1}; run the command again")
+            raise GlassboxError(f"{len(missing)} part(s) missing, the first "
+                                f"{self.named(missing[0])}; run the command again")
         tmp = self.out.with_name(f".tmp-{self.out.name}")
         writer, rows = None, 0
         try:
@@ -175,6 +218,11 @@ class Job:
         os.replace(tmp, self.out)
         shutil.rmtree(self.parts_dir)
         return rows
+
+    def named(self, part: tuple[int, int]) -> str:
+        """A part as a message names it: "rows 40..59" (its first and last dataset rows)."""
+        rows = self.rows_of(part)
+        return f"rows {rows[0]}..{rows[-1]}" if len(rows) else f"part {part[0]}"
 
     def _meta(self) -> dict[str, Any]:
         return {"format": FORMAT, "job": self.spec.to_json(), "versions": versions()}

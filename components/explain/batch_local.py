@@ -15,8 +15,6 @@ import queue
 import threading
 from collections.abc import Callable
 
-import numpy as np
-
 from components.errors import GlassboxError
 from components.explain.batch import BatchSpec, RowSource, explain_rows, part_input
 from components.explain.batch_job import Job, Progress
@@ -28,7 +26,7 @@ def run_local(job: Job, todo: list[tuple[int, int]], x: RowSource, spec: BatchSp
               first: ModelRunner | None = None) -> None:
     """Compute the parts ``todo`` of ``job`` on ``workers`` local worker processes.
 
-    ``x`` is the whole dataset as the model reads it (part (a, b) is ``x[a:b]``), or a
+    ``x`` is the whole dataset as the model reads it (a part's rows: ``job.rows_of``), or a
     `ParquetSource` the workers read each part's rows from; ``model``
     the file's (bytes, name, SHA-256); ``first``, a runner already holding the model, is
     used as one of the workers. A failed part stops the job with its rows named (the parts
@@ -53,13 +51,13 @@ def run_local(job: Job, todo: list[tuple[int, int]], x: RowSource, spec: BatchSp
             except queue.Empty:
                 return
             try:
-                result = runner.run(explain_rows, part_input(x, a, b), np.arange(a, b),
-                                    spec)
+                rows = job.rows_of((a, b))
+                result = runner.run(explain_rows, part_input(x, rows), rows, spec)
                 with lock:
                     progress.add(job.write_part((a, b), result))
             except Exception as err:  # the first failure stops the job, named by its rows
                 with lock:
-                    failures.append(f"rows {a}..{b - 1}: {err}")
+                    failures.append(f"{job.named((a, b))}: {err}")
                 stop.set()
                 return
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from components.errors import GlassboxError
-from components.explain.batch import BatchSpec, RowSource
+from components.explain.batch import BatchSpec, RowSource, part_input
 from components.explain.batch_job import Job, JobSpec, Progress
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the `components` folder, shipped to workers
@@ -60,11 +60,12 @@ class PartExplainer:
 
         out: dict[str, list] = {"start": [], "stop": [], "table": [], "node": []}
         node = ray.get_runtime_context().get_node_id()
-        for a, b in zip(batch["start"], batch["stop"], strict=True):
-            a, b = int(a), int(b)
-            first = self.job.rows[0]
+        for a, b, first, rows in zip(batch["start"], batch["stop"], batch["first"],
+                                     batch["rows"], strict=True):
+            a, b, first = int(a), int(b), int(first)
+            # in memory: the job's rows were shipped, in order, the part's at its keys
             x = self.x[a - first:b - first] if isinstance(self.x, np.ndarray) else self.x
-            result = explain_rows(self.model, x, np.arange(a, b), self.spec)
+            result = explain_rows(self.model, x, np.asarray(rows, dtype=np.int64), self.spec)
             sink = io.BytesIO()
             pq.write_table(part_table(result, self.job), sink)
             out["start"].append(a)
@@ -132,12 +133,12 @@ def _run(ray: Any, job: Job, todo: list[tuple[int, int]], x: RowSource, spec: Ba
         logging.getLogger(name).setLevel(logging.ERROR)
     context.enable_progress_bars = False
     context.print_on_execution_start = False
-    first = job.spec.rows[0]
     # only the job's rows travel (a file travels whole: its parts are read by row group)
-    shipped = x[first:job.spec.rows[1]] if first and isinstance(x, np.ndarray) else x
+    shipped = part_input(x, job.rows_of(job.keys)) if isinstance(x, np.ndarray) else x
     cores = int(ray.cluster_resources().get("CPU", 1))
     threads = max(1, cores // max(1, workers))
-    parts = ray.data.from_items([{"start": a, "stop": b} for a, b in todo],
+    parts = ray.data.from_items([{"start": a, "stop": b, "first": job.keys[0],
+                                  "rows": job.rows_of((a, b)).tolist()} for a, b in todo],
                                 override_num_blocks=len(todo))
     results = parts.map_batches(
         PartExplainer, batch_size=1, num_cpus=1,
