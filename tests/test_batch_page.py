@@ -112,6 +112,31 @@ def test_a_stopped_job_resumes_without_redoing_its_parts(wine):
     assert summary["parts_computed"] == 3 - len(parts)
 
 
+def test_a_job_over_the_filtered_rows_explains_just_those(wine):
+    """The Explain page's filters on the Batch page: a job over the rows they keep."""
+    classes = next(m for m in wine.multiselect if m.label == "Predicted class")
+    first_class = classes.options[0]
+    classes.set_value([first_class]).run()
+    assert not wine.exception, wine.exception
+    shown = [c.value.replace("\\", "") for c in wine.caption]  # markdown escapes dropped
+    caption = next(c for c in shown if "rows: predicted" in c)
+    count = int(caption.split(" of ")[0].replace(",", ""))
+    assert 0 < count < 178 and caption.endswith(f"predicted {first_class}")
+    start = next(b for b in wine.button if "Start" in b.label)
+    start.click().run()
+    assert not wine.exception, wine.exception
+    done = _wait(wine, "done")
+    rows = pq.read_table(done.out).column("row").to_pylist()
+    assert len(rows) == count and rows == sorted(rows)
+    targets = pq.read_table(done.out).column("target").to_pylist()
+    assert set(targets) == {0}  # each row's predicted class: the filtered one
+    assert done.request["subset"] == {"count": count, "note": f"predicted {first_class}"}
+    assert any(f"{count} rows (predicted {first_class}) of rows 0–177" in
+               m.value.replace("\\", "") for m in wine.markdown)
+    classes = next(m for m in wine.multiselect if m.label == "Predicted class")
+    classes.set_value([]).run()
+
+
 def test_the_batch_importance_figure_orders_features_by_the_chosen_method():
     import numpy as np
 

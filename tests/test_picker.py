@@ -380,3 +380,13 @@ def test_a_colour_bar_leaves_room_for_the_ring_legend():
     legend_y = fig.layout.legend.y if fig.layout.legend.y is not None else 1.0
     assert bar.yanchor == "bottom" and (bar.y or 0) + bar.len <= legend_y - 0.15
     assert fig.data[-1].name == "row 1" and fig.data[-1].showlegend is not False
+
+
+def test_a_subset_note_names_the_filters_set():
+    from components.data.predictions import subset_note
+
+    assert subset_note() == ""
+    assert subset_note(confidence=(0.0, 1.0)) == ""  # the full range filters nothing
+    assert subset_note(misclassified_only=True, classes=["class_0", "class_2"],
+                       confidence=(0.5, 0.955)) == \
+        "misclassified only \u00b7 predicted class_0 or class_2 \u00b7 confidence 50\u201396 %"

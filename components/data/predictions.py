@@ -251,6 +251,19 @@ def thumbnail_uri(image: ArrayLike, size: int = THUMBNAIL_PX) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def subset_note(*, misclassified_only: bool = False, classes: Sequence[str] | None = None,
+                confidence: tuple[float, float] | None = None) -> str:
+    """The filters of `filter_table` in words, "" when none is set: "misclassified only ·
+    predicted class_0 or class_2 · confidence 50–100 %"."""
+    parts = ["misclassified only"] if misclassified_only else []
+    if classes:
+        parts.append("predicted " + " or ".join(str(c) for c in classes))
+    if confidence is not None and tuple(confidence) != (0.0, 1.0):
+        low, high = (round(100 * float(v)) for v in confidence)
+        parts.append(f"confidence {low}\u2013{high} %")
+    return " \u00b7 ".join(parts)
+
+
 def filter_table(table: pd.DataFrame, *, misclassified_only: bool = False,
                  classes: Sequence[str] | None = None,
                  confidence: tuple[float, float] | None = None,

@@ -2,7 +2,8 @@
 in the workspace database, so a job outlives the browser tab (and the server).
 
 Each job gets a folder under the workspace (``batch/<id>/``) holding copies of the model and
-the data under their own suffixes (the CLI reads the kind from it), the job's ``out.parquet``
+the data under their own suffixes (the CLI reads the kind from it), a subset's rows
+(``rows.txt``, for ``--rows-file``), the job's ``out.parquet``
 (its parts folder while it runs) and the process's ``stdout.json`` / ``stderr.log``. The
 process runs in its own session: a page reload or a server restart does not stop it. Its
 progress is read from the files (rows in the finished parts), never from the process.
@@ -30,16 +31,42 @@ GRADIENT_METHODS = ("saliency", "gradxinput", "ig")
 @dataclass(frozen=True)
 class BatchRequest:
     """What to explain: methods, target (None: each row's predicted class), rows [a, b),
-    seed."""
+    seed; ``subset`` the sorted rows of a filtered selection within [a, b) (None: all of
+    them) and ``note`` what selected them ("misclassified only · predicted class 1")."""
 
     methods: tuple[str, ...]
     target: int | None
     rows: tuple[int, int]
     seed: int = 0
+    subset: tuple[int, ...] | None = None
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"methods": list(self.methods), "target": self.target,
-                "rows": list(self.rows), "seed": self.seed}
+        """What the database keeps: a subset by its count and note (its rows are in the
+        job's folder, `ROWS_FILE`)."""
+        out: dict[str, Any] = {"methods": list(self.methods), "target": self.target,
+                               "rows": list(self.rows), "seed": self.seed}
+        if self.subset is not None:
+            out["subset"] = {"count": len(self.subset), "note": self.note}
+        return out
+
+
+ROWS_FILE = "rows.txt"  # a subset job's rows, as the CLI's --rows-file reads them
+
+
+def rows_total(request: dict[str, Any]) -> int:
+    """How many rows a stored request explains."""
+    if request.get("subset"):
+        return int(request["subset"]["count"])
+    a, b = request["rows"]
+    return b - a
+
+
+def _write_rows(folder: Path, request: BatchRequest) -> None:
+    """A subset's rows as ``--rows-file`` reads them: its note as the first comment."""
+    note = " ".join(request.note.split())  # one line
+    body = "\n".join(str(r) for r in request.subset or ())
+    (folder / ROWS_FILE).write_text((f"# {note}\n" if note else "") + body + "\n")
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,8 @@ def start(store: Store, model: tuple[bytes, str, str], data: tuple[bytes, str, s
     data_path = folder / f"data{Path(data[1]).suffix.lower()}"
     model_path.write_bytes(model[0])
     data_path.write_bytes(data[0])
+    if request.subset is not None:
+        _write_rows(folder, request)
     _launch(store, run_id, folder, model_path, data_path, request)
     return run_id
 
@@ -79,10 +108,11 @@ def start(store: Store, model: tuple[bytes, str, str], data: tuple[bytes, str, s
 def _command(folder: Path, model_path: Path, data_path: Path, request: BatchRequest
              ) -> list[str]:
     target = "predicted" if request.target is None else str(request.target)
+    rows = ["--rows-file", str(folder / ROWS_FILE)] if (folder / ROWS_FILE).exists() \
+        else ["--rows", f"{request.rows[0]}:{request.rows[1]}"]
     return [sys.executable, "-m", "components", "batch", str(model_path), str(data_path),
-            "--methods", ",".join(request.methods), "--target", target,
-            "--rows", f"{request.rows[0]}:{request.rows[1]}", "--seed", str(request.seed),
-            "--out", str(folder / "out.parquet")]
+            "--methods", ",".join(request.methods), "--target", target, *rows,
+            "--seed", str(request.seed), "--out", str(folder / "out.parquet")]
 
 
 def _launch(store: Store, run_id: int, folder: Path, model_path: Path, data_path: Path,
@@ -131,16 +161,16 @@ def statuses(store: Store, model_sha256: str, data_sha256: str,
 def status(store: Store, row: dict[str, Any]) -> BatchStatus:
     folder = store.root / "batch" / str(row["id"])
     out = folder / "out.parquet"
-    a, b = row["request"]["rows"]
+    total = rows_total(row["request"])
     state, message = row["state"], row["message"]
-    done_rows = _rows_done(out, b - a)
+    done_rows = _rows_done(out, total)
     if state == "running" and not _running(row["id"], row["pid"]):
         if out.exists():
             state, message = "done", ""
         else:
             state, message = "failed", _error_line(folder / "stderr.log")
         store.mark_batch_run(row["id"], state=state, message=message)
-    return BatchStatus(run_id=row["id"], state=state, rows_done=done_rows, rows_total=b - a,
+    return BatchStatus(run_id=row["id"], state=state, rows_done=done_rows, rows_total=total,
                        message=message, request=row["request"],
                        created_at=row["created_at"], out=out if out.exists() else None)
 

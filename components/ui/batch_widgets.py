@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from components.data.checks import Dataset
-from components.data.predictions import Predictions
+from components.data.predictions import Predictions, filter_table, subset_note
 from components.data.session import Workspace
 from components.errors import GlassboxError
 from components.explain.local import subject_for
@@ -22,7 +22,7 @@ from components.model.load import sha256_hex
 from components.plots import global_importance as plots
 from components.review import batch_runs as runs
 from components.text_safety import escape_markdown
-from components.ui.loaders import facts_for
+from components.ui.loaders import facts_for, sample_table_for
 from components.ui.stored import workspace_store
 from components.ui.who import principal
 from components.ui.widgets import refusal
@@ -56,9 +56,36 @@ def _named(kind: str):
     raise GlassboxError(f"the {kind} is not kept in the workspace; upload it again")
 
 
+def subset_ui(workspace: Workspace, dataset: Dataset, pred: Predictions
+              ) -> tuple[np.ndarray | None, str]:
+    """The Explain page's filters over the whole dataset: the rows (sorted) a job would
+    explain, None when no filter is set, and a note saying what selected them."""
+    if not pred.class_names:  # regression: no classes, no confidence, nothing to filter
+        return None, ""
+    sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
+    classify = pred.truth is not None and pred.correct is not None
+    cols = st.columns([1.6, 1.8, 1.8])
+    wrong = cols[0].toggle("Misclassified only", disabled=not classify, key="batch_wrong")
+    classes = cols[1].multiselect("Predicted class", list(pred.class_names),
+                                  key="batch_classes")
+    conf = cols[2].slider("Confidence", 0.0, 1.0, (0.0, 1.0), step=0.01, key="batch_conf")
+    note = subset_note(misclassified_only=wrong, classes=classes, confidence=conf)
+    if not note:
+        st.caption(f"Every row of the dataset ({dataset.n_rows:,}); the filters above pick "
+                   f"a subset, as on the Explain page.")
+        return None, ""
+    table = sample_table_for(sha, data_sha, workspace.task, dataset.label_name, pred, dataset)
+    shown = filter_table(table, misclassified_only=wrong, classes=classes or None,
+                         confidence=conf)
+    rows = np.sort(shown.index.to_numpy(dtype=np.int64))
+    st.caption(escape_markdown(f"{len(rows):,} of {dataset.n_rows:,} rows: {note}"))
+    return rows, note
+
+
 def start_ui(workspace: Workspace, dataset: Dataset, pred: Predictions) -> None:
     """The job's settings and its Start button."""
     sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
+    subset, note = subset_ui(workspace, dataset, pred)
     subject = subject_for(dataset, 0, workspace.task)
     facts, error = facts_for(sha, data_sha, 0, workspace.task, workspace.bundle.runner,
                              subject)
@@ -84,11 +111,15 @@ def start_ui(workspace: Workspace, dataset: Dataset, pred: Predictions) -> None:
         seed = right.number_input("Seed", 0, 2**31 - 1, 0, step=1)
         started = st.form_submit_button("Start the batch job", icon=":material/play_arrow:")
     if started:
-        if not methods or first >= last:
-            st.warning("Choose at least one method and a range of at least one row.")
+        picked = None if subset is None else subset[(subset >= first) & (subset < last)]
+        if not methods or first >= last or (picked is not None and not len(picked)):
+            st.warning("Choose at least one method and at least one row (the filters and "
+                       "the range leave none).")
             return
-        request = runs.BatchRequest(tuple(methods), None if target == "predicted"
-                                    else int(target), (int(first), int(last)), int(seed))
+        request = runs.BatchRequest(
+            tuple(methods), None if target == "predicted" else int(target),
+            (int(first), int(last)), int(seed),
+            subset=None if picked is None else tuple(int(r) for r in picked), note=note)
         try:
             run_id = runs.start(workspace_store(), *inputs_of(workspace), request,
                                 principal())
@@ -122,11 +153,10 @@ def jobs_ui(workspace: Workspace) -> None:
 def _job_ui(status: runs.BatchStatus) -> None:
     request = status.request
     what = ", ".join(REGISTRY[m].label for m in request["methods"] if m in REGISTRY)
-    a, b = request["rows"]
     with st.container(border=True):
-        st.markdown(f"**Job {status.run_id}** · {escape_markdown(what)} · rows {a:,}–{b - 1:,}"
-                    f" · seed {request['seed']} · started "
-                    f"{status.created_at[:19].replace('T', ' ')} UTC")
+        st.markdown(f"**Job {status.run_id}** · {escape_markdown(what)} · "
+                    f"{escape_markdown(rows_text(request))} · seed {request['seed']} · "
+                    f"started {status.created_at[:19].replace('T', ' ')} UTC")
         st.progress(status.share, text=f"{status.state}: {status.rows_done:,} of "
                                        f"{status.rows_total:,} rows")
         if status.state == "failed" and status.message:
@@ -173,13 +203,24 @@ def batch_importance_ui(status: runs.BatchStatus, names: list[str] | None) -> No
                      REGISTRY[m].output == "contribution"), None)
     st.plotly_chart(plots.batch_importance(names, means, labels, order_by=order_by),
                     width="stretch", key="global_batch_importance")
-    a, b = status.request["rows"]
     target = status.request.get("target")
     what = "each row's predicted class" if target is None else f"output {target}"
-    st.caption(f"From batch job {status.run_id}: every row {a:,}–{b - 1:,} "
-               f"({b - a:,} rows), not a sample, explaining {what}; mean |attribution| per "
-               f"feature, each method on its own scale. The Batch page starts and lists "
-               f"jobs.")
+    st.caption(escape_markdown(
+        f"From batch job {status.run_id}: {rows_text(status.request, every=True)}, not a "
+        f"sample, explaining {what}; mean |attribution| per feature, each method on its own "
+        f"scale. The Batch page starts and lists jobs."))
+
+
+def rows_text(request: dict, every: bool = False) -> str:
+    """A stored request's rows in words: "rows 0–177" (``every``: "every row 0–177 (178
+    rows)"), or for a subset "41 rows (misclassified only) of rows 0–177"."""
+    a, b = request["rows"]
+    if request.get("subset"):
+        subset = request["subset"]
+        why = f" ({subset['note']})" if subset.get("note") else ""
+        return f"{subset['count']:,} rows{why} of rows {a:,}–{b - 1:,}"
+    return f"every row {a:,}–{b - 1:,} ({b - a:,} rows)" if every else \
+        f"rows {a:,}–{b - 1:,}"
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the batch job's result…")
