@@ -166,6 +166,7 @@ def stacking(folder: Path, rows: int, repeats: int = 3) -> None:
     import keras
     import numpy as np
 
+    sys.path.insert(0, str(ROOT))
     from components.explain.batch import BatchSpec, explain_rows
 
     model = keras.saving.load_model(folder / "mlp.keras", compile=False, safe_mode=True)

@@ -1,5 +1,6 @@
-"""Batch: explain every row of the dataset (or a range) in a background job, follow it,
-download the Parquet file; the Global page then reads its numbers from every row."""
+"""Batch: explain every row of the dataset (or a range, or the rows the Explain page's
+filters keep) in a background job, follow it, download the Parquet file; the Global page
+then reads its numbers from every row."""
 
 import streamlit as st
 
