@@ -18,6 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# LIME with many samples: a part takes ~0.5 s, so the second node's actor, which may start
+# seconds after the first on a loaded machine, still finds parts to take, and parts are
+# still to come when a node is killed (all-gradient parts were done before either happened)
+PARAMS = {"saliency": {}, "lime": {"num_samples": 4000}}
+
 
 def main(model_path: str, data_path: str, out: str) -> None:
     import ray
@@ -35,10 +40,10 @@ def main(model_path: str, data_path: str, out: str) -> None:
     model_bytes, data_bytes = Path(model_path).read_bytes(), Path(data_path).read_bytes()
     bundle = open_model(model_bytes, "model.keras")
     dataset = open_dataset(data_bytes, "data.parquet", bundle)
-    methods = ("saliency", "smoothgrad")
+    methods = ("saliency", "lime")
     spec = JobSpec(model_sha256=bundle.loaded.sha256, data_sha256=sha256_hex(data_bytes),
                    model_name="model.keras", data_name="data.parquet", methods=methods,
-                   params={m: {} for m in methods}, seed=0, target=None, task="multiclass",
+                   params=PARAMS, seed=0, target=None, task="multiclass",
                    kind="tabular", rows=(0, dataset.n_rows), part_rows=10,
                    feature_names=tuple(dataset.feature_names), sample_shape=(6,))
     background = subject_for(dataset, 0, "multiclass").background

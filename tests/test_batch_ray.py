@@ -101,7 +101,7 @@ def test_a_cluster_spreads_the_job_and_survives_losing_a_node(files):
     table = pq.read_table(out)
     assert table.column("row").to_pylist() == list(range(200))  # none lost, none doubled
     expected = _in_process(files)
-    for method in ("saliency", "smoothgrad"):
+    for method in ("saliency", "lime"):
         got = np.stack([table.column(f"{method}.{f}").to_numpy() for f in FEATURES], axis=1)
         np.testing.assert_allclose(got, expected[f"values:{method}"], atol=1e-6)
 
@@ -114,8 +114,10 @@ def _in_process(files: dict[str, Path]) -> dict:
 
     bundle = open_model(files["model"].read_bytes(), "model.keras")
     dataset = open_dataset(files["data"].read_bytes(), "data.parquet", bundle)
-    spec = BatchSpec(methods=("saliency", "smoothgrad"), target=None, seed=0,
-                     params={"saliency": {}, "smoothgrad": {}}, task="multiclass",
+    from ray_cluster_job import PARAMS
+
+    spec = BatchSpec(methods=("saliency", "lime"), target=None, seed=0,
+                     params=PARAMS, task="multiclass",
                      kind="tabular", background=subject_for(dataset, 0, "multiclass")
                      .background, feature_names=tuple(FEATURES))
     return explain_rows(bundle.loaded.model, dataset.x, np.arange(200), spec)

@@ -144,7 +144,9 @@ def test_each_row_equals_the_single_row_explainer(mlp):
         subject = Subject(x=x[i:i + 1], kind="tabular", predict_fn=predict_fn, model=model,
                           background=x)
         one = REGISTRY["shap"].explain(subject, 1, seed=5)
-        np.testing.assert_allclose(shap["values"][i], one.values, rtol=1e-9, atol=1e-12)
+        # the same coalitions and outputs; the two solves round apart by the BLAS kernels
+        # the CPU picks (1e-8 relative seen on one machine, 0 on another)
+        np.testing.assert_allclose(shap["values"][i], one.values, rtol=1e-7, atol=1e-11)
         assert shap["base_values"][i] == pytest.approx(one.base_value, abs=1e-12)
 
 
@@ -160,7 +162,7 @@ def test_rows_with_different_players_are_explained_apart(mlp):
         subject = Subject(x=rows[i:i + 1], kind="tabular", predict_fn=predict_fn, model=model,
                           background=background)
         one = REGISTRY["shap"].explain(subject, 0, seed=2, nsamples=600)
-        np.testing.assert_allclose(shap["values"][i], one.values, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(shap["values"][i], one.values, rtol=1e-7, atol=1e-11)
     assert ge.additivity_gap(shap) < 1e-12
 
 

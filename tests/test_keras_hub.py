@@ -350,7 +350,9 @@ def test_gradient_methods_give_one_value_per_word(loaded, method):
         # the model run on its own token embeddings gives the prediction, and the words
         # plus the start/end/padding positions add up to f(x) - f(all-zero embeddings)
         extras = first.extras
-        assert extras["output"] == pytest.approx(float(scores[target]), abs=1e-5)
+        # float32 through two graphs (from token ids, from embeddings): 6e-5 apart on
+        # one machine's kernels, 1e-6 on another's
+        assert extras["output"] == pytest.approx(float(scores[target]), abs=5e-4)
         moved = extras["output"] - extras["baseline_output"]
         total = values.sum() + extras["padding_attribution"]
         assert total == pytest.approx(moved, abs=0.01 * abs(moved) + 1e-6)

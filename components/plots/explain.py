@@ -355,8 +355,9 @@ def token_heatmap(tokens: Sequence[str], values: np.ndarray, *, per_line: int = 
                            yanchor="top", yshift=-6, align="left",
                            font={"size": FONT_PX, "color": "#555555"})
     fig.update_layout(height=ROW_PX * rows + FRAME_PX + extra)
-    return margins.fixed_margins(fig, left=10, right=10, top=MARGIN_TOP - margins.SAFETY,
-                                 bottom=MARGIN_BOTTOM + extra)
+    # exact margins: the colour bar's length is the plot's height between them
+    return margins.fixed_margins(fig, left=10, right=10, top=MARGIN_TOP,
+                                 bottom=MARGIN_BOTTOM + extra, safety=0)
 
 
 def _token_colorbar(plot_px: int) -> dict:

@@ -94,12 +94,13 @@ def title_lines_px(title: str, size: float = TITLE_PX) -> float:
 
 
 def fixed_margins(fig: go.Figure, *, left: float, right: float, top: float,
-                  bottom: float) -> go.Figure:
+                  bottom: float, safety: float = SAFETY) -> go.Figure:
     """``fig`` with automargin off on every axis and its title, and these margins (px,
-    rounded up, `SAFETY` added where there is text)."""
+    rounded up, ``safety`` added to those over 10 px, which hold text; 0: exactly these,
+    for a figure whose parts are sized from its margins)."""
     fig.update_xaxes(automargin=False)
     fig.update_yaxes(automargin=False)
     if fig.layout.title.text:
         fig.update_layout(title_automargin=False)
-    pad = [math.ceil(v + (SAFETY if v > 10 else 0)) for v in (left, right, top, bottom)]
+    pad = [math.ceil(v + (safety if v > 10 else 0)) for v in (left, right, top, bottom)]
     return fig.update_layout(margin={"l": pad[0], "r": pad[1], "t": pad[2], "b": pad[3]})
