@@ -79,6 +79,8 @@ def subset_ui(workspace: Workspace, dataset: Dataset, pred: Predictions
                          confidence=conf)
     rows = np.sort(shown.index.to_numpy(dtype=np.int64))
     st.caption(escape_markdown(f"{len(rows):,} of {dataset.n_rows:,} rows: {note}"))
+    if len(rows) == dataset.n_rows:  # filters that keep every row: a plain range job
+        return None, ""
     return rows, note
 
 
