@@ -111,7 +111,9 @@ def _upload(page, url: str, path) -> None:
 
 
 def _nav(page, label: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+    # WAIT, not Playwright's 30 s: with ten sessions busy on two cores a page can take
+    # longer than that to draw its sidebar again (seen once in CI)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click(timeout=WAIT)
 
 
 def test_ten_browser_sessions_keep_their_own_model_and_row(server, browser, upload_files):
