@@ -31,6 +31,23 @@ def attr(method: str, values, **kw) -> Attribution:
 BASE = [0.9, -0.5, 0.3, -0.1, 0.05, 0.02, -0.7, 0.0]
 
 
+def test_spearman_is_scipys_with_ties_and_constants():
+    """The numpy ranks give scipy's Spearman (average ranks for ties) to 1e-12."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 8, 64, 3072):
+        for trial in range(12):
+            a, b = rng.normal(size=n), rng.normal(size=n)
+            if trial % 3 == 0:
+                a, b = np.round(a, 1), np.round(b)
+            if trial % 4 == 0:
+                a[: n // 2] = 0.0
+            expected = spearmanr(a, b).statistic if np.ptp(a) and np.ptp(b) else math.nan
+            got = spearman_rho(a, b)
+            assert (math.isnan(got) and math.isnan(expected)) or abs(got - expected) < 1e-12
+
+
 def test_identical_methods_agree_fully():
     result = agreement({"shap": attr("shap", BASE), "lime": attr("lime", BASE)}, top_k=3)
     assert isinstance(result, Agreement)

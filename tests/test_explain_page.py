@@ -170,7 +170,8 @@ def test_an_uploaded_model_and_dataset_are_explained(tmp_path, build, methods):
 
 def test_agreement_compares_like_with_like_in_words(session):
     at = _open(session, "wine_classifier")
-    tables = [d.value for d in at.dataframe]
+    # static tables (st.table): the pair table and the sample's header row
+    tables = [t.value for t in at.table]
     pairs = next(t for t in tables if list(t.columns)[:2] == ["pair", "Spearman"])
     # three columns, all shown (a 6 x 6 overlap matrix lost its last one), in words
     assert list(pairs.columns) == ["pair", "Spearman", "top-8 overlap"]  # the top_k slider
@@ -202,7 +203,7 @@ def test_lime_slopes_are_a_setting_and_ranked_as_sensitivities():
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
               for c in at.get("plotly_chart")]
     assert "LIME \u00b7 sensitivity" in titles, titles
-    pairs = next(d.value for d in at.dataframe if list(d.value.columns)[:1] == ["pair"])
+    pairs = next(t.value for t in at.table if list(t.value.columns)[:1] == ["pair"])
     assert "LIME / Saliency" in set(pairs["pair"]) and "LIME / SHAP" not in set(pairs["pair"])
     assert json.loads(at.query_params["params"][0] if isinstance(at.query_params["params"], list)
                       else at.query_params["params"]) == {"lime": {"values": "slope"}}

@@ -128,6 +128,43 @@ def test_a_row_picked_again_is_drawn_without_building_its_figures(wine, built, m
     assert len([c for c in at.get("plotly_chart") if (c.key or "").startswith("panel_")]) == 6
 
 
+def _panel_specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+            if (c.key or "").startswith("panel_")]
+
+
+def test_a_row_computed_before_is_drawn_in_one_pass(wine, monkeypatch):
+    """A row this session explained already skips the "waiting" and "computing" states
+    (each a redraw in the browser) and draws what the first pick drew: the same panels, the
+    finished bar, the same header and agreement table."""
+    passes = []
+    real = widgets._drawn_at_once
+    monkeypatch.setattr(widgets, "_drawn_at_once",
+                        lambda *a, **k: passes.append(a[2]) or real(*a, **k))
+    first = _click_map(wine, 50)
+    specs, tables = _panel_specs(first), [t.value for t in first.table]
+    assert passes == [] and len(specs) == 6
+    _click_map(wine, 51)
+    again = _click_map(wine, 50)
+    assert not again.exception, again.exception
+    assert passes == [50]
+    assert _panel_specs(again) == specs
+    assert all(a.equals(b) for a, b in zip([t.value for t in again.table], tables,
+                                            strict=True))
+    bars = [p.value for p in again.get("progress")]
+    assert bars == [100] and again.get("progress")[0].proto.text.startswith("Row 50: 6 of 6")
+    assert not [c.value for c in again.caption if c.value.endswith(("waiting", "computing…"))]
+
+
+def test_the_sample_is_one_wrapping_line_of_its_features(wine):
+    """The sample's values as text that wraps (a one-row table of 13 features ran past the
+    page's width), every feature named, numbers without exponents."""
+    at = _click_map(wine, 3)
+    line = next(m.value for m in at.markdown if m.value.startswith("alcohol **"))
+    assert line.count(" · ") == 12 and "od280/od315\\_of\\_diluted\\_wines **" in line
+    assert "e-" not in line and "e+" not in line
+
+
 def test_a_row_hidden_by_the_filters_is_ticked_nowhere(wine):
     """Last in this module: the filter leaves one page, and AppTest then keeps the pager of
     the table's previous run in its tree (the browser drops it), so no run can follow."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from components.data.links import methods_note, model_note, row_note, target_note
-from components.data.numbers import decimal, output_text, percent
+from components.data.numbers import decimal, feature_line, output_text, percent
 from components.data.session import model_title, readable
 
 
@@ -30,6 +31,13 @@ def test_output_text_reads_probabilities_as_percentages():
     assert output_text(3.2e-06, "multiclass") == "<0.01 %"
     assert output_text(3.2e-06, "regression") == "0.000003200"
     assert output_text(7.5, "multiclass") == "7.500"  # a logit, not a probability
+
+
+def test_feature_line_names_each_value_inertly_and_caps_its_length():
+    line = feature_line(["alcohol", "*bold*", "tiny"], np.array([13.52, -2.0, 3e-7]))
+    assert line == "alcohol **13.52** · \\*bold\\* **-2.000** · tiny **0**"
+    long = feature_line([f"f{i}" for i in range(100)], np.arange(100.0), most=3)
+    assert long == "f0 **0** · f1 **1.000** · f2 **2.000** · … 97 more in the table above"
 
 
 def test_link_notes_say_what_was_ignored():

@@ -7,6 +7,11 @@ these helpers never write an exponent.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from components.text_safety import escape_markdown
 
 TINY_PERCENT = 0.01  # below this many percent a probability reads "<0.01 %"
 
@@ -51,3 +56,14 @@ def output_text(value: float, task: str) -> str:
     if task != "regression" and value is not None and 0.0 <= float(value) <= 1.0:
         return percent(value)
     return decimal(value)
+
+
+def feature_line(names: Sequence[str], values: np.ndarray,
+                 most: int = 60) -> str:
+    """The sample's features as one wrapping line of markdown, "name **value**" joined by
+    " · ", the first ``most`` of them. Not a table: one row of 13 features ran past the
+    page's width (cut at the right), and a data grid per pick cost the browser ~20 ms."""
+    pairs = [f"{escape_markdown(str(n))} **{decimal(float(v))}**"
+             for n, v in zip(names[:most], np.ravel(values)[:most], strict=False)]
+    more = len(names) - most
+    return " · ".join(pairs) + (f" · … {more:,} more in the table above" if more > 0 else "")

@@ -29,14 +29,12 @@ own name after the known.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import ConstantInputWarning, spearmanr
 
 from components.explain.methods import REGISTRY
 from components.explain.methods.base import OUTPUTS, Attribution
@@ -233,11 +231,17 @@ def spearman_rho(a: np.ndarray, b: np.ndarray, *, absolute: bool = False) -> flo
         a, b = np.abs(a), np.abs(b)
     if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConstantInputWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rho = float(spearmanr(a, b).statistic)
+    # Pearson's r of the average ranks, which is what scipy's spearmanr computes; done here
+    # in numpy because spearmanr's generic path took ~2 ms a pair, 60 ms a pick for 7 methods
+    rho = float(np.corrcoef(_ranks(a), _ranks(b))[0, 1])
     return rho if math.isfinite(rho) else math.nan
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``values``, ties given their average rank (scipy's "average")."""
+    _, where, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[where.ravel()]
 
 
 def top_k_indices(values: np.ndarray, k: int) -> np.ndarray:
