@@ -63,3 +63,38 @@ def test_table_and_map_clicks_explain_their_row_and_the_tick_follows(server, bro
     assert _ticked(page, row) == [row]  # the bug: the table kept row 3 ticked
     page.screenshot(path=str(tmp_path / "picked.png"))
     page.close()
+
+
+def _type_row(page, row: int) -> None:
+    box = page.get_by_label("Row", exact=True)
+    box.fill(str(row))
+    box.press("Enter")
+    _panels(page, row)
+
+
+def test_a_row_picked_again_is_drawn_in_one_pass_and_its_values_download(server, browser,
+                                                                          tmp_path):
+    """Row 5, row 6, then row 5 again in one session: row 5's panels come back with no
+    "waiting" or "computing" state drawn in between; the CSV download is written on the
+    click."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(f"{server}/explain?sample=wine_classifier&row=5")
+    _panels(page, 5)
+    _type_row(page, 6)
+    # Every caption the page shows while row 5 is drawn again, seen by the page itself.
+    page.evaluate("""() => { window.__states = [];
+      new MutationObserver(() => document.querySelectorAll('[data-testid="stCaptionContainer"]')
+        .forEach((c) => window.__states.push(c.innerText))).observe(document.body,
+        {subtree: true, childList: true, characterData: true}); }""")
+    _type_row(page, 5)
+    states = page.evaluate("window.__states")
+    assert states and not [s for s in states if s.endswith(("computing…", "waiting"))], states
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="Download attributions (CSV)").click()
+    path = tmp_path / "row5.csv"
+    download.value.save_as(path)
+    header = path.read_text().splitlines()[0]
+    assert download.value.suggested_filename == "row5-attributions.csv"
+    for method in ("lime", "shap", "ig", "saliency"):
+        assert method in header, header
+    page.close()

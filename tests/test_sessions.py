@@ -222,11 +222,13 @@ def check_explain(at, t: Tenant, step: str) -> None:
     assert shown == pytest.approx(t.confidence, abs=2e-3), (t.index, step, header)
     row_param = at.query_params.get("row")
     assert row_param in (str(t.row), [str(t.row)]), (t.index, step, at.query_params)
-    table, sample = at.dataframe[0].value, at.dataframe[1].value
+    table = at.dataframe[0].value
     assert len(table) == t.n_rows, (t.index, step)
     in_table = [str(c) for c in table.columns if TOKEN.fullmatch(str(c))]
     assert in_table and in_table == list(t.features[:len(in_table)]), (t.index, step)
-    assert tuple(sample.columns) == t.features, (t.index, step)  # the selected row, as fed
+    # the selected row, as fed: one line of "name **value**" under the header
+    sample = _plain(at.markdown[1].value).split(" · ")
+    assert tuple(part.rsplit(" **", 1)[0] for part in sample) == t.features, (t.index, step)
     assert any(c.value.startswith(f"{t.n_rows:,} of {t.n_rows:,} rows") for c in at.caption)
     bars = [p.proto.text.split(",")[0] for p in at.get("progress")]  # the panels' progress
     assert bars == [f"Row {t.row}: {len(METHODS)} of {len(METHODS)} methods"], (t.index, step)
