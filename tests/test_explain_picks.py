@@ -165,6 +165,41 @@ def test_the_sample_is_one_wrapping_line_of_its_features(wine):
     assert "e-" not in line and "e+" not in line
 
 
+def _target(at):
+    return next(s for s in at.selectbox if s.label == "Explain the output")
+
+
+def _predicted_rows(at) -> dict[str, int]:
+    """The first row predicted as each class."""
+    table = _keyed(at.dataframe, "table_").value
+    pairs = zip(table.index, table["prediction"], strict=True)
+    return {str(p): int(i) for i, p in reversed(list(pairs))}
+
+
+def _shown_target(at) -> str:
+    box = _target(at)
+    return box.options[box.index]
+
+
+def test_the_target_follows_each_rows_prediction_until_one_is_chosen(wine):
+    """The bug: the target box kept the first row's class, so a row predicted as another
+    class was explained for the old one. A target the user chooses stays across picks."""
+    (_, a), (_, b) = sorted(_predicted_rows(wine).items())[:2]
+    at = _click_map(wine, a)
+    assert _shown_target(at).endswith("· predicted"), _shown_target(at)
+    class_a = _target(at).value
+    at = _click_map(at, b)
+    assert _shown_target(at).endswith("· predicted") and _target(at).value != class_a
+    class_b = _target(at).value
+    at = _target(at).set_value(class_a).run()  # the user asks for row a's class on row b
+    assert at.get("progress")[0].proto.text.startswith(f"Row {b}:")
+    at = _click_map(_click_map(at, a), b)
+    assert _target(at).value == class_a and not _shown_target(at).endswith("· predicted")
+    at = _target(at).set_value(class_b).run()  # back on row b's own prediction: it follows
+    at = _click_map(at, a)
+    assert _target(at).value == class_a and _shown_target(at).endswith("· predicted")
+
+
 def test_a_row_hidden_by_the_filters_is_ticked_nowhere(wine):
     """Last in this module: the filter leaves one page, and AppTest then keeps the pager of
     the table's previous run in its tree (the browser drops it), so no run can follow."""

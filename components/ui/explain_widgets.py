@@ -264,11 +264,13 @@ def settings_ui(subject: Subject, facts: SubjectFacts, class_names: tuple[str, .
     offered = [name for name, reason in status.items() if reason is None]
     choices = target_choices(len(prediction), subject.task, class_names)
     _settings_from_url(scope, offered, list(choices), facts)
+    _follow_prediction(f"target_{scope}", default)
     cols = st.columns([3, 2, 1])
     methods = cols[0].multiselect("Methods", offered, default=offered, key=f"methods_{scope}",
                                   format_func=lambda n: REGISTRY[n].label)
     target = cols[1].selectbox("Explain the output", list(choices), index=default,
-                               key=f"target_{scope}", format_func=lambda t: _target_label(
+                               key=f"target_{scope}", on_change=_chose_target,
+                               args=(f"target_{scope}",), format_func=lambda t: _target_label(
                                    choices[t], output_text(prediction[t], subject.task),
                                    t == default and len(choices) > 1))
     seed = int(cols[2].number_input("Seed", 0, 2**31 - 1, 0, key=f"seed_{scope}"))
@@ -309,6 +311,27 @@ def _settings_from_url(scope: str, offered: list[str], targets: list[int],
             if name in explainer.defaults:
                 typed = _typed(explainer.defaults[name], value, options.get(name))
                 _seed_widget(f"param_{scope}_{method}_{name}", typed)
+
+
+def _follow_prediction(key: str, default: int) -> None:
+    """Keep the target box ``key`` on the sample's predicted output across picks (it stayed
+    on class 2 for a row predicted class 1, and explained that), unless the user chose
+    another output (`_chose_target`) or a link named one: that stays until the user picks
+    a row's predicted output again."""
+    last, chosen = f"{key}__default", f"{key}__chosen"
+    if key in st.session_state:
+        if chosen not in st.session_state:  # a link's target, or the box of an older run
+            st.session_state[chosen] = \
+                st.session_state[key] != st.session_state.get(last, default)
+        if not st.session_state[chosen] and st.session_state[key] != default:
+            st.session_state[key] = default
+    st.session_state[last] = default
+
+
+def _chose_target(key: str) -> None:
+    """The user set the target box: a choice when it is not the shown row's prediction."""
+    st.session_state[f"{key}__chosen"] = \
+        st.session_state[key] != st.session_state.get(f"{key}__default")
 
 
 def _seed_widget(key: str, value: Any) -> None:
