@@ -318,14 +318,14 @@ def _follow_prediction(key: str, default: int) -> None:
     on class 2 for a row predicted class 1, and explained that), unless the user chose
     another output (`_chose_target`) or a link named one: that stays until the user picks
     a row's predicted output again."""
-    last, chosen = f"{key}__default", f"{key}__chosen"
-    if key in st.session_state:
-        if chosen not in st.session_state:  # a link's target, or the box of an older run
-            st.session_state[chosen] = \
-                st.session_state[key] != st.session_state.get(last, default)
-        if not st.session_state[chosen] and st.session_state[key] != default:
-            st.session_state[key] = default
-    st.session_state[last] = default
+    chosen = f"{key}__chosen"
+    if key not in st.session_state:  # a new box: it opens on the prediction
+        st.session_state[chosen] = False
+    elif chosen not in st.session_state:  # seeded by a link before its first draw
+        st.session_state[chosen] = st.session_state[key] != default
+    elif not st.session_state[chosen] and st.session_state[key] != default:
+        st.session_state[key] = default
+    st.session_state[f"{key}__default"] = default
 
 
 def _chose_target(key: str) -> None:
