@@ -31,3 +31,22 @@ def selected(at: AppTest, element: Any, selection: dict) -> AppTest:
     state.id = element.proto.id
     state.string_value = json.dumps({"selection": selection})
     return at._run(states)
+
+
+def clicked(at: AppTest, element: Any, value: dict) -> AppTest:
+    """Run ``at`` as after a click on the kept chart ``element`` (`components.ui.kept_chart`,
+    e.g. the sample map): ``value`` is what its JavaScript sends, ``{"points": [...]}``.
+
+    The click goes in as the component's trigger, as the browser sends it, so the chart's
+    ``on_click`` callback runs (through AppTest's private ``_tree`` and ``_run``, as in
+    `selected`).
+    """
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    from components.ui.kept_chart import CLICK
+
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = _make_trigger_id(element.proto.id, "events")
+    state.json_trigger_value = json.dumps([{"event": CLICK, "value": value}])
+    return at._run(states)

@@ -84,7 +84,8 @@ MAP_POINTS = """() => {
 }"""
 
 # Row N's panels are shown: the bar over them reads "Row N: k of k methods" (the page writes it
-# after the last panel is drawn) and k Plotly charts under it are drawn, none of these stale
+# after the last panel is drawn) and k Plotly charts under it are drawn (the panels are kept
+# charts, `components.ui.kept_chart`: a `.glassbox-chart` in the element), none of these stale
 # (Streamlit marks what the current run has not redrawn yet). Returns the page's clock (ms).
 PANELS_SHOWN = """(row) => {
   const fresh = (e) => e.closest('[data-stale="true"]') === null;
@@ -92,7 +93,7 @@ PANELS_SHOWN = """(row) => {
     .find((e) => /^Row \\d+: \\d+ of \\d+ methods/.test(e.innerText));
   const m = bar && bar.innerText.match(/^Row (\\d+): (\\d+) of (\\d+) methods/);
   if (!m || Number(m[1]) !== row || m[2] !== m[3] || !fresh(bar)) return false;
-  const drawn = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  const drawn = [...document.querySelectorAll('[data-testid="stPlotlyChart"], .glassbox-chart')]
     .filter((c) => bar.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING)
     .filter((c) => fresh(c) && c.querySelector('.main-svg'));
   return drawn.length >= Number(m[2]) ? performance.now() : false;

@@ -114,8 +114,10 @@ def settle(page, what: str) -> None:
             raise AssertionError(f"{what}: still computing after {WAIT_S} s")
         busy = page.locator(BUSY).count() or page.get_by_text(
             re.compile(r"computing…|: waiting$")).count()
-        charts = page.locator('[data-testid="stPlotlyChart"]').count()
-        drawn = page.locator(".js-plotly-plot .main-svg").count()
+        # Streamlit's charts and kept charts (components.ui.kept_chart, a custom component)
+        charts = page.locator('[data-testid="stPlotlyChart"], .stBidiComponent').count()
+        drawn = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                              ".filter((p) => p.querySelector('.main-svg')).length")
         calm = calm + 1 if not busy and drawn >= charts else 0
         time.sleep(0.25)
 

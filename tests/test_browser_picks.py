@@ -24,6 +24,14 @@ SCROLL_TO = """(at) => { document.querySelector('[data-testid="stDataFrame"] .dv
 TICKED = """() => [...document.querySelector('[data-testid="stDataFrame"]')
   .querySelectorAll('tbody tr[aria-selected="true"]')]
   .map((tr) => Number(tr.getAttribute('aria-rowindex')) - 2)"""
+# The Plotly charts on screen (map, panels, agreement: kept charts, `components.ui.kept_chart`)
+# as [tag, ring label]: a tag set on a chart's node stays with that node, so a node found
+# again was kept, not drawn again; the ring label is the map's "row N".
+CHARTS = """(tag) => [...document.querySelectorAll('.glassbox-chart')].map((c, i) => {
+  const seen = c.__testTag || null;
+  if (tag) c.__testTag = tag + i;
+  const shape = (c._fullLayout.shapes || [])[0];
+  return [seen, shape && shape.label ? shape.label.text : null]; })"""
 IDLE = """() => !document.querySelector('[data-stale="true"]')
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
 
@@ -75,12 +83,18 @@ def _type_row(page, row: int) -> None:
 def test_a_row_picked_again_is_drawn_in_one_pass_and_its_values_download(server, browser,
                                                                           tmp_path):
     """Row 5, row 6, then row 5 again in one session: row 5's panels come back with no
-    "waiting" or "computing" state drawn in between; the CSV download is written on the
-    click."""
+    "waiting" or "computing" state drawn in between, as the very charts drawn the first time
+    (kept by the page, not drawn again); the map is never redrawn, only its ring moves; the
+    CSV download is written on the click."""
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     page.goto(f"{server}/explain?sample=wine_classifier&row=5")
     _panels(page, 5)
+    first = page.evaluate(CHARTS, "row5-")
+    assert len(first) == 1 + 6 + 1 and first[0][1] == "row 5", first  # map, panels, agreement
     _type_row(page, 6)
+    six = page.evaluate(CHARTS, None)
+    assert six[0] == ["row5-0", "row 6"], six  # the same map, its ring on row 6
+    assert not [tag for tag, _ in six[1:] if tag], six  # row 6's panels: drawn for it
     # Every caption the page shows while row 5 is drawn again, seen by the page itself.
     page.evaluate("""() => { window.__states = [];
       new MutationObserver(() => document.querySelectorAll('[data-testid="stCaptionContainer"]')
@@ -89,6 +103,9 @@ def test_a_row_picked_again_is_drawn_in_one_pass_and_its_values_download(server,
     _type_row(page, 5)
     states = page.evaluate("window.__states")
     assert states and not [s for s in states if s.endswith(("computing…", "waiting"))], states
+    again = page.evaluate(CHARTS, None)
+    assert [tag for tag, _ in again] == [f"row5-{i}" for i in range(len(first))], again
+    assert again[0][1] == "row 5", again
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download attributions (CSV)").click()
     path = tmp_path / "row5.csv"

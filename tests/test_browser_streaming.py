@@ -53,7 +53,7 @@ def test_image_panels_stream_in_gradients_first_then_stop_and_continue(server, b
     page.get_by_role("button", name="Stop").click()
     page.get_by_role("button", name="Continue").wait_for(timeout=120_000)
     expect(page.get_by_text("SHAP: stopped before it ran")).to_be_visible()
-    charts = page.get_by_test_id("stPlotlyChart")
+    charts = page.locator(".glassbox-chart")  # the panels: components.ui.kept_chart
     expect(charts.filter(has_text="Saliency").first).to_be_visible()
     page.screenshot(path=str(tmp_path / "stopped.png"))
 

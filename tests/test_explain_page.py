@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import page_charts
 import pandas as pd
 import pytest
 import streamlit as st
@@ -43,7 +44,7 @@ def test_every_sample_shows_every_applicable_panel(session, key):
     assert len(_methods(at).value) == APPLICABLE[key]
     assert not at.error, [e.value for e in at.error]
     # the map, one panel per method, the agreement heatmap
-    assert len(at.get("plotly_chart")) == 1 + APPLICABLE[key] + 1
+    assert len(page_charts.charts(at)) == 1 + APPLICABLE[key] + 1
     assert at.markdown[0].value.startswith("**Row 0**")
     assert len(at.get("download_button")) == 2
 
@@ -89,7 +90,7 @@ def test_fewer_methods_fewer_panels_and_no_recomputation(session, monkeypatch):
     st.cache_data.clear()
     _methods(at).set_value(["saliency", "gradcam"]).run()
     assert not at.exception
-    assert len(at.get("plotly_chart")) == 1 + 2 + 1
+    assert len(page_charts.charts(at)) == 1 + 2 + 1
     at.switch_page("views/overview.py").run()
     at.switch_page(PAGE).run()  # a page switch and back, then a plain rerun
     at.run()
@@ -104,7 +105,7 @@ def test_another_target_is_explained_on_demand(session):
     assert "predicted" in box.options[predicted]
     box.set_value((predicted + 1) % 3).run()
     assert not at.exception and not at.error
-    assert len(at.get("plotly_chart")) == 1 + 6 + 1
+    assert len(page_charts.charts(at)) == 1 + 6 + 1
     box.set_value(predicted).run()
 
 
@@ -165,7 +166,7 @@ def test_an_uploaded_model_and_dataset_are_explained(tmp_path, build, methods):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert len(_methods(at).value) == methods
-    assert len(at.get("plotly_chart")) == 1 + methods + 1
+    assert len(page_charts.charts(at)) == 1 + methods + 1
 
 
 def test_agreement_compares_like_with_like_in_words(session):
@@ -185,8 +186,8 @@ def test_agreement_compares_like_with_like_in_words(session):
     assert any(c.startswith("Contributions are ranked only against contributions")
                for c in captions), captions
     # each panel says what its values are (SHAP's title goes on with its base value)
-    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-              for c in at.get("plotly_chart")]
+    titles = [json.loads(c.spec)["layout"].get("title", {}).get("text", "")
+              for c in page_charts.charts(at)]
     for title in ("LIME \u00b7 contribution", "SHAP \u00b7 contribution",
                   "Saliency \u00b7 sensitivity", "SmoothGrad \u00b7 sensitivity"):
         assert any(t.startswith(title) for t in titles), (title, titles)
@@ -200,8 +201,8 @@ def test_lime_slopes_are_a_setting_and_ranked_as_sensitivities():
     assert list(values.options) == ["contribution", "slope"] and values.value == "contribution"
     values.select("slope").run()
     assert not at.exception, at.exception
-    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
-              for c in at.get("plotly_chart")]
+    titles = [json.loads(c.spec)["layout"].get("title", {}).get("text", "")
+              for c in page_charts.charts(at)]
     assert "LIME \u00b7 sensitivity" in titles, titles
     pairs = next(t.value for t in at.table if list(t.value.columns)[:1] == ["pair"])
     assert "LIME / Saliency" in set(pairs["pair"]) and "LIME / SHAP" not in set(pairs["pair"])

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 
+import page_charts
 import pytest
 
 import components.ui.explain_widgets as widgets
-from apptest_support import new_app, selected
-from components.ui.loaders import figure_for
+from apptest_support import clicked, new_app, selected
+from components.ui.kept_chart import chart_spec_for
 
 PAGE = "views/explain.py"
 
@@ -30,7 +31,7 @@ def built(monkeypatch) -> dict[str, int]:
     """How often the table (its filtering) and the map (its figure) were built; the
     figures' cache starts empty (it is the server's, shared by the tests in this process)."""
     counts = {"table": 0, "map": 0}
-    figure_for.clear()
+    chart_spec_for.clear()
 
     def counted(name, real):
         def call(*args, **kwargs):
@@ -58,8 +59,10 @@ def _ticked(at) -> list[int]:
 
 
 def _ring(at) -> str:
-    """The name of the map's ring trace, "row N" for the selected row."""
-    return json.loads(_keyed(at.get("plotly_chart"), "map_").proto.spec)["data"][-1]["name"]
+    """The label of the ring drawn over the map, "row N" for the selected row."""
+    shapes = page_charts.kept_data(page_charts.kept(at, "map_"))["layout"]["shapes"]
+    assert len(shapes) == 1 and shapes[0]["type"] == "circle", shapes
+    return shapes[0]["label"]["text"]
 
 
 def _row_box(at) -> int:
@@ -72,8 +75,7 @@ def _pin_row(at) -> int:
 
 def _click_map(at, row: int):
     point = {"customdata": [row], "curve_number": 0, "point_number": 0}
-    return selected(at, _keyed(at.get("plotly_chart"), "map_"),
-                    {"points": [point], "point_indices": [0], "box": [], "lasso": []})
+    return clicked(at, page_charts.kept(at, "map_"), {"points": [point]})
 
 
 def test_the_first_run_ticks_the_selected_row(wine):
@@ -120,16 +122,16 @@ def test_a_row_picked_again_is_drawn_without_building_its_figures(wine, built, m
                         lambda *a, **k: bars.append(1) or real(*a, **k))
     _click_map(wine, 30)
     _click_map(wine, 31)
-    assert len(bars) == 2 * 6 and built["map"] == 2
+    assert len(bars) == 2 * 6 and built["map"] == 1  # a pick moves the ring, not the map
     at = _click_map(wine, 30)
     assert not at.exception, at.exception
     assert _header(at).startswith("**Row 30**") and _ring(at) == "row 30"
-    assert len(bars) == 2 * 6 and built["map"] == 2  # the same figures, from the cache
-    assert len([c for c in at.get("plotly_chart") if (c.key or "").startswith("panel_")]) == 6
+    assert len(bars) == 2 * 6 and built["map"] == 1  # the same figures, from the cache
+    assert len([c for c in page_charts.charts(at) if (c.key or "").startswith("panel_")]) == 6
 
 
 def _panel_specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+    return [json.loads(c.spec) for c in page_charts.charts(at)
             if (c.key or "").startswith("panel_")]
 
 

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import page_charts
 import pytest
 
 from components.errors import UnsafeModelError
@@ -585,10 +586,10 @@ def test_every_page_serves_an_uploaded_keras_hub_classifier(bert):
     assert not at.error, [e.value for e in at.error]
     methods = next(m for m in at.multiselect if m.label == "Methods")
     assert len(methods.value) == 6  # every method but Grad-CAM
-    charts = at.get("plotly_chart")
+    charts = page_charts.charts(at)
     assert len(charts) == 1 + 6 + 1
     words = TEXTS[0].split()
-    assert sum(all(w in c.proto.spec for w in words) for c in charts) >= 6
+    assert sum(all(w in c.spec for w in words) for c in charts) >= 6
     for page in ("overview", "architecture", "weights", "metrics", "global_view", "what_if",
                  "quality", "compare", "review"):
         at.switch_page(f"views/{page}.py").run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from components.data.predictions import (
 from components.errors import DataError
 from components.inspect.sample_map import map_coordinates, penultimate_activations, projection
 from components.model.samples import get_sample
-from components.plots.sample_map import clicked_row, sample_map
+from components.plots.sample_map import clicked_row, ring, sample_map
 
 # 8 samples, 3 classes; argmax 0 0 1 1 1 2 2 0: rows 2, 5, 7 are wrong.
 Y3 = np.array(["a", "a", "a", "b", "b", "b", "c", "c"], dtype=object)
@@ -327,21 +328,18 @@ def test_row_from_query():
 def test_sample_map_by_prediction(three, table3):
     coords = np.arange(16, dtype=float).reshape(8, 2)
     fig = sample_map(coords, rows=np.arange(8), color=map_colors(three, "prediction"),
-                     color_by="prediction", class_names=NAMES3, selected=5, title="map",
+                     color_by="prediction", class_names=NAMES3, title="map",
                      prediction=table3["prediction"], label=table3["label"])
     names = [t.name for t in fig.data]
-    assert names == ["a", "b", "c", "row 5"]
+    assert names == ["a", "b", "c"]  # no ring trace: the page draws `ring` over the map
     assert all(isinstance(t, go.Scatter) for t in fig.data)
     assert [list(t.customdata) for t in fig.data[:3]] == [[[0], [1], [7]], [[2], [3], [4]],
                                                          [[5], [6]]]
-    ring = fig.data[-1]
-    assert [list(c) for c in ring.customdata] == [[5]] and ring.marker.symbol == "circle-open"
-    assert (ring.x[0], ring.y[0]) == (10.0, 11.0)
     assert fig.data[1].hovertext[0] == "row 2<br>prediction: b<br>label: a"
-    assert fig.layout.clickmode == "event+select"
+    assert fig.layout.clickmode == "event"  # a click picks; no selection dims the rest
     assert fig.layout.xaxis.title.text == "PC 1" and fig.layout.yaxis.title.text == "PC 2"
     fig = sample_map(coords[2:], rows=np.arange(2, 8), color=three.predicted[2:],
-                     color_by="prediction", class_names=NAMES3, selected=0, title="",
+                     color_by="prediction", class_names=NAMES3, title="",
                      space="activations")
     assert len(fig.data) == 3 and fig.layout.xaxis.title.text == "activation PC 1"
 
@@ -349,37 +347,39 @@ def test_sample_map_by_prediction(three, table3):
 def test_sample_map_error_confidence_and_bad_color(three):
     coords = np.zeros((8, 2))
     fig = sample_map(coords, rows=np.arange(8), color=map_colors(three, "error"),
-                     color_by="error", class_names=NAMES3, selected=None, title="")
+                     color_by="error", class_names=NAMES3, title="")
     assert [t.name for t in fig.data] == ["correct", "misclassified"]
     assert [c[0] for c in fig.data[1].customdata] == [2, 5, 7]
     fig = sample_map(coords, rows=np.arange(8), color=three.confidence,
-                     color_by="confidence", class_names=NAMES3, selected=None, title="")
+                     color_by="confidence", class_names=NAMES3, title="")
     assert len(fig.data) == 1 and fig.data[0].marker.showscale
     regression = predictions(np.array([[1.0], [3.0]]), [1.0, 1.0], "regression", None)
     fig = sample_map(np.zeros((2, 2)), rows=[0, 1], color=map_colors(regression, "error"),
-                     color_by="error", class_names=(), selected=1, title="")
-    assert list(fig.data[0].marker.color) == [0.0, 2.0] and fig.data[-1].name == "row 1"
+                     color_by="error", class_names=(), title="")
+    assert list(fig.data[0].marker.color) == [0.0, 2.0]
     big = sample_map(np.zeros((2001, 2)), rows=np.arange(2001), color=np.zeros(2001, int),
-                     color_by="prediction", class_names=("x",), selected=None, title="")
+                     color_by="prediction", class_names=("x",), title="")
     assert isinstance(big.data[0], go.Scattergl)
     with pytest.raises(ValueError, match="prediction, error, confidence"):
         sample_map(coords, rows=np.arange(8), color=three.confidence, color_by="size",
-                   class_names=NAMES3, selected=None, title="")
+                   class_names=NAMES3, title="")
     with pytest.raises(ValueError, match="needs labels"):
         map_colors(predictions(P3, None, "multiclass", NAMES3), "error")
 
 
-def test_a_colour_bar_leaves_room_for_the_ring_legend():
-    """The selected row's ring is a legend entry at the top right, where a full-height colour
-    bar put its title: the bar (prediction of a regression, here) is shortened and
-    bottom-aligned so the two do not overlap."""
-    regression = predictions(np.array([[1.0], [3.0]]), [1.0, 1.0], "regression", None)
-    fig = sample_map(np.zeros((2, 2)), rows=[0, 1], color=map_colors(regression, "prediction"),
-                     color_by="prediction", class_names=(), selected=1, title="")
-    bar = fig.data[0].marker.colorbar
-    legend_y = fig.layout.legend.y if fig.layout.legend.y is not None else 1.0
-    assert bar.yanchor == "bottom" and (bar.y or 0) + bar.len <= legend_y - 0.15
-    assert fig.data[-1].name == "row 1" and fig.data[-1].showlegend is not False
+def test_the_ring_is_one_pixel_sized_circle_on_the_selected_row():
+    """The selected row's ring is a layout update over the map (one shape), not a trace: a
+    pick redraws the ring, not the map's points."""
+    coords = np.arange(16, dtype=float).reshape(8, 2)
+    rows = np.arange(10, 18)
+    update = ring(coords, rows, 15)
+    (shape,) = update["shapes"]
+    assert shape["type"] == "circle" and (shape["xanchor"], shape["yanchor"]) == (10.0, 11.0)
+    assert shape["xsizemode"] == shape["ysizemode"] == "pixel"
+    assert (shape["x0"], shape["x1"]) == (-9, 9) and shape["label"]["text"] == "row 15"
+    assert ring(coords, rows, 3) == {"shapes": []}  # not on the map (filtered out)
+    assert ring(coords, rows, None) == {"shapes": []}
+    json.dumps(update)  # sent to the browser as JSON
 
 
 def test_a_subset_note_names_the_filters_set():

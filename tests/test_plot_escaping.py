@@ -202,7 +202,7 @@ def test_curve_legends_escape_labels():
 def test_sample_map_escapes_class_names_values_and_title_clicks_stay_rows():
     coords = np.arange(12, dtype=float).reshape(6, 2)
     fig = sample_map(coords, rows=np.arange(6), color=np.array([0, 1, 2, 0, 1, 2]),
-                     color_by="prediction", class_names=HOSTILE, selected=4,
+                     color_by="prediction", class_names=HOSTILE,
                      title=f"samples of {LINK}",
                      prediction=[LINK, IMG, BOLD, LINK, IMG, BOLD],
                      label=[BOLD, IMG, LINK, 'say "hi"', IMG, BOLD])

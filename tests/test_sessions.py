@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import page_charts
 import pandas as pd
 import pytest
 
@@ -165,7 +166,7 @@ def _all_text(at) -> list[str]:
     for frame in at.dataframe:
         value = frame.value
         texts += [str(c) for c in value.columns] + [value.to_csv()]
-    texts += [chart.proto.spec for chart in at.get("plotly_chart")]
+    texts += [chart.spec for chart in page_charts.charts(at)]
     return texts
 
 
@@ -183,7 +184,7 @@ def check_empty(at, step: str) -> None:
     """A session that picked "upload" and uploaded nothing: no model, nobody's names."""
     _no_failure(at, None, step)
     assert [t.value for t in at.main.title] == ["Glassbox"], step
-    assert not at.metric and not at.get("plotly_chart"), step
+    assert not at.metric and not page_charts.charts(at), step
     assert _tenants_named(at) == set(), step
     assert not any("tenant" in text for text in _all_text(at)), step
 
@@ -232,7 +233,7 @@ def check_explain(at, t: Tenant, step: str) -> None:
     assert any(c.value.startswith(f"{t.n_rows:,} of {t.n_rows:,} rows") for c in at.caption)
     bars = [p.proto.text.split(",")[0] for p in at.get("progress")]  # the panels' progress
     assert bars == [f"Row {t.row}: {len(METHODS)} of {len(METHODS)} methods"], (t.index, step)
-    charts = [c.proto.spec for c in at.get("plotly_chart")]
+    charts = [c.spec for c in page_charts.charts(at)]
     assert len(charts) == 1 + len(METHODS) + 1, (t.index, step)  # map, panels, agreement
     for spec in charts[1:1 + len(METHODS)]:  # each panel: this tenant's features only
         named = {m.group(0) for m in TOKEN.finditer(spec)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import page_charts
 import pandas as pd
 import pytest
 
@@ -211,7 +212,7 @@ def test_the_text_panel_shows_the_note_and_the_setting_comes_from_the_url():
     assert not at.exception, at.exception
     box = next(s for s in at.selectbox if s.label == "Saliency: token_reduce")
     assert box.value == "norm" and box.options == ["dot", "norm"]
-    figures = {_title(c.proto.spec): c.proto.spec for c in at.get("plotly_chart")}
+    figures = {_title(c.spec): c.spec for c in page_charts.charts(at)}
     saliency = next(f for t, f in figures.items() if t.startswith("Saliency"))
     assert "Every token gets the same value" in saliency and "token_reduce 'norm'" in saliency
     times_input = next(f for t, f in figures.items() if t.startswith("Gradient × input"))

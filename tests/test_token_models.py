@@ -13,6 +13,7 @@ import sys
 
 import keras
 import numpy as np
+import page_charts
 import pandas as pd
 import pytest
 
@@ -330,11 +331,11 @@ def test_every_page_serves_an_uploaded_sequence_model(tmp_path):
     assert not at.error, [e.value for e in at.error]
     methods = next(m for m in at.multiselect if m.label == "Methods")
     assert len(methods.value) == 6  # every method but Grad-CAM
-    charts = at.get("plotly_chart")
+    charts = page_charts.charts(at)
     assert len(charts) == 1 + 6 + 1
     first = ids_table().iloc[0, :L]
     words = [VOCAB[i] for i in first if i != 0]
-    assert sum(all(w in c.proto.spec for w in words) for c in charts) >= 6
+    assert sum(all(w in c.spec for w in words) for c in charts) >= 6
     for page in ("overview", "architecture", "weights", "metrics", "global_view", "what_if",
                  "quality", "compare", "review"):
         at.switch_page(f"views/{page}.py").run()

@@ -55,7 +55,8 @@ def explanations() -> None:
                                    "seed": settings.seed, "params": settings.params})
     attributions = ui.stream_ui(subject, settings, sha, data_sha, row, runner)
     if attributions:
-        agreed = ui.agreement_ui(attributions, settings.top_k)
+        run = ui.run_key(settings, sha, data_sha, row)
+        agreed = ui.agreement_ui(attributions, settings.top_k, run)
         explanation = Explanation(prediction=facts.prediction, target=settings.target,
                                   attributions=attributions, skipped={}, agreement=agreed)
         ui.downloads_ui(sha, row, subject, explanation, facts.features)

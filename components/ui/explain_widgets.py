@@ -27,7 +27,6 @@ from components.data.predictions import (
 )
 from components.explain.agreement import (
     Agreement,
-    agreement,
     attributions_frame,
     pair_table,
 )
@@ -37,10 +36,11 @@ from components.explain.methods.base import Attribution, Subject
 from components.explain.methods.targets import target_choices
 from components.model.worker import ModelRunner
 from components.plots import explain as plots
-from components.plots.sample_map import clicked_row, sample_map
+from components.plots.sample_map import clicked_row, ring, sample_map
 from components.review.csv_export import to_csv
 from components.text_safety import escape_markdown
-from components.ui.loaders import attribution_for, figure_for, map_for, sample_table_for
+from components.ui.kept_chart import clicked_points, kept_chart
+from components.ui.loaders import agreement_for, attribution_for, map_for, sample_table_for
 from components.ui.selection import (
     MAP_VIEW,
     PANELS_VIEW,
@@ -174,27 +174,25 @@ def map_picker(pred: Predictions, dataset: Dataset, runner: ModelRunner, model_s
     key = f"map_{scope}"
 
     def clicked() -> None:
-        picked = clicked_row(st.session_state[key].selection.points)
+        picked = clicked_row(clicked_points(key))
         if picked is not None:
             select_row(scope, picked)
             rerun_views((PANELS_VIEW, TABLE_VIEW, MAP_VIEW, PIN_VIEW))
-
-    selected = held_row(scope)
 
     def build() -> Any:
         table = sample_table_for(model_sha, data_sha, pred.task, dataset.label_name, pred,
                                  dataset)
         return sample_map(coords, rows=np.arange(len(coords)),
                           color=map_colors(pred, color_by), color_by=color_by,
-                          class_names=pred.class_names or (), selected=selected,
+                          class_names=pred.class_names or (),
                           title=f"{len(coords):,} samples · click one to explain it",
                           space=space, prediction=table["prediction"].to_numpy(),
                           label=table["label"].to_numpy() if "label" in table else None)
 
-    figure = figure_for(json.dumps(["map", model_sha, data_sha, space, color_by, selected,
-                                    pred.class_names]), build)
-    st.plotly_chart(figure, key=key, on_select=clicked, selection_mode="points",
-                    width="stretch")
+    # The map is kept in the browser: a pick moves its ring (a layout update), not its points.
+    kept_chart(build, place=key, on_click=clicked,
+               key=json.dumps(["map", model_sha, data_sha, space, color_by, pred.class_names]),
+               layout=ring(coords, np.arange(len(coords)), held_row(scope)))
 
 
 def row_picker(scope: str, n_rows: int) -> int:
@@ -481,6 +479,12 @@ def _stop() -> None:
         st.session_state[_STOPPED] = running
 
 
+def run_key(settings: Settings, model_sha: str, data_sha: str, row: int) -> str:
+    """What one explanation run depends on: digests, row, target, seed and parameters."""
+    return "|".join([model_sha, data_sha, str(row), str(settings.target), str(settings.seed),
+                     json.dumps(settings.params, sort_keys=True)])
+
+
 def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: str, row: int,
               runner: ModelRunner) -> dict[str, Attribution]:
     """Each chosen method through the cache, cheapest first, each panel drawn as soon as
@@ -491,8 +495,7 @@ def stream_ui(subject: Subject, settings: Settings, model_sha: str, data_sha: st
     every method: their bars share one feature order. A run this session has computed
     whole already (a row picked again) is drawn at once, without the "waiting" and
     "computing" states: each state is one more redraw of the page in the browser."""
-    run = "|".join([model_sha, data_sha, str(row), str(settings.target), str(settings.seed),
-                    json.dumps(settings.params, sort_keys=True)])
+    run = run_key(settings, model_sha, data_sha, row)
     st.session_state[_RUNNING] = run
     stopped = st.session_state.get(_STOPPED) == run
     order = sorted(settings.methods, key=lambda n: COST_ORDER.index(n)
@@ -624,10 +627,9 @@ def _panel(subject: Subject, attr: Attribution, settings: Settings, order,
                                   plots.panel_title(attr), opacity=settings.opacity,
                                   mode=settings.mode)
 
-    figure = build() if run is None else figure_for(
-        json.dumps([run, attr.method, subject.kind, order, settings.opacity, settings.mode]),
-        build)
-    st.plotly_chart(figure, width="stretch", key=f"panel_{attr.method}")
+    key = None if run is None else json.dumps(
+        [run, attr.method, subject.kind, order, settings.opacity, settings.mode])
+    kept_chart(build, place=f"panel_{attr.method}", key=key)
     st.caption(escape_markdown(_panel_caption(attr)))
 
 
@@ -647,10 +649,11 @@ def _panel_caption(attr: Attribution) -> str:
     return " · ".join(parts)
 
 
-def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
-    """Pairwise rank correlation and top-k overlap, and a plain sentence on (dis)agreement."""
+def agreement_ui(attributions: dict[str, Attribution], top_k: int, run: str) -> Agreement:
+    """Pairwise rank correlation and top-k overlap, and a plain sentence on (dis)agreement;
+    computed once per ``run`` (`run_key`), methods and ``top_k``."""
     st.subheader("Do the methods agree?")
-    result = agreement(attributions, top_k)
+    result = agreement_for(json.dumps([run, list(attributions), top_k]), attributions, top_k)
     for flag in result.flags[:2]:
         _flag(flag)
     if len(result.flags) > 2:  # the rest behind one click: a wall of warnings reads as noise
@@ -662,12 +665,11 @@ def agreement_ui(attributions: dict[str, Attribution], top_k: int) -> Agreement:
     if len(attributions) < 2:
         return result
     left, right = st.columns(2)
-    figure = figure_for(json.dumps(["agreement", result.spearman.to_dict(),
-                                    dict(result.kinds)]),
-                        lambda: plots.agreement_heatmap(result.spearman,
-                                                        "Spearman rank correlation",
-                                                        result.kinds))
-    left.plotly_chart(figure, width="stretch", key="agreement_heatmap")
+    with left:
+        kept_chart(lambda: plots.agreement_heatmap(result.spearman, "Spearman rank correlation",
+                                                   result.kinds),
+                   place="agreement_heatmap",
+                   key=json.dumps(["agreement", result.spearman.to_dict(), dict(result.kinds)]))
     right.markdown(f"**Each compared pair**: Spearman rank correlation and top-{result.top_k} "
                    f"overlap (share of their top {result.top_k} features in common)")
     # One row per pair, three columns: a method x method matrix of overlaps ran wider than

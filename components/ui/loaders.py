@@ -23,6 +23,7 @@ from components.data.read import safe_name
 from components.data.session import Workspace, open_dataset
 from components.data.tokens import read_vocabulary
 from components.errors import GlassboxError, first_line
+from components.explain.agreement import Agreement, agreement
 from components.explain.local import SubjectFacts, explain_subject, subject_facts
 from components.explain.methods.base import Attribution, Subject
 from components.inspect.dot_layout import GraphLayout, graph_layout
@@ -246,12 +247,8 @@ def report_for(model_sha256: str, data_sha256: str, rows: tuple[int, ...],
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def figure_for(key: str, _build: Callable[[], Any]) -> Any:
-    """The Plotly figure ``_build()`` makes for ``key``, built once per key on this server.
-
-    ``key`` names everything the figure shows (digests, row, method, settings): a row picked
-    again is drawn from here, without building its figures (Plotly's validation took most
-    of a cached pick's server time). Shared, not copied: Streamlit serialises a figure
-    without changing it, and no page changes one after it is built.
-    """
-    return _build()
+def agreement_for(key: str, _attributions: dict[str, Attribution], top_k: int) -> Agreement:
+    """`agreement` of ``_attributions`` at ``top_k``, once per ``key`` (the run, its methods
+    and ``top_k``): a row picked again is not ranked again. Shared, not copied: no page
+    changes an `Agreement`."""
+    return agreement(_attributions, top_k)
