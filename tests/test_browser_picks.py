@@ -31,7 +31,7 @@ CHARTS = """(tag) => [...document.querySelectorAll('.glassbox-chart')].map((c, i
   const seen = c.__testTag || null;
   if (tag) c.__testTag = tag + i;
   const shape = (c._fullLayout.shapes || [])[0];
-  return [seen, shape && shape.label ? shape.label.text : null]; })"""
+  return [seen, shape && shape.label ? shape.label.text.replace(/<\/?b>/g, '') : null]; })"""
 IDLE = """() => !document.querySelector('[data-stale="true"]')
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
 

@@ -62,7 +62,7 @@ def _ring(at) -> str:
     """The label of the ring drawn over the map, "row N" for the selected row."""
     shapes = page_charts.kept_data(page_charts.kept(at, "map_"))["layout"]["shapes"]
     assert len(shapes) == 1 and shapes[0]["type"] == "circle", shapes
-    return shapes[0]["label"]["text"]
+    return shapes[0]["label"]["text"].replace("<b>", "").replace("</b>", "")
 
 
 def _row_box(at) -> int:

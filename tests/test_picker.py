@@ -376,7 +376,7 @@ def test_the_ring_is_one_pixel_sized_circle_on_the_selected_row():
     (shape,) = update["shapes"]
     assert shape["type"] == "circle" and (shape["xanchor"], shape["yanchor"]) == (10.0, 11.0)
     assert shape["xsizemode"] == shape["ysizemode"] == "pixel"
-    assert (shape["x0"], shape["x1"]) == (-9, 9) and shape["label"]["text"] == "row 15"
+    assert (shape["x0"], shape["x1"]) == (-9, 9) and shape["label"]["text"] == "<b>row 15</b>"
     assert ring(coords, rows, 3) == {"shapes": []}  # not on the map (filtered out)
     assert ring(coords, rows, None) == {"shapes": []}
     json.dumps(update)  # sent to the browser as JSON

@@ -118,7 +118,7 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
 def ring(coords: ArrayLike, rows: ArrayLike, selected: int | None) -> dict[str, Any]:
     """The layout update that rings row ``selected`` on the map of ``coords`` (N, 2) with
     dataset ``rows`` (N,): one circle shape, 18 px across whatever the zoom, labelled
-    "row N"; no shape when the row is not on the map. Redrawing a shape is ~2 ms where
+    "row N" above it; no shape when the row is not on the map. Redrawing a shape is ~2 ms where
     the map's points are ~130 ms (1,797 points), so the ring moves and the map stays."""
     coords = np.asarray(coords, dtype=float).reshape(-1, 2)
     at = np.flatnonzero(np.asarray(rows).astype(int).reshape(-1) == int(selected)) \
@@ -130,8 +130,10 @@ def ring(coords: ArrayLike, rows: ArrayLike, selected: int | None) -> dict[str, 
         "type": "circle", "xref": "x", "yref": "y", "xsizemode": "pixel",
         "ysizemode": "pixel", "xanchor": x, "yanchor": y, "x0": -9, "x1": 9, "y0": -9, "y1": 9,
         "line": {"width": 3, "color": RING_COLOR},
-        "label": {"text": f"row {int(selected)}", "textposition": "top center",
-                  "font": {"size": 12, "color": RING_COLOR}}}]}
+        # above the ring, not across it: the text's foot on the ring's top edge
+        "label": {"text": f"<b>row {int(selected)}</b>", "textposition": "top center",
+                  "yanchor": "bottom", "padding": 4,
+                  "font": {"size": 13, "color": RING_COLOR}}}]}
 
 
 def _margins(fig: go.Figure, coords: np.ndarray) -> go.Figure:
