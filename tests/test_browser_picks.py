@@ -27,11 +27,14 @@ TICKED = """() => [...document.querySelector('[data-testid="stDataFrame"]')
 # The Plotly charts on screen (map, panels, agreement: kept charts, `components.ui.kept_chart`)
 # as [tag, ring label]: a tag set on a chart's node stays with that node, so a node found
 # again was kept, not drawn again; the ring label is the map's "row N".
-CHARTS = """(tag) => [...document.querySelectorAll('.glassbox-chart')].map((c, i) => {
+CHARTS = r"""(tag) => [...document.querySelectorAll('.glassbox-chart')].map((c, i) => {
   const seen = c.__testTag || null;
   if (tag) c.__testTag = tag + i;
   const shape = (c._fullLayout.shapes || [])[0];
   return [seen, shape && shape.label ? shape.label.text.replace(/<\/?b>/g, '') : null]; })"""
+# Each kept chart's drawn width and its column's width (px).
+WIDTHS = """() => [...document.querySelectorAll('.glassbox-chart')]
+  .map((c) => [Math.round(c._fullLayout.width), c.parentElement.clientWidth])"""
 IDLE = """() => !document.querySelector('[data-stale="true"]')
   && !document.querySelector('[data-testid="stStatusWidget"]')"""
 
@@ -106,6 +109,11 @@ def test_a_row_picked_again_is_drawn_in_one_pass_and_its_values_download(server,
     again = page.evaluate(CHARTS, None)
     assert [tag for tag, _ in again] == [f"row5-{i}" for i in range(len(first))], again
     assert again[0][1] == "row 5", again
+    # a narrower window: every chart, kept or not, follows its column's width
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    page.wait_for_function(f"() => ({WIDTHS})().every(([w, c]) => Math.abs(w - c) <= 1)",
+                           timeout=WAIT_MS)
+    page.set_viewport_size({"width": 1600, "height": 1000})
     with page.expect_download(timeout=WAIT_MS) as download:
         page.get_by_role("button", name="Download attributions (CSV)").click()
     path = tmp_path / "row5.csv"

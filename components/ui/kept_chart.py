@@ -152,7 +152,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   } else {
     ready().then(() => {
       if (host.__glassboxWanted === digest) show(host, digest, figure, layout);
-    });
+    }, () => { host.textContent = 'This chart could not be drawn: plotly.js did not load.'; });
   }
 }
 """
