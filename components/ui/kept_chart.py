@@ -80,6 +80,8 @@ function keep(digest, chart) {
 }
 
 // A kept drawing was made at the width its column had then: follow the column's width now.
+// The width comes from the host's ResizeObserver, not from clientWidth: reading layout right
+// after moving a chart in forces the browser to lay the page out, once per chart.
 function fit(chart, width) {
   if (width > 0 && chart._fullLayout && Math.abs(chart._fullLayout.width - width) > 1) {
     window.Plotly.relayout(chart, {width: width});
@@ -103,7 +105,7 @@ function draw(host, digest, figure, layout) {
   host.replaceChildren(chart);
   const own = Object.assign({}, spec.layout || {}, layout || {}, {template: store.theme});
   own.height = own.height || host.__glassboxHeight;
-  own.width = host.clientWidth || undefined;
+  own.width = host.__glassboxWidth || host.clientWidth || undefined;
   chart.__glassboxLayout = JSON.stringify(layout || {});
   window.Plotly.newPlot(chart, spec.data || [], own, CONFIG);
   // A click on a point goes to the element showing the chart now (kept charts move).
@@ -129,7 +131,7 @@ function show(host, digest, figure, layout) {
     keep(digest, kept);
     chart = kept;
   }
-  fit(chart, host.clientWidth);
+  fit(chart, host.__glassboxWidth);
   update(chart, layout);
 }
 
@@ -141,9 +143,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
   host.__glassboxClick = clickable ? setTriggerValue : null;
   host.style.minHeight = height + 'px';  // the chart's room before plotly.js has loaded
   if (!host.__glassboxResize) {
-    host.__glassboxResize = new ResizeObserver(() => {
+    host.__glassboxResize = new ResizeObserver((entries) => {
+      host.__glassboxWidth = Math.round(entries[entries.length - 1].contentRect.width);
       const chart = host.firstElementChild;
-      if (chart && window.Plotly) fit(chart, host.clientWidth);
+      if (chart && window.Plotly) fit(chart, host.__glassboxWidth);
     });
     host.__glassboxResize.observe(host);
   }
