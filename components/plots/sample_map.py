@@ -108,7 +108,8 @@ def sample_map(coords: ArrayLike, *, rows: ArrayLike, color: ArrayLike, color_by
     prefix = "activation PC" if space == "activations" else "PC"
     fig.update_xaxes(title_text=f"{prefix} 1", zeroline=False, title_standoff=TITLE_STANDOFF)
     fig.update_yaxes(title_text=f"{prefix} 2", zeroline=False, title_standoff=TITLE_STANDOFF)
-    # uirevision keeps zoom and legend toggles when the page reruns with a new selection
+    # The page keeps this drawing across picks (only the ring moves), so zoom and legend
+    # toggles stay while rows are picked; uirevision names the view for a Plotly.react.
     fig.update_layout(title={"text": escape(title)}, clickmode="event",
                       hovermode="closest", uirevision=f"sample-map-{space}",
                       legend={"itemsizing": "constant"}, height=480)
@@ -137,8 +138,8 @@ def ring(coords: ArrayLike, rows: ArrayLike, selected: int | None) -> dict[str, 
 
 
 def _margins(fig: go.Figure, coords: np.ndarray) -> go.Figure:
-    """Margins sized for the axes' numbers and titles: the map is redrawn on every pick,
-    and automargin would draw it twice (see `components.plots.margins`)."""
+    """Margins sized for the axes' numbers and titles: automargin would draw the map twice
+    (see `components.plots.margins`), and it is drawn anew for every view and colouring."""
     lo = coords.min(axis=0) if len(coords) else np.zeros(2)
     hi = coords.max(axis=0) if len(coords) else np.ones(2)
     pad = (hi - lo) * 0.1  # Plotly's autorange pads the data
