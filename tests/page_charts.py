@@ -1,5 +1,6 @@
 """The Plotly charts an AppTest page drew: `st.plotly_chart` elements and kept charts
-(`components.ui.kept_chart`, the Explain page's panels and agreement heatmap).
+(`components.ui.kept_chart`: the Explain and What-if pages' panels, the agreement heatmap
+and the sample map).
 
 A kept chart is a custom component in AppTest (an unknown element whose data carries the
 figure's JSON), so tests read both kinds through `charts`: each chart's key and spec.
@@ -23,19 +24,34 @@ class Chart:
 
 
 def charts(at: Any) -> list[Chart]:
-    """The page's Plotly charts: `st.plotly_chart`s first, then kept charts, each in page
-    order."""
-    drawn = [Chart(c.key, c.proto.spec) for c in at.get("plotly_chart")]
-    return drawn + [Chart(c.key, json.loads(c.proto.json)["figure"])
-                    for c in at.get("bidi_component")
-                    if c.proto.component_name.endswith("glassbox_kept_chart")]
+    """The page's Plotly charts, both kinds, in page order (main area, then sidebar)."""
+    drawn = []
+    for node in _walk(at._tree):  # AppTest's element tree (its `get` walks it the same way)
+        kind = getattr(node, "type", None)
+        if kind == "plotly_chart":
+            drawn.append(Chart(node.key, node.proto.spec))
+        elif kind == "bidi_component" and _kept(node):
+            drawn.append(Chart(node.key, json.loads(node.proto.json)["figure"]))
+    return drawn
+
+
+def _walk(node: Any) -> Any:
+    children = getattr(node, "children", None)
+    if children is None:
+        yield node
+        return
+    for child in children.values():
+        yield from _walk(child)
+
+
+def _kept(element: Any) -> bool:
+    return element.proto.component_name.endswith("glassbox_kept_chart")
 
 
 def kept(at: Any, prefix: str) -> Any:
     """The kept chart whose key starts with ``prefix`` (its AppTest element)."""
     return next(c for c in at.get("bidi_component")
-                if c.proto.component_name.endswith("glassbox_kept_chart")
-                and (c.key or "").startswith(prefix))
+                if _kept(c) and (c.key or "").startswith(prefix))
 
 
 def kept_data(element: Any) -> dict[str, Any]:

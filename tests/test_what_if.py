@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import page_charts
 import pandas as pd
 import pytest
 import streamlit as st
@@ -377,7 +378,7 @@ def _scores(at) -> pd.DataFrame:
 
 
 def _charts(at) -> list[str]:
-    return [c.proto.spec for c in at.get("plotly_chart")]
+    return [c.spec for c in page_charts.charts(at)]
 
 
 def test_wine_a_slider_moves_the_prediction_and_the_panels_and_reset_restores(session):
