@@ -26,6 +26,7 @@ PARAMS = {"saliency": {}, "lime": {"num_samples": 4000}}
 
 def main(model_path: str, data_path: str, out: str) -> None:
     import ray
+    import ray.data
     from ray.cluster_utils import Cluster
 
     from components.data.parquet_rows import ParquetSource
@@ -72,6 +73,9 @@ def main(model_path: str, data_path: str, out: str) -> None:
         before = sorted(n["NodeID"] for n in ray.nodes() if n["Alive"]
                         and n["Resources"].get("CPU"))
         ray.shutdown()  # run_ray joins the cluster itself, as the CLI does
+        # Both actors up before the first part is handed out: on a loaded machine the second
+        # one started after the first had taken every part, and nothing ran on its node.
+        ray.data.DataContext.get_current().wait_for_min_actors_s = 600
         source = ParquetSource(name="data.parquet", columns=spec.feature_names,
                                n_rows=dataset.n_rows, data=data_bytes)
         nodes = run_ray(job, job.open(), source, batch,
