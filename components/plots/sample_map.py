@@ -120,7 +120,7 @@ def ring(coords: ArrayLike, rows: ArrayLike, selected: int | None) -> dict[str, 
     """The layout update that rings row ``selected`` on the map of ``coords`` (N, 2) with
     dataset ``rows`` (N,): one circle shape, 18 px across whatever the zoom, labelled
     "row N" above it; no shape when the row is not on the map. Redrawing a shape is ~2 ms where
-    the map's points are ~130 ms (1,797 points), so the ring moves and the map stays."""
+    the points of a 1,797-point map are ~130 ms, so the ring moves and the map stays."""
     coords = np.asarray(coords, dtype=float).reshape(-1, 2)
     at = np.flatnonzero(np.asarray(rows).astype(int).reshape(-1) == int(selected)) \
         if selected is not None else np.array([], dtype=int)
