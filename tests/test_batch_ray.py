@@ -21,6 +21,8 @@ import pytest
 
 from components.explain.batch_job import read_meta
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 HERE = Path(__file__).resolve().parent
 FEATURES = list("abcdef")
 

@@ -29,6 +29,7 @@ from layout_checks import PAGE_FACTS, problems
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]

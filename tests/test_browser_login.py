@@ -27,6 +27,7 @@ from components.review.store import Store, StoreError
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]

@@ -20,6 +20,7 @@ from components.model.samples import get_sample
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]

@@ -11,6 +11,7 @@ from browser_support import CHROMIUM, running_app
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM),
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]

@@ -29,6 +29,8 @@ import pytest
 from apptest_support import new_app
 from components.data.session import readable
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 EXPLAIN, OVERVIEW = "views/explain.py", "views/overview.py"
 N_SESSIONS = 10
 METHODS = ["saliency", "gradxinput"]  # the cheap ones: the point here is whose model, not how

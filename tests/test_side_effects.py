@@ -201,6 +201,8 @@ def _attempt_violations(outside: str) -> dict[str, str]:
 if __name__ != "__main__":
     import pytest
 
+    pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
     ROOT = Path(__file__).resolve().parent.parent
 
     @pytest.fixture(scope="module")

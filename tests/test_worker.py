@@ -23,6 +23,8 @@ from components.model import safe_pickle, worker
 from components.model.bundle import open_model
 from components.model.predict import scores_of
 
+pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+
 PLAIN_PARAMS = 4 * 3 + 3
 
 
