@@ -29,13 +29,6 @@ from components.model.samples import get_sample, list_samples  # noqa: E402
 SAMPLE_KEYS = ("wine_classifier", "digits_cnn", "sentiment_text", "diabetes_regression")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The files marked slow first, each file's tests kept together and in order: with
-    `--dist loadfile` the two processes then share the long files early, and the many short
-    ones even out the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort
-
-
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT

@@ -557,6 +557,9 @@ def test_the_second_upload_never_evicts_the_sidebars_upload(other_wine, monkeypa
     at.file_uploader(key="model_file").upload("wine_upload.keras", data_a).run()
     at.file_uploader(key="data_file").upload("data.csv", sample.data_path.read_bytes()).run()
     at.switch_page(PAGE).run()
+    # AppTests share one session id: A's upload may close a runner an earlier test left in
+    # that session's cache. What counts is what B's upload closes.
+    closed.clear()
     scope = _scope(sha_a, _sha(data_b), data_sha)
     at.session_state[f"cmp_methods_{scope}"] = ["saliency"]
     at.session_state[f"cmp_summary_methods_{scope}"] = ["saliency"]

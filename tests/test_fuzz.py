@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+pytestmark = pytest.mark.slow  # a minute or more: see pyproject's markers
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("glassbox_fuzz", ROOT / "bench" / "fuzz.py")

@@ -23,7 +23,7 @@ from components.errors import UnsafeModelError
 from components.model import keras_hub_classes, keras_hub_registry
 from components.model.scan import scan_model_bytes
 
-pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+pytestmark = pytest.mark.slow  # a minute or more: see pyproject's markers
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "movie", "was", "great",
               "bad", "good", "terrible", "a", "plot", "actor", "and", "!", ".", "##s"]

@@ -29,7 +29,7 @@ import pytest
 from apptest_support import new_app
 from components.data.session import readable
 
-pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+pytestmark = pytest.mark.slow  # a minute or more: see pyproject's markers
 
 EXPLAIN, OVERVIEW = "views/explain.py", "views/overview.py"
 N_SESSIONS = 10

@@ -201,7 +201,7 @@ def _attempt_violations(outside: str) -> dict[str, str]:
 if __name__ != "__main__":
     import pytest
 
-    pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+    pytestmark = pytest.mark.slow  # a minute or more: see pyproject's markers
 
     ROOT = Path(__file__).resolve().parent.parent
 

@@ -613,7 +613,7 @@ def test_two_processes_on_one_postgresql_keep_one_unbroken_chain(postgres, tmp_p
         for process in workers:
             process.start()
         for _ in workers:
-            assert ready.acquire(timeout=120)
+            assert ready.acquire(timeout=600)  # a spawned interpreter, on a loaded machine
         go.set()
         for process in workers:
             process.join(timeout=240)

@@ -34,7 +34,7 @@ VOCAB = ("[PAD]", "[UNK]", *(f"w{i}" for i in range(2, V)))
 def bilstm() -> keras.Model:
     keras.utils.set_random_seed(1)
     i = keras.Input((L,), dtype="int32")
-    e = keras.layers.Embedding(V, 8, mask_zero=True)(i)
+    e = keras.layers.Embedding(V, 8, mask_zero=True, name="embedding")(i)
     h = keras.layers.Bidirectional(keras.layers.LSTM(6))(e)
     return keras.Model(i, keras.layers.Dense(3, activation="softmax")(h), name="bilstm")
 

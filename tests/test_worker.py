@@ -23,7 +23,7 @@ from components.model import safe_pickle, worker
 from components.model.bundle import open_model
 from components.model.predict import scores_of
 
-pytestmark = pytest.mark.slow  # run first: see tests/conftest.py
+pytestmark = pytest.mark.slow  # a minute or more: see pyproject's markers
 
 PLAIN_PARAMS = 4 * 3 + 3
 
