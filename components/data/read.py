@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.errors import DataError, first_line, quote_names
+from components.errors import DataError, GlassboxError, first_line, quote_names
 from components.model.scan import ZIP_ERRORS
 
 MiB = 1024 * 1024
@@ -131,12 +131,18 @@ def _read_parquet(data: bytes, name: str) -> RawData:
     _check_parquet_footer(data, name)
     try:
         table = pd.read_parquet(io.BytesIO(data))
-    except Exception as err:  # pyarrow raises many types; the user needs one sentence
+        # before any table[column]: with a duplicated name that is a frame, not a column
+        _check_unique([str(c) for c in table.columns], name)
+        for column in table.columns:  # time zones are kept as UTC instants: plain values
+            if isinstance(table[column].dtype, pd.DatetimeTZDtype):
+                table[column] = table[column].dt.tz_convert(None)
+        return _checked_table(table, name)
+    except (GlassboxError, MemoryError):
+        raise
+    # pyarrow raises many types, while reading and while converting its columns (invalid
+    # UTF-8 in a string column: found by bench/fuzz.py); the user needs one sentence
+    except Exception as err:
         raise DataError(f"{name} is not a readable Parquet file: {first_line(err)}") from None
-    for column in table.columns:  # time zones are kept as UTC instants: plain values
-        if isinstance(table[column].dtype, pd.DatetimeTZDtype):
-            table[column] = table[column].dt.tz_convert(None)
-    return _checked_table(table, name)
 
 
 def _check_parquet_footer(data: bytes, name: str) -> None:

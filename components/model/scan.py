@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import math
 import posixpath
 import re
@@ -55,8 +56,10 @@ MAX_H5_ATTRIBUTES = 64  # attributes on one object
 ZIP_MAGIC = b"PK\x03\x04"
 # What zipfile and h5py raise on corrupt input (found by fuzzing: bench/fuzz.py): every one
 # becomes a one-line refusal. UnicodeDecodeError is a ValueError.
+# What zipfile raises on corrupt members: zlib's, bz2's (OSError) and lzma's own errors too
+# (an LZMA member with invalid filter properties: found by bench/fuzz.py).
 ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
-              RuntimeError, zlib.error)
+              RuntimeError, zlib.error, lzma.LZMAError)
 H5_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, OverflowError)
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 KERAS_HUB_PREFIX = "keras_hub>"  # how keras_hub registers its classes with Keras
