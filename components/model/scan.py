@@ -55,9 +55,8 @@ MAX_H5_ATTRIBUTES = 64  # attributes on one object
 
 ZIP_MAGIC = b"PK\x03\x04"
 # What zipfile and h5py raise on corrupt input (found by fuzzing: bench/fuzz.py): every one
-# becomes a one-line refusal. UnicodeDecodeError is a ValueError.
-# What zipfile raises on corrupt members: zlib's, bz2's (OSError) and lzma's own errors too
-# (an LZMA member with invalid filter properties: found by bench/fuzz.py).
+# becomes a one-line refusal. UnicodeDecodeError is a ValueError; a corrupt member raises
+# zlib's, bz2's (OSError) or lzma's own error (an LZMA member with bad filter properties).
 ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError,
               RuntimeError, zlib.error, lzma.LZMAError)
 H5_ERRORS = (OSError, ValueError, KeyError, TypeError, RuntimeError, OverflowError)
