@@ -130,13 +130,12 @@ def _sniff_delimiter(header: str) -> str:
 def _read_parquet(data: bytes, name: str) -> RawData:
     _check_parquet_footer(data, name)
     try:
-        table = pd.read_parquet(io.BytesIO(data))
-        # before any table[column]: with a duplicated name that is a frame, not a column
-        _check_unique([str(c) for c in table.columns], name)
-        for column in table.columns:  # time zones are kept as UTC instants: plain values
-            if isinstance(table[column].dtype, pd.DatetimeTZDtype):
-                table[column] = table[column].dt.tz_convert(None)
-        return _checked_table(table, name)
+        # checked first: with a duplicated name, table[column] is a frame, not a column
+        raw = _checked_table(pd.read_parquet(io.BytesIO(data)), name)
+        for column in raw.table.columns:  # time zones are kept as UTC instants: plain values
+            if isinstance(raw.table[column].dtype, pd.DatetimeTZDtype):
+                raw.table[column] = raw.table[column].dt.tz_convert(None)
+        return raw
     except (GlassboxError, MemoryError):
         raise
     # pyarrow raises many types, while reading and while converting its columns (invalid
