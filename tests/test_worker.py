@@ -87,11 +87,12 @@ def test_a_model_that_exhausts_memory_is_a_clear_error(memory_hog, monkeypatch):
 
 
 def hung_model_bytes(tmp_path) -> bytes:
-    """One batch of this model (21 images of 128x128: `auto_batch_size`) is ~100 GFLOP:
-    seconds even on a fast machine, and no heartbeat until it is done."""
+    """One batch of this model (21 images of 128x128: `auto_batch_size`) is ~560 GFLOP:
+    seconds even on a fast machine (5 s here, where 100 GFLOP took 0.9 s), and no heartbeat
+    until it is done."""
     import keras
 
-    convs = [keras.layers.Conv2D(64, 3, padding="same") for _ in range(5)]
+    convs = [keras.layers.Conv2D(96, 3, padding="same") for _ in range(10)]
     model = keras.Sequential([keras.Input((128, 128, 3)), *convs,
                               keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(2, activation="softmax")], name="hung")

@@ -3,10 +3,12 @@
 An uploaded model passed the static scan and loads in Keras' safe mode, yet it can still ask
 for more memory than the machine has (a huge layer behind an innocent input) or take hours
 to predict. So the Streamlit server never loads one itself: each uploaded model lives in its
-own child process, with
+own process, with
 
-* its own interpreter (``python -m components.model.worker``, talking over a socket pair), so
-  nothing of the server's state is shared or re-run;
+* a fork of a server process that has imported TensorFlow and Keras and nothing else
+  (`components.model.forks`), talking over a socket pair: nothing of the server's state
+  is shared or re-run, and a worker starts in a fraction of a second instead of
+  TensorFlow's ~5 s import;
 * an address-space limit (``RLIMIT_AS``) and a resident-memory watchdog in the parent: a
   model that outgrows ``GLASSBOX_WORKER_MEMORY_MB`` (default 4096) is killed;
 * a time limit per call (``GLASSBOX_WORKER_TIMEOUT_S``, default 30 s) counted from the
@@ -26,8 +28,7 @@ own child process, with
 Every failure becomes a one-line `WorkerError`; the next call starts a fresh worker. At most
 ``GLASSBOX_MAX_WORKERS`` (default 10) run at once: the least recently used is stopped (and
 restarted from the model's bytes if it is needed again). One spare worker with TensorFlow
-already imported waits for the next upload, so an upload costs the model's load time, not
-TensorFlow's import.
+ready waits for the next upload, so an upload costs the model's load time alone.
 
 `LocalRunner` gives the bundled sample models (the app's own files) the same interface,
 in-process: ``runner.run(fn, *args)`` calls ``fn(model, *args)`` wherever the model lives.
@@ -35,10 +36,12 @@ in-process: ``runner.run(fn, *args)`` calls ``fn(model, *args)`` wherever the mo
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import os
 import pickle
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,13 +49,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any, Protocol
 
 from components.errors import GlassboxError, first_line
-from components.model import heartbeat
+from components.model import forks, heartbeat
 
 MIB = 2**20
 BEAT = b"beat"  # the worker's "one more batch done" (`components.model.heartbeat`)
@@ -275,45 +277,60 @@ _SPARE: list[tuple[Any, Any]] = []
 _SPARE_LOCK = threading.Lock()
 
 
-ROOT = Path(__file__).resolve().parents[2]
+class _Process:
+    """A forked worker, with the `subprocess.Popen` calls `_reap` and `WorkerRunner` make, and
+    the temporary directory it was given (removed by `_reap`)."""
+
+    def __init__(self, process: Any, tmpdir: str, memory_mb: int) -> None:
+        self._process, self.tmpdir = process, tmpdir
+        self.memory_mb = memory_mb  # its address-space limit was set from this
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.exitcode
+
+    def poll(self) -> int | None:
+        return self._process.exitcode
+
+    def kill(self) -> None:
+        self._process.kill()
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        if (code := self._process.exitcode) is None:
+            raise subprocess.TimeoutExpired("components.model.worker", timeout or 0.0)
+        return code
 
 
-class _Process(subprocess.Popen):
-    """A worker process and the temporary directory it was given (removed by `_reap`)."""
-
-    tmpdir: str | None = None
-    memory_mb: int = 0
-
-
-def _spawn(limits: Limits) -> tuple[subprocess.Popen, Connection]:
-    """A fresh worker interpreter and the parent's end of the socket pair to it.
+def _spawn(limits: Limits) -> tuple[_Process, Connection]:
+    """A fresh worker and the parent's end of the socket pair to it.
 
     The worker's ``TMPDIR`` is a directory the parent made for it alone: Python's `tempfile`
     (hence `components.model.load`'s copy of the upload) and Keras' own extraction write
     there, and `_reap` removes it once the worker is gone, however it died. A worker whose
-    parent went away without stopping it removes it itself as it exits (`_main`).
+    parent went away without stopping it removes it itself as it exits (`_forked`).
     """
-    ours, theirs = socket.socketpair()
+    ours, theirs = multiprocessing.Pipe()
     tmpdir = tempfile.mkdtemp(prefix="glassbox-worker-")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
-        "TMPDIR": tmpdir, "TEMP": tmpdir, "TMP": tmpdir, "GLASSBOX_WORKER_TMPDIR": tmpdir}
+    env = {**os.environ, "TMPDIR": tmpdir, "TEMP": tmpdir, "TMP": tmpdir,
+           "GLASSBOX_WORKER_TMPDIR": tmpdir}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # daemon: a parent that exits ends its workers (after `shutdown`, which reaps them)
+    process = forks.WorkerProcess(target=_forked, args=(theirs, limits, env), daemon=True,
+                             name="glassbox-model-worker")
     try:
-        process = _Process(
-            [sys.executable, "-m", "components.model.worker", str(theirs.fileno()),
-             *map(str, asdict(limits).values())],
-            pass_fds=(theirs.fileno(),), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process.start()
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         ours.close()
         raise
     finally:
         theirs.close()
-    process.tmpdir = tmpdir
-    process.memory_mb = limits.memory_mb  # its address-space limit was set from this
-    return process, Connection(ours.detach())
+    return _Process(process, tmpdir, limits.memory_mb), ours
 
 
 def _reap(process: subprocess.Popen) -> None:
@@ -332,8 +349,8 @@ def _reap(process: subprocess.Popen) -> None:
 
 
 def _take_spare(limits: Limits) -> tuple[Any, Any]:
-    """A worker with TensorFlow imported: the spare if one is ready, else a new one; then
-    start the next spare in the background."""
+    """A worker: the spare if one is ready, else a new one; then start the next spare in the
+    background."""
     with _SPARE_LOCK:
         # A big model's grown memory cap (`Limits.for_model`) needs a worker started with it.
         fits = _SPARE and getattr(_SPARE[-1][0], "memory_mb", 0) >= limits.memory_mb
@@ -343,7 +360,11 @@ def _take_spare(limits: Limits) -> tuple[Any, Any]:
             _reap(spare[0])  # a spare that died waiting
         spare = _spawn(limits)
     process, conn = spare
-    if not conn.poll(limits.startup_s) or conn.recv_bytes() != b"ready":
+    try:
+        ready = conn.poll(limits.startup_s) and conn.recv_bytes() == b"ready"
+    except (EOFError, OSError):
+        ready = False  # it died before it was ready
+    if not ready:
         _reap(process)
         raise WorkerError("the model worker did not start (TensorFlow failed to import)")
     if _keep_spare():
@@ -367,8 +388,9 @@ def prewarm(limits: Limits | None = None) -> None:
             _SPARE[:] = [_spawn(limits or Limits())]
 
 
+@atexit.register  # before multiprocessing's own exit handler, which would only SIGTERM them
 def shutdown() -> None:
-    """Stop every worker and the spare (tests and benchmarks call this)."""
+    """Stop every worker and the spare (tests, benchmarks and the process's exit call this)."""
     with _SPARE_LOCK:
         spares, _SPARE[:] = list(_SPARE), []
     for process, _ in spares:
@@ -388,17 +410,12 @@ def worker_pids() -> list[int]:
 
 
 def _serve(conn: Any, limits: Limits) -> None:
-    """The worker's loop: import TensorFlow, say ready, load one model, then run calls."""
+    """The worker's loop: cap its memory, say ready, load one model, then run calls."""
     import resource
 
     cap = (limits.memory_mb + limits.address_slack_mb) * MIB
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras  # noqa: F401  # the expensive part, before any model is involved
-    import pandas as pd
-
-    # Strings as Python objects, not Arrow buffers: replies then need no pyarrow to rebuild.
-    pd.set_option("mode.string_storage", "python")
+    import components.model.worker_preload  # noqa: F401  # imported already by the fork server
 
     conn.send_bytes(b"ready")
     heartbeat.listen(lambda: conn.send_bytes(BEAT))
@@ -439,18 +456,19 @@ def _answer(message: tuple, model: Any, limits: Limits) -> tuple[tuple[str, Any]
         return ("error", f"could not compute ({type(err).__name__}: {first_line(err)})"), model
 
 
-def _main(argv: list[str]) -> None:
-    """The worker's entry point: serve, then remove the temporary directory the parent made
-    for it (`_spawn`) when the parent closes the connection (or exits) instead of killing it."""
-    fd, memory_mb, timeout_s, startup_s, slack_mb = argv[:5]
+def _forked(conn: Connection, limits: Limits, env: dict[str, str]) -> None:
+    """The worker's entry point in the fork: its own session, no terminal output, the
+    environment and ``TMPDIR`` the parent gave it; serve, then remove that directory when the
+    parent closes the connection (or exits) instead of killing it."""
+    os.setsid()  # a Ctrl-C at the server's terminal is the server's, not the worker's
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.environ.clear()
+    os.environ.update(env)
+    tempfile.tempdir = None  # the fork server's choice, cached: read TMPDIR again
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so `finally` runs
     try:
-        _serve(Connection(int(fd)), Limits(int(memory_mb), float(timeout_s),
-                                           float(startup_s), int(slack_mb)))
+        _serve(conn, limits)
     finally:
-        if tmpdir := os.environ.get("GLASSBOX_WORKER_TMPDIR"):
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-
-# python -m components.model.worker FD MEMORY_MB TIMEOUT_S STARTUP_S SLACK
-if __name__ == "__main__":
-    _main(sys.argv[1:])
+        shutil.rmtree(env["GLASSBOX_WORKER_TMPDIR"], ignore_errors=True)
