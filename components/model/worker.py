@@ -321,7 +321,7 @@ def _spawn(limits: Limits) -> tuple[_Process, Connection]:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     # daemon: a parent that exits ends its workers (after `shutdown`, which reaps them)
     process = forks.WorkerProcess(target=_forked, args=(theirs, limits, env), daemon=True,
-                             name="glassbox-model-worker")
+                                  name="glassbox-model-worker")
     try:
         process.start()
     except BaseException:
@@ -333,7 +333,7 @@ def _spawn(limits: Limits) -> tuple[_Process, Connection]:
     return _Process(process, tmpdir, limits.memory_mb), ours
 
 
-def _reap(process: subprocess.Popen) -> None:
+def _reap(process: _Process) -> None:
     """Kill a worker if it still runs, wait for it, then remove its temporary directory.
 
     The directory goes only once the process is gone, so nothing can write to it after.
