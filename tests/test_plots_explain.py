@@ -106,6 +106,8 @@ def test_image_overlay_signed_is_symmetric_and_normalised():
     assert fig.layout.yaxis.autorange == "reversed"
     assert fig.layout.yaxis.scaleanchor == "x"
     assert fig.layout.xaxis.showticklabels is False
+    # an image has no axis: no tick marks either (Streamlit's theme would draw them)
+    assert fig.layout.xaxis.ticks == "" and fig.layout.yaxis.ticks == ""
 
 
 def test_image_overlay_absolute_rgb_and_zero_map():

@@ -221,9 +221,10 @@ def image_overlay(image: np.ndarray, values: np.ndarray, *, opacity: float = 0.5
                   "tickvals": ticks, "len": 0.9},
         hovertemplate=("row %{y}, col %{x}<br>relative %{z:.2f}<br>attribution "
                        "%{customdata:.4g}<extra></extra>")))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     constrain="domain")
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_layout(title=escape(title), height=300, plot_bgcolor="white")
     return margins.fixed_margins(fig, left=4, right=4, top=40, bottom=4)
 

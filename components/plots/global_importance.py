@@ -318,8 +318,9 @@ def class_maps_grid(maps: np.ndarray, counts: np.ndarray, class_names: Sequence[
             colorbar={"title": {"text": bar}, "thickness": 10},
             hovertemplate="row %{y}, col %{x}<br>%{customdata:.4g}<extra></extra>"),
             row=k // cols + 1, col=k % cols + 1)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False,
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     constrain="domain")
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
                      autorange="reversed", constrain="domain")
     for k in range(len(maps)):  # square pixels in every panel
         axis = "" if k == 0 else str(k + 1)

@@ -147,9 +147,10 @@ def std_heatmap(plane: np.ndarray, *, title: str = "") -> go.Figure:
         z=plane, colorscale="Inferno", zmin=0.0, colorbar={"title": {"text": "std"},
                                                            "thickness": 10},
         hovertemplate="row %{y}, col %{x}<br>std %{z:.4g}<extra></extra>"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
-                     scaleanchor="x", scaleratio=1, constrain="domain")
+    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     constrain="domain")
+    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
+                     autorange="reversed", scaleanchor="x", scaleratio=1, constrain="domain")
     return fig.update_layout(title=escape(title), height=300, plot_bgcolor="white",
                              margin={"l": 4, "r": 4, "t": 40, "b": 4})
 

@@ -138,10 +138,12 @@ def jobs_ui(workspace: Workspace) -> None:
     sha, data_sha = workspace.bundle.loaded.sha256, workspace.data_sha256
     statuses = runs.statuses(store, sha, data_sha, principal())
     running = any(s.state == "running" for s in statuses)
+    unread = [statuses]  # the page's own read, drawn by the fragment's first pass
 
     @st.fragment(run_every=1.0 if running else None)
     def listing() -> None:
-        current = runs.statuses(store, sha, data_sha, principal())
+        # each later pass (the fragment's own rerun, every second) reads the jobs again
+        current = unread.pop() if unread else runs.statuses(store, sha, data_sha, principal())
         if not current:
             st.caption("No batch job yet for this model and dataset.")
         for status in current:
