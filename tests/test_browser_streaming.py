@@ -18,9 +18,9 @@ pytestmark = [
                        reason="Debian chromium is not installed (make browser-deps)"),
 ]
 
-# LIME given many samples: ~8 s on the 16x16 digits alone (longer beside the other pytest
-# process), ample to see it running and press Stop, while the gradient methods take
-# milliseconds. SHAP keeps its default: once Stop is pressed during LIME or SHAP, SHAP is
+# LIME given many samples (150,000 took ~4 s on the 16x16 digits alone; longer beside the
+# other pytest process), ample to see it running and press Stop, while the gradient methods
+# take milliseconds. SHAP keeps its default: once Stop is pressed during LIME or SHAP, SHAP is
 # "stopped before it ran" either way (its panel is not done in the stopped run).
 SLOW = {"lime": {"num_samples": 300000}}
 

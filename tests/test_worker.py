@@ -88,8 +88,8 @@ def test_a_model_that_exhausts_memory_is_a_clear_error(memory_hog, monkeypatch):
 
 def hung_model_bytes(tmp_path) -> bytes:
     """One batch of this model (21 images of 128x128: `auto_batch_size`) is ~560 GFLOP:
-    seconds even on a fast machine (5 s here, where 100 GFLOP took 0.9 s), and no heartbeat
-    until it is done."""
+    seconds even on a fast machine (3.8 s here, in-process; 5 conv layers of 64, ~100
+    GFLOP, took 0.9 s), and no heartbeat until it is done."""
     import keras
 
     convs = [keras.layers.Conv2D(96, 3, padding="same") for _ in range(10)]
